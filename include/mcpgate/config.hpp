@@ -1,0 +1,161 @@
+// mcpgate/config.hpp — the one immutable configuration: a TOML file, overridden by the environment.
+//
+//   mcpgate::ConfigLoad loaded = mcpgate::load_config_file("mcpgate.toml");   // reads MCPGATE_* from the
+//   process if (!loaded.ok()) {                                                        // every problem names
+//   its key:
+//     for (const auto& e : loaded.errors) std::cerr << e.key << ": " << e.message << "\n";
+//     return 2;                                      // "static_tokens[1].sha256: expected 64 hex characters"
+//   }
+//   const mcpgate::Config& config = *loaded.config;
+//   config.stytch->project_id; config.jwks.default_max_age; config.routes[0].scopes;
+//
+// Overrides: every scalar key of a [section] can be set by `MCPGATE_<SECTION>_<KEY>` (upper case), e.g.
+// MCPGATE_STYTCH_PROJECT_ID or MCPGATE_JWKS_MAX_STALE; list-valued keys take a comma-separated value
+// (MCPGATE_STYTCH_AUDIENCES="https://mcp.example.com/mcp,other"). Secrets and other values may come from a
+// file:
+// `<key>_file = "/run/secrets/x"` (or MCPGATE_<SECTION>_<KEY>_FILE) reads the value from that file, trailing
+// newline removed. Arrays of tables ([[issuers]], [[static_tokens]], [[routes]]) come from the file only.
+//
+// Durations are seconds. Defaults below are the documented defaults (docs/configuration.md) and their reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcpgate {
+
+// [server]: the HTTP surface (src/http, include/mcpgate/guard.hpp). Limits are explicit because cpp-httplib
+// 0.11.4's defaults are unbounded or tiny (docs/standards.md §8).
+struct ServerConfig {
+  std::string public_url;  // the resource URL clients use, e.g. "https://mcp.example.com/mcp"
+  // Protected resources (paths on public_url's origin), each with its own RFC 9728 document at
+  // /.well-known/oauth-protected-resource<path>. Empty = the path of public_url ("/mcp").
+  std::vector<std::string> resources;
+  std::string primary_resource;  // described by the root /.well-known/oauth-protected-resource; "" = first
+  std::string realm = "mcpgate";  // RFC 6750 §3 realm
+  std::string resource_name;      // RFC 9728 resource_name, omitted when empty
+  std::string resource_documentation;       // RFC 9728 resource_documentation URL, omitted when empty
+  std::vector<std::string> scopes_supported;  // empty = every scope the [[routes]] require
+  bool accept_resource_audience = false;  // RFC 8707: accept tokens whose aud is an advertised resource URL
+  bool mirror_authorization_server = true;  // serve the Stytch AS metadata on our origin (older clients)
+  double metadata_max_age = 3600;           // Cache-Control max-age of the discovery documents
+  std::vector<std::string> allowed_origins;  // CORS + MCP Origin check; public_url's origin is always allowed
+  std::string listen_address = "127.0.0.1";
+  std::size_t port = 8080;
+  std::size_t threads = 16;  // worker pool; an SSE stream holds one for its whole life
+  std::size_t max_header_count = 64;
+  std::size_t max_header_bytes = 16384;  // all names + values
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t keep_alive_max_count = 1000;  // requests per connection (cpp-httplib's default is 5)
+  double keep_alive_timeout = 5;
+  double read_timeout = 10;
+  double write_timeout = 10;
+  // Forward-auth (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth).
+  std::string forward_auth_path = "/auth";  // "" = off
+  std::vector<std::string> trusted_proxies;  // addresses (or IPv4 CIDRs) whose X-Forwarded-* / X-Original-* count
+  std::string subject_header = "X-Auth-Subject";
+  std::string scopes_header = "X-Auth-Scopes";
+  std::string client_id_header = "X-Auth-Client-Id";
+  std::string organization_header = "X-Auth-Organization";
+  std::string source_header = "X-Auth-Source";
+};
+
+struct AuthConfig {
+  double leeway_seconds = 60;  // clock skew allowed on exp/nbf (RFC 7519 §4.1.4 "small leeway")
+};
+
+struct TokenCacheConfig {
+  std::size_t max_entries = 10000;  // verified tokens remembered (bounded memory: ~1 KiB each)
+  double ttl_seconds = 300;  // a verified token is re-verified at least this often (and never past its exp)
+};
+
+struct JwksConfig {
+  double default_max_age =
+      600;                     // when the issuer sends no Cache-Control max-age (jose's cacheMaxAge, 10 min)
+  double min_max_age = 60;     // clamp: a tiny max-age must not turn into a fetch storm
+  double max_max_age = 86400;  // clamp: rotation must be noticed within a day
+  double unknown_kid_cooldown =
+      30;                    // at most one refetch per this many seconds for an unknown kid (jose: 30 s)
+  double max_stale = 86400;  // serve the last good set this long past its expiry while the issuer fails
+  double connect_timeout = 2;
+  double total_timeout = 5;
+  std::size_t max_body_bytes = 1024 * 1024;  // a key set is a few KiB; refuse anything absurd
+  double refresh_ahead = 0.8;  // refresh in the background once this fraction of max-age has elapsed
+};
+
+// [stytch]: one Stytch project (consumer or B2B). Everything else is derived (see src/auth/issuer.hpp).
+struct StytchConfig {
+  std::string project_id;              // "project-live-..." or "project-test-..."
+  std::string domain;                  // "https://xyz.customers.stytch.dev" or a custom domain
+  std::vector<std::string> audiences;  // extra accepted audiences, e.g. the resource URL (RFC 8707)
+  std::vector<std::string> allowed_organizations;  // B2B: organization ids allowed; empty = any
+};
+
+// [[issuers]]: any other OIDC / OAuth 2.0 authorization server.
+struct IssuerConfig {
+  std::string issuer;     // exact "iss"
+  std::string jwks_uri;   // empty = discovery from {issuer}/.well-known/openid-configuration, then
+                          // /.well-known/oauth-authorization-server (RFC 8414 §3)
+  std::string jwks_file;  // a local key set instead of fetching (air-gapped)
+  std::vector<std::string> audiences;  // required: at least one
+  std::vector<std::string> algorithms = {"RS256"};
+  bool allow_insecure_jwks_uri = false;  // http:// allowed for loopback only unless this is set
+};
+
+struct StaticTokenConfig {
+  std::string name;
+  std::string
+      sha256;  // 64 lower-case hex characters: SHA-256 of the token (the token never sits in the config)
+  std::vector<std::string> scopes;
+  std::string subject;                     // empty = the name
+  std::optional<std::int64_t> expires_at;  // Unix seconds (the file may give RFC 3339)
+};
+
+struct RouteConfig {
+  std::string prefix;  // "/mcp" matches /mcp and /mcp/...; "/static/" matches everything under it
+  std::vector<std::string> methods;  // upper case; empty = any method
+  std::vector<std::string> scopes;   // all required
+  bool is_public = false;            // `public = true`: no token needed
+};
+
+struct Config {
+  std::string source;  // the file it came from (for messages)
+  ServerConfig server;
+  AuthConfig auth;
+  TokenCacheConfig token_cache;
+  JwksConfig jwks;
+  std::optional<StytchConfig> stytch;
+  std::vector<IssuerConfig> issuers;
+  std::vector<StaticTokenConfig> static_tokens;
+  std::vector<RouteConfig> routes;
+};
+
+struct ConfigError {
+  std::string key;      // "static_tokens[1].sha256", "jwks.max_stale", "" for the file as a whole
+  std::string message;  // what is wrong; never a secret value
+};
+
+struct ConfigLoad {
+  std::optional<Config> config;  // set exactly when errors is empty
+  std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;  // keys this build does not understand yet, and the like
+  bool ok() const noexcept { return errors.empty() && config.has_value(); }
+};
+
+// Looks an environment variable up; std::nullopt when unset. Tests pass a map instead of the process
+// environment.
+using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvironmentLookup process_environment();
+
+ConfigLoad load_config_file(const std::string& path, const EnvironmentLookup& env = process_environment());
+// `source` names the text in messages (a path or "<string>"); relative *_file paths resolve from the working
+// directory.
+ConfigLoad load_config_text(std::string_view toml_text, const std::string& source,
+                            const EnvironmentLookup& env = process_environment());
+
+}  // namespace mcpgate

@@ -1,0 +1,87 @@
+// mcpgate/guard.hpp — protect a C++ HTTP server with OAuth 2.1 bearer tokens (MCP authorization).
+//
+//   auto loaded = mcpgate::load_config_file("mcpgate.toml");
+//   mcpgate::Guard guard{*loaded.config};          // throws std::runtime_error naming the problem
+//   httplib::Server server;
+//   guard.install(server);                         // discovery routes, CORS, limits, and the check on every
+//   request server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+//     const mcpgate::Principal* who = guard.principal(req);   // never null on a protected route
+//     res.set_content(handle(who->subject, req.body), "application/json");
+//   });
+//   server.listen("127.0.0.1", 8080);
+//
+// Any other framework (Beast, Drogon, Crow): call check() per request and act on the Decision.
+//
+//   mcpgate::Decision d = guard.check("POST", "/mcp?x=1", {{"Authorization", "Bearer eyJ..."}});
+//   if (!d.allow) return reply(d.status, d.headers, d.body);    // 400/401/403/404/405/503, or a discovery
+//   document run_handler(*d.principal);                                  // d.headers (CORS) go on the
+//   handler's response too
+//
+// How a handler gets the Principal, and why this way: install() verifies the request in cpp-httplib's
+// pre-routing handler and keeps the Principal in a per-worker-thread slot tagged with the address of the
+// Request object; the handler runs on the same thread for the same Request (cpp-httplib routes a request on
+// the thread that read it), and principal(req) answers only when the tag matches, so a Principal can never
+// leak to another request — every request overwrites the slot first — and nothing travels in a header that a
+// client could forge in some spelling (X-Auth-Subject vs x_auth_subject) or that could be forwarded by
+// mistake. Handed to another thread, the request gets nullptr: fail closed.
+#pragma once
+
+#include <mcpgate/config.hpp>
+#include <mcpgate/principal.hpp>
+#include <mcpgate/status.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace httplib {
+class Server;
+struct Request;
+}  // namespace httplib
+
+namespace mcpgate {
+
+// One request header (views: the caller keeps the text alive during check()).
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Decision {
+  bool allow = false;
+  std::optional<Principal> principal;  // set when allow and the route is protected (public routes: none)
+  Reason reason = Reason::Ok;          // why not allowed (Ok for discovery documents and preflights)
+  int status = 200;                    // the response to send when !allow
+  HeaderList headers;                  // !allow: the whole response's headers; allow: headers to add (CORS)
+  std::string body;
+};
+
+class Guard {
+ public:
+  // Builds the authenticator (starts fetching key sets). Throws std::runtime_error when the config cannot
+  // work.
+  explicit Guard(const Config& config);
+  ~Guard();
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+
+  // `target` is the request target as sent: path plus optional "?query" (percent-encoded).
+  Decision check(std::string_view method, std::string_view target, const HeaderList& headers) const;
+
+  // Hardening + discovery routes + the check in a pre-routing handler. Call before adding routes or listen().
+  void install(httplib::Server& server);
+  // The verified Principal of the request being handled on this thread; nullptr on public routes.
+  const Principal* principal(const httplib::Request& request) const noexcept;
+
+  class Impl;
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcpgate

@@ -1,0 +1,138 @@
+// mcpgate/status.hpp — the one closed list of reasons a request or token is refused.
+//
+//   mcpgate::Reason r = verifier.verify(token, keys).reason;
+//   if (r != mcpgate::Reason::Ok) {
+//     int status = mcpgate::http_status(r);        // 400, 401, 403 or 503
+//     auto code = mcpgate::oauth_error(r);         // "invalid_token", "" for a bare challenge
+//     log("reason", mcpgate::reason_name(r));      // stable, machine-readable, also the metric label
+//     std::cerr << mcpgate::reason_sentence(r);    // one human sentence, never containing a secret
+//   }
+//
+// Every failure anywhere in mcpgate is one of these values (like jwt_verify_lib's Status): the HTTP status, the
+// RFC 6750 error code, the log field and the metric label all come from the single table below, never from a
+// free-form string decided deep inside. Names are part of the public contract: never rename one, only add.
+#pragma once
+
+#include <string_view>
+
+namespace mcpgate {
+
+// X(Enumerator, "stable_name", http_status, "rfc6750_error_code", "Human sentence.")
+// http_status 0 means "not a request outcome" (a JWK problem reported while loading a key set).
+#define MCPGATE_REASONS(X)                                                                                   \
+  X(Ok, "ok", 200, "", "The credentials are valid.")                                                       \
+  /* --- extracting the credentials from the request (RFC 6750 §2, §3.1) --- */                            \
+  X(MissingCredentials, "missing_credentials", 401, "", "The request carries no bearer token.")             \
+  X(TokenInQuery, "token_in_query", 400, "invalid_request",                                                 \
+    "Bearer tokens are accepted only in the Authorization header, never in the query string.")              \
+  X(DuplicateAuthorization, "duplicate_authorization", 400, "invalid_request",                              \
+    "The request carries more than one Authorization header or credential.")                                \
+  X(MalformedAuthorization, "malformed_authorization", 400, "invalid_request",                              \
+    "The Authorization header is not of the form 'Bearer <token>'.")                                        \
+  X(UnsupportedScheme, "unsupported_scheme", 400, "invalid_request",                                        \
+    "The Authorization header uses a scheme other than Bearer.")                                            \
+  X(InvalidHeaderValue, "invalid_header_value", 400, "invalid_request",                                     \
+    "A request header contains a CR, LF or NUL character.")                                                 \
+  /* --- the JWS compact serialization (RFC 7515 §7.1, RFC 8725 §3) --- */                                  \
+  X(TokenTooLarge, "token_too_large", 401, "invalid_token", "The token is larger than 16 KiB.")             \
+  X(JweNotSupported, "jwe_not_supported", 401, "invalid_token",                                             \
+    "The token is an encrypted JWT (five segments); only signed JWTs are accepted.")                        \
+  X(MalformedToken, "malformed_token", 401, "invalid_token",                                                \
+    "The token is not a compact JWS of exactly three dot-separated segments.")                              \
+  X(InvalidBase64Url, "invalid_base64url", 401, "invalid_token",                                            \
+    "A token segment is not strict unpadded base64url.")                                                    \
+  X(HeaderNotJson, "header_not_json", 401, "invalid_token", "The token header is not a JSON object.")       \
+  X(PayloadNotJson, "payload_not_json", 401, "invalid_token", "The token payload is not a JSON object.")    \
+  X(DuplicateMember, "duplicate_member", 401, "invalid_token",                                              \
+    "The token header or payload repeats a member name.")                                                   \
+  X(AlgorithmMissing, "alg_missing", 401, "invalid_token", "The token header has no 'alg'.")                \
+  X(AlgorithmNone, "alg_none", 401, "invalid_token", "Unsigned tokens (alg 'none') are refused.")          \
+  X(AlgorithmHmac, "alg_hmac", 401, "invalid_token",                                                        \
+    "HMAC algorithms are refused: keys come from a public key set.")                                        \
+  X(AlgorithmUnknown, "alg_unknown", 401, "invalid_token", "The token's 'alg' is not a known algorithm.")   \
+  X(AlgorithmNotAllowed, "alg_not_allowed", 401, "invalid_token",                                           \
+    "The token's 'alg' is not in this verifier's allow-list.")                                              \
+  X(TypeRefused, "typ_refused", 401, "invalid_token",                                                       \
+    "The token's 'typ' is not an access-token type (absent, JWT, at+jwt or application/at+jwt).")           \
+  X(CritUnsupported, "crit_unsupported", 401, "invalid_token",                                              \
+    "The token header lists a critical extension ('crit') this verifier does not understand.")              \
+  X(HeaderMemberInvalid, "header_member_invalid", 401, "invalid_token",                                     \
+    "A token header member has the wrong JSON type.")                                                       \
+  /* --- finding the key and checking the signature --- */                                                  \
+  X(KeyNotFound, "kid_unknown", 401, "invalid_token", "No key in the issuer's key set matches the token's 'kid'.") \
+  X(KeyAlgorithmMismatch, "key_alg_mismatch", 401, "invalid_token",                                         \
+    "The matching key does not allow the token's 'alg' (key type, curve or the key's own 'alg').")          \
+  X(SignatureInvalid, "signature_invalid", 401, "invalid_token", "The token's signature does not verify.")  \
+  X(SignatureLength, "signature_length", 401, "invalid_token",                                              \
+    "The signature has the wrong length for its algorithm.")                                                \
+  /* --- JWT claims (RFC 7519 §4.1, RFC 9068 §4) --- */                                                     \
+  X(ClaimTypeInvalid, "claim_type_invalid", 401, "invalid_token", "A registered claim has the wrong JSON type.") \
+  X(IssuerMissing, "iss_missing", 401, "invalid_token", "The token has no 'iss' claim.")                    \
+  X(IssuerUnknown, "iss_unknown", 401, "invalid_token", "The token's issuer is not a configured issuer.")   \
+  X(AudienceMissing, "aud_missing", 401, "invalid_token", "The token has no 'aud' claim.")                  \
+  X(AudienceMismatch, "aud_mismatch", 401, "invalid_token",                                                 \
+    "The token was not issued for this resource: no 'aud' matches a configured audience.")                  \
+  X(ExpirationMissing, "exp_missing", 401, "invalid_token", "The token has no 'exp' claim.")                \
+  X(Expired, "expired", 401, "invalid_token", "The token has expired.")                                     \
+  X(NotYetValid, "not_yet_valid", 401, "invalid_token", "The token is not valid yet ('nbf').")             \
+  X(OrganizationNotAllowed, "organization_not_allowed", 401, "invalid_token",                               \
+    "The token's organization is not in the allowed list.")                                                 \
+  /* --- token sources (issuers' key sets, static tokens) --- */                                            \
+  X(KeysUnavailable, "keys_unavailable", 503, "",                                                           \
+    "The issuer's signing keys have not been fetched yet; retry shortly.")                                  \
+  X(KeysStale, "keys_stale", 503, "",                                                                        \
+    "The issuer's signing keys could not be refreshed for too long; retry shortly.")                        \
+  X(StaticTokenUnknown, "static_token_unknown", 401, "invalid_token", "The bearer token is not recognised.") \
+  X(StaticTokenExpired, "static_token_expired", 401, "invalid_token", "The static token has expired.")     \
+  /* --- authorization --- */                                                                               \
+  X(InsufficientScope, "insufficient_scope", 403, "insufficient_scope",                                     \
+    "The token lacks a scope this route requires.")                                                         \
+  X(OriginNotAllowed, "origin_not_allowed", 403, "", "The request's Origin is not allowed.")                \
+  /* --- loading a JWK (a skipped key; other keys of the set are kept) --- */                               \
+  X(KeyNotObject, "key_not_object", 0, "", "The JWK is not a JSON object.")                                 \
+  X(KeyTypeUnsupported, "key_kty_unsupported", 0, "", "The JWK's 'kty' is not RSA, EC or OKP.")            \
+  X(KeyCurveUnsupported, "key_crv_unsupported", 0, "", "The JWK's 'crv' is not P-256, P-384 or Ed25519.")  \
+  X(KeyMemberInvalid, "key_member_invalid", 0, "",                                                           \
+    "A JWK member is missing, of the wrong type, or not strict base64url.")                                 \
+  X(KeyRsaTooSmall, "key_rsa_too_small", 0, "", "The RSA key is smaller than 2048 bits.")                   \
+  X(KeyPointInvalid, "key_point_invalid", 0, "", "The EC point is not on the curve or has the wrong size.") \
+  X(KeyUseNotSig, "key_use_not_sig", 0, "", "The JWK's 'use' is not 'sig'.")                                \
+  X(KeyOpsNoVerify, "key_ops_no_verify", 0, "", "The JWK's 'key_ops' does not contain 'verify'.")          \
+  X(KeyAlgorithmUnusable, "key_alg_unusable", 0, "",                                                         \
+    "The JWK's 'alg' is unknown, symmetric, or does not fit its key type.")                                 \
+  X(KeyDuplicateKid, "key_duplicate_kid", 0, "", "Another key in the set already has this 'kid'.")          \
+  X(KeySetInvalid, "keyset_invalid", 0, "", "The key set is not a JSON object with a 'keys' array.")         \
+  /* --- the encrypted token store (src/store) --- */                                                       \
+  X(StoreOptionsInvalid, "store_options_invalid", 0, "",                                                    \
+    "The store options are invalid (backend, path, connection string or key source).")                      \
+  X(StoreUnavailable, "store_unavailable", 503, "", "The token store cannot be opened or reached.")         \
+  X(StoreSchemaTooNew, "store_schema_too_new", 0, "",                                                        \
+    "The database schema is newer than this binary understands; upgrade mcpgate.")                          \
+  X(StoreKeyInvalid, "store_key_invalid", 0, "", "A master key is malformed (expected id:base64 of 32 bytes).") \
+  X(StoreKeyMissing, "store_key_missing", 0, "",                                                             \
+    "A stored token is encrypted under a master key id that is not in the keyring.")                        \
+  X(StoreDecryptFailed, "store_decrypt_failed", 0, "",                                                       \
+    "A stored token failed authentication: tampered, moved to another row, or the wrong key.")              \
+  X(StoreReadOnly, "store_read_only", 0, "", "This store backend is read-only.")                             \
+  X(StoreQueryFailed, "store_query_failed", 503, "", "A token store query failed.")                          \
+  X(SecretNotFound, "secret_not_found", 0, "", "No stored token matches this service, key and subject.")    \
+  X(SecretReferenceInvalid, "secret_reference_invalid", 0, "",                                               \
+    "A secret reference is not of the form {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}.")
+
+enum class Reason {
+#define MCPGATE_REASON_ENUM(e, name, status, code, sentence) e,
+  MCPGATE_REASONS(MCPGATE_REASON_ENUM)
+#undef MCPGATE_REASON_ENUM
+};
+
+// Stable machine-readable name ("expired", "kid_unknown"): log field, metric label, CLI "reason".
+std::string_view reason_name(Reason r) noexcept;
+// One sentence for humans. Never contains token material.
+std::string_view reason_sentence(Reason r) noexcept;
+// HTTP status this reason answers with (0 for key-loading reasons that are never a request outcome).
+int http_status(Reason r) noexcept;
+// RFC 6750 §3.1 error code ("invalid_request", "invalid_token", "insufficient_scope"), or "" when the challenge
+// must carry no error attribute (no credentials at all; RFC 6750 §3.1 last paragraph).
+std::string_view oauth_error(Reason r) noexcept;
+
+}  // namespace mcpgate

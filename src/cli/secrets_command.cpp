@@ -1,0 +1,268 @@
+#include "cli/secrets_command.hpp"
+
+#include <openssl/crypto.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mcpgate/token_store.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "store/keyring.hpp"
+
+namespace mcpgate::cli {
+namespace {
+
+struct StoreArgs {
+  std::string store_spec;
+  std::string key_file;
+};
+
+struct TokenArgs {
+  std::string service, key_name, subject;
+  std::string from_file;
+  bool reveal = false;
+  std::string list_service;
+  int batch_size = 100;
+  std::int64_t since = 0;
+  int limit = 1000;
+  std::string key_id;
+};
+
+int exit_for(const StoreStatus& s) {
+  switch (s.reason) {
+    case Reason::StoreOptionsInvalid:
+    case Reason::StoreKeyInvalid:
+    case Reason::SecretReferenceInvalid:
+      return kExitUsage;
+    default:
+      return kExitNegative;
+  }
+}
+
+int fail(const StoreStatus& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return exit_for(s);
+}
+
+Actor cli_actor() {
+  const char* user = std::getenv("USER");
+  return {std::string("cli:") + (user && *user ? user : "unknown"), ""};
+}
+
+SecretRef ref_of(const TokenArgs& a) {
+  return {a.service, a.key_name, a.subject.empty() ? std::nullopt : std::optional<std::string>(a.subject)};
+}
+
+StoreOutcome<std::shared_ptr<TokenStore>> open_from(const StoreArgs& args) {
+  auto options = StoreOptions::from_environment();
+  if (!options.ok()) return {std::nullopt, options.status};
+  if (!args.store_spec.empty())
+    if (auto s = options.value->apply_store_spec(args.store_spec); !s.ok()) return {std::nullopt, s};
+  if (!args.key_file.empty()) options.value->key_file = args.key_file;
+  return TokenStore::open(*options.value);
+}
+
+nlohmann::json to_json(const TokenMetadata& m) {
+  return {{"service", m.ref.service}, {"key", m.ref.key_name},      {"subject", m.ref.subject.value_or("")},
+          {"key_id", m.key_id},       {"created_at", m.created_at}, {"updated_at", m.updated_at}};
+}
+
+StoreOutcome<std::string> read_value(const TokenArgs& a) {
+  std::string value;
+  if (!a.from_file.empty()) {
+    std::ifstream in(a.from_file, std::ios::binary);
+    if (!in)
+      return {std::nullopt, {Reason::StoreOptionsInvalid, "cannot read --from-file '" + a.from_file + "'"}};
+    value.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    value.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  // `echo "$TOKEN" | ...` and editors add one line ending; tokens never end in one.
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  if (!value.empty() && value.back() == '\r') value.pop_back();
+  if (value.empty())
+    return {std::nullopt,
+            {Reason::StoreOptionsInvalid, "the value is empty (give it on stdin or --from-file)"}};
+  return {std::move(value), {}};
+}
+
+// Runs `body` against the opened store; store failures become the exit code.
+template <class Body>
+int with_store(const StoreArgs& args, Body body) {
+  auto opened = open_from(args);
+  if (!opened.ok()) return fail(opened.status);
+  return body(**opened.value);
+}
+
+void add_store_options(CLI::App& cmd, StoreArgs& args) {
+  cmd.add_option("--store", args.store_spec,
+                 "env | sqlite:PATH | postgres:CONNINFO (default: MCPGATE_STORE_BACKEND/_PATH/_URL)");
+  cmd.add_option("--key-file", args.key_file,
+                 "File of master keys 'id:base64', first = active (or MCPGATE_STORE_KEYS)");
+}
+
+void add_ref(CLI::App& cmd, TokenArgs& a) {
+  cmd.add_option("service", a.service, "Upstream service name")->required();
+  cmd.add_option("key", a.key_name, "Key name within the service")->required();
+  cmd.add_option("--subject", a.subject, "The principal's subject, for a per-user token (default: shared)");
+}
+
+}  // namespace
+
+void register_secrets_commands(CLI::App& app, CommandResult& result) {
+  auto store_args = std::make_shared<StoreArgs>();
+  auto a = std::make_shared<TokenArgs>();
+  auto* secrets = app.add_subcommand("secrets", "Manage encrypted upstream service tokens");
+  secrets->require_subcommand(1);
+
+  auto* put = secrets->add_subcommand("put", "Store a token; the value is read from stdin or --from-file");
+  add_ref(*put, *a);
+  put->add_option("--from-file", a->from_file, "Read the value from this file instead of stdin");
+  add_store_options(*put, *store_args);
+  put->callback([&result, store_args, a] {
+    auto value = read_value(*a);
+    if (!value.ok()) {
+      result.exit_code = fail(value.status);
+      return;
+    }
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      auto s = store.put(ref_of(*a), *value.value, cli_actor());
+      OPENSSL_cleanse(value.value->data(), value.value->size());
+      if (!s.ok()) return fail(s);
+      std::cout << "stored " << a->service << "/" << a->key_name
+                << (a->subject.empty() ? "" : "@" + a->subject) << "\n";
+      return kExitOk;
+    });
+  });
+
+  auto* get = secrets->add_subcommand("get", "Show a token's metadata (the value only with --reveal)");
+  add_ref(*get, *a);
+  get->add_flag("--reveal", a->reveal, "Print the decrypted value (audited as 'reveal')");
+  add_store_options(*get, *store_args);
+  get->callback([&result, store_args, a] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      const auto ref = ref_of(*a);
+      if (a->reveal) {
+        auto value = store.read(ref);
+        store.record_audit(cli_actor(), "reveal", ref, value.ok() ? "ok" : reason_name(value.status.reason));
+        if (!value.ok()) return fail(value.status);
+        std::cout << *value.value << "\n";
+        return kExitOk;
+      }
+      auto meta = store.describe(ref);
+      store.record_audit(cli_actor(), "get", ref, meta.ok() ? "ok" : reason_name(meta.status.reason));
+      if (!meta.ok()) return fail(meta.status);
+      std::cout << to_json(*meta.value).dump(2) << "\n";
+      return kExitOk;
+    });
+  });
+
+  auto* list = secrets->add_subcommand("list", "List stored tokens (metadata only)");
+  list->add_option("--service", a->list_service, "Only this service");
+  add_store_options(*list, *store_args);
+  list->callback([&result, store_args, a] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      auto rows = store.list(a->list_service);
+      store.record_audit(cli_actor(), "list", {a->list_service, "", std::nullopt},
+                         rows.ok() ? "ok" : reason_name(rows.status.reason));
+      if (!rows.ok()) return fail(rows.status);
+      auto out = nlohmann::json::array();
+      for (const auto& m : *rows.value) out.push_back(to_json(m));
+      std::cout << out.dump(2) << "\n";
+      return kExitOk;
+    });
+  });
+
+  auto* del = secrets->add_subcommand("delete", "Delete a stored token");
+  add_ref(*del, *a);
+  add_store_options(*del, *store_args);
+  del->callback([&result, store_args, a] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      auto s = store.remove(ref_of(*a), cli_actor());
+      if (!s.ok()) return fail(s);
+      std::cout << "deleted " << a->service << "/" << a->key_name
+                << (a->subject.empty() ? "" : "@" + a->subject) << "\n";
+      return kExitOk;
+    });
+  });
+
+  auto* rotate =
+      secrets->add_subcommand("rotate", "Re-encrypt every token under the active (first) master key");
+  rotate->add_option("--batch-size", a->batch_size, "Rows per transaction")->check(CLI::Range(1, 100000));
+  add_store_options(*rotate, *store_args);
+  rotate->callback([&result, store_args, a] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      auto report = store.rotate(cli_actor(), a->batch_size);
+      if (!report.ok()) return fail(report.status);
+      std::cout << "re-encrypted " << report.value->rows_reencrypted << " tokens under key '"
+                << report.value->active_key_id << "' in " << report.value->batches << " batches\n";
+      return kExitOk;
+    });
+  });
+
+  auto* keygen = secrets->add_subcommand("keygen", "Print a new master key 'id:base64' (32 random bytes)");
+  keygen->add_option("--id", a->key_id, "Key id (default: k<UTC date and time>)");
+  keygen->callback([&result, a] {
+    std::string id = a->key_id;
+    if (id.empty()) {
+      char buf[32];
+      const std::time_t now = std::time(nullptr);
+      std::tm utc{};
+      gmtime_r(&now, &utc);
+      std::strftime(buf, sizeof buf, "k%Y%m%d%H%M%S", &utc);
+      id = buf;
+    }
+    auto line = store::Keyring::generate(id);
+    if (auto check = store::Keyring::parse(line); !check.ok()) {
+      result.exit_code = fail(check.status);
+      return;
+    }
+    std::cout << line << "\n";
+    result.exit_code = kExitOk;
+  });
+
+  auto* audit = secrets->add_subcommand("audit", "Print the audit log");
+  audit->add_option("--since", a->since,
+                    "Unix seconds; negative = that many seconds ago (default: everything)");
+  audit->add_option("--limit", a->limit, "At most this many rows")->check(CLI::Range(1, 1000000));
+  add_store_options(*audit, *store_args);
+  audit->callback([&result, store_args, a] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      const std::int64_t since =
+          a->since < 0 ? static_cast<std::int64_t>(std::time(nullptr)) + a->since : a->since;
+      auto rows = store.audit_since(since, a->limit);
+      if (!rows.ok()) return fail(rows.status);
+      store.record_audit(cli_actor(), "audit", {}, "ok");
+      for (const auto& e : *rows.value)
+        std::cout
+            << nlohmann::json{{"id", e.id},           {"at", e.at},           {"actor", e.actor},
+                              {"action", e.action},   {"service", e.service}, {"key", e.key_name},
+                              {"subject", e.subject}, {"result", e.result},   {"request_id", e.request_id}}
+                   .dump()
+            << "\n";
+      return kExitOk;
+    });
+  });
+}
+
+void register_migrate_command(CLI::App& app, CommandResult& result) {
+  auto store_args = std::make_shared<StoreArgs>();
+  auto* migrate = app.add_subcommand("migrate", "Apply the token store's schema migrations");
+  add_store_options(*migrate, *store_args);
+  migrate->callback([&result, store_args] {
+    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
+      auto version = store.migrate();
+      store.record_audit(cli_actor(), "migrate", {},
+                         version.ok() ? "ok" : reason_name(version.status.reason));
+      if (!version.ok()) return fail(version.status);
+      std::cout << "schema version " << *version.value << " (" << store.backend_name() << ")\n";
+      return kExitOk;
+    });
+  });
+}
+
+}  // namespace mcpgate::cli

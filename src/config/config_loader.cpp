@@ -1,0 +1,338 @@
+// Loads mcpgate.toml into one Config: section by section, every problem collected with the key that caused
+// it.
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <mcpgate/config.hpp>
+#include <set>
+#include <sstream>
+
+#include "config/config_reader.hpp"
+
+namespace mcpgate {
+namespace {
+
+using config::SectionReader;
+
+// The asymmetric JWS algorithms src/jose verifies (RFC 7518 §3, RFC 8037); HMAC and none are never
+// configurable.
+const std::set<std::string> kAlgorithmNames = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                               "PS512", "ES256", "ES384", "EdDSA"};
+
+bool is_http_url(std::string_view url) {
+  return !config::url_authority(url).empty();
+}
+
+bool has_space(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) || c < 0x20; });
+}
+
+// https, or http to loopback (tests, a sidecar IdP), or http anywhere when the operator opted in explicitly.
+void check_fetch_url(SectionReader& r, const std::string& key, const std::string& url, bool allow_insecure) {
+  if (url.rfind("https://", 0) == 0 && !config::url_authority(url).empty()) return;
+  if (url.rfind("http://", 0) == 0 && !config::url_authority(url).empty()) {
+    if (config::is_loopback_url(url) || allow_insecure) return;
+    r.error(key,
+            "http:// is allowed only for loopback hosts (set allow_insecure_jwks_uri = true to override)");
+    return;
+  }
+  r.error(key, "expected an https:// URL");
+}
+
+void read_scopes_named(SectionReader& r, const std::string& key, std::vector<std::string>& scopes) {
+  if (!r.string_list(key, scopes)) return;
+  for (const auto& s : scopes) {
+    // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+      return c >= 0x21 && c <= 0x7E && c != '"' && c != '\\';
+    });
+    if (!ok) r.error(key, "'" + s + "' is not a valid scope token (RFC 6749 §3.3)");
+  }
+}
+
+void read_scopes(SectionReader& r, std::vector<std::string>& scopes) { read_scopes_named(r, "scopes", scopes); }
+
+void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "server", "MCPGATE_SERVER_", out.errors, env);
+  if (r.string("public_url", c.server.public_url) && !is_http_url(c.server.public_url)) {
+    r.error("public_url", "expected an absolute https:// URL such as https://mcp.example.com/mcp");
+  }
+  auto& s = c.server;
+  r.string_list("resources", s.resources);
+  for (const auto& p : s.resources)
+    if (p.empty() || p[0] != '/' || p.find_first_of("?#") != std::string::npos)
+      r.error("resources", "'" + p + "' is not an absolute path such as /mcp");
+  r.string("primary_resource", s.primary_resource);
+  r.string("realm", s.realm);
+  if (s.realm.find_first_of("\"\\\r\n") != std::string::npos) r.error("realm", "must not contain quotes or CR/LF");
+  r.string("resource_name", s.resource_name);
+  if (r.string("resource_documentation", s.resource_documentation) && !is_http_url(s.resource_documentation))
+    r.error("resource_documentation", "expected an https:// URL");
+  read_scopes_named(r, "scopes_supported", s.scopes_supported);
+  r.boolean("accept_resource_audience", s.accept_resource_audience);
+  r.boolean("mirror_authorization_server", s.mirror_authorization_server);
+  r.number("metadata_max_age", s.metadata_max_age, 0, 86400 * 7);
+  r.string_list("allowed_origins", s.allowed_origins);
+  r.string("listen_address", s.listen_address);
+  r.count("port", s.port, 0, 65535);
+  r.count("threads", s.threads, 1, 4096);
+  r.count("max_header_count", s.max_header_count, 8, 1000);
+  r.count("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
+  r.count("max_body_bytes", s.max_body_bytes, 0, std::size_t{1} << 34);
+  r.count("keep_alive_max_count", s.keep_alive_max_count, 1, 1000000);
+  r.number("keep_alive_timeout", s.keep_alive_timeout, 0.1, 3600);
+  r.number("read_timeout", s.read_timeout, 0.1, 3600);
+  r.number("write_timeout", s.write_timeout, 0.1, 3600);
+  if (r.string("forward_auth_path", s.forward_auth_path) && !s.forward_auth_path.empty() &&
+      s.forward_auth_path[0] != '/')
+    r.error("forward_auth_path", "expected an absolute path such as /auth (or \"\" to turn it off)");
+  r.string_list("trusted_proxies", s.trusted_proxies);
+  for (auto [key, field] : {std::pair{"subject_header", &s.subject_header}, {"scopes_header", &s.scopes_header},
+                            {"client_id_header", &s.client_id_header},
+                            {"organization_header", &s.organization_header}, {"source_header", &s.source_header}}) {
+    if (r.string(key, *field) &&
+        (field->empty() || field->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+                               std::string::npos))
+      r.error(key, "expected a header name of letters, digits and '-'");
+  }
+  // Unknown [server] keys stay warnings (keys of later gateway releases must not stop an older binary).
+  for (const auto& k : r.unread_keys()) out.warnings.push_back("server." + k + ": not used by this build");
+}
+
+void load_auth(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "auth", "MCPGATE_AUTH_", out.errors, env);
+  r.number("leeway_seconds", c.auth.leeway_seconds, 0, 600);
+  r.finish_strict();
+}
+
+void load_token_cache(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "token_cache", "MCPGATE_TOKEN_CACHE_", out.errors, env);
+  r.count("max_entries", c.token_cache.max_entries, 0, 10'000'000);
+  r.number("ttl_seconds", c.token_cache.ttl_seconds, 1, 86400);
+  r.finish_strict();
+}
+
+void load_jwks(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "jwks", "MCPGATE_JWKS_", out.errors, env);
+  JwksConfig& j = c.jwks;
+  r.number("default_max_age", j.default_max_age, 1, 7 * 86400);
+  r.number("min_max_age", j.min_max_age, 1, 7 * 86400);
+  r.number("max_max_age", j.max_max_age, 1, 30 * 86400);
+  r.number("unknown_kid_cooldown", j.unknown_kid_cooldown, 0, 86400);
+  r.number("max_stale", j.max_stale, 0, 30 * 86400);
+  r.number("connect_timeout", j.connect_timeout, 0.1, 60);
+  r.number("total_timeout", j.total_timeout, 0.1, 300);
+  r.count("max_body_bytes", j.max_body_bytes, 1024, 64 * 1024 * 1024);
+  r.number("refresh_ahead", j.refresh_ahead, 0.1, 1);
+  r.finish_strict();
+  if (j.min_max_age > j.max_max_age) r.error("min_max_age", "must not exceed jwks.max_max_age");
+  if (j.connect_timeout > j.total_timeout) r.error("connect_timeout", "must not exceed jwks.total_timeout");
+}
+
+void load_stytch(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  bool from_env = env && (env("MCPGATE_STYTCH_PROJECT_ID") || env("MCPGATE_STYTCH_DOMAIN"));
+  if (!t && !from_env) return;
+  SectionReader r(t, "stytch", "MCPGATE_STYTCH_", out.errors, env);
+  StytchConfig s;
+  if (!r.string("project_id", s.project_id) || s.project_id.empty()) {
+    r.error("project_id", "required: the Stytch project id (project-live-... or project-test-...)");
+  } else if (has_space(s.project_id) || s.project_id.find('/') != std::string::npos) {
+    r.error("project_id", "must not contain spaces, control characters or '/'");
+  }
+  if (!r.string("domain", s.domain) || s.domain.empty()) {
+    r.error("domain", "required: the project domain or custom domain, e.g. https://xyz.customers.stytch.dev");
+  } else {
+    while (s.domain.size() > 8 && s.domain.back() == '/') s.domain.pop_back();
+    std::string authority = config::url_authority(s.domain);
+    if (authority.empty() || s.domain.size() != s.domain.find(authority) + authority.size()) {
+      r.error("domain", "expected https://HOST with no path, e.g. https://xyz.customers.stytch.dev");
+    } else {
+      check_fetch_url(r, "domain", s.domain, false);
+    }
+  }
+  r.string_list("audiences", s.audiences);
+  r.string_list("allowed_organizations", s.allowed_organizations);
+  r.finish_strict();
+  c.stytch = std::move(s);
+}
+
+void load_issuers(const toml::node* node, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  if (!node) return;
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    out.errors.push_back({"issuers", "expected [[issuers]] tables"});
+    return;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    SectionReader r((*array)[i].as_table(), "issuers[" + std::to_string(i) + "]", "", out.errors, env);
+    IssuerConfig is;
+    if (!r.string("issuer", is.issuer) || is.issuer.empty())
+      r.error("issuer", "required: the exact 'iss' value");
+    r.string("jwks_uri", is.jwks_uri);
+    r.string("jwks_file", is.jwks_file);
+    r.boolean("allow_insecure_jwks_uri", is.allow_insecure_jwks_uri);
+    if (!r.string_list("audiences", is.audiences) || is.audiences.empty()) {
+      r.error("audiences", "required: at least one accepted 'aud' value (RFC 8707: your resource URL)");
+    }
+    if (r.string_list("algorithms", is.algorithms)) {
+      if (is.algorithms.empty()) r.error("algorithms", "must name at least one algorithm");
+      for (const auto& a : is.algorithms) {
+        if (!kAlgorithmNames.count(a)) {
+          r.error("algorithms", "'" + a +
+                                    "' is not supported (RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 "
+                                    "EdDSA; HMAC and none are never accepted)");
+        }
+      }
+    }
+    r.finish_strict();
+    if (!is.jwks_uri.empty() && !is.jwks_file.empty()) {
+      r.error("jwks_file", "give jwks_uri or jwks_file, not both");
+    } else if (!is.jwks_uri.empty()) {
+      check_fetch_url(r, "jwks_uri", is.jwks_uri, is.allow_insecure_jwks_uri);
+    } else if (is.jwks_file.empty() && !is.issuer.empty()) {
+      // Discovery fetches from the issuer itself (OIDC Discovery §4, RFC 8414 §3).
+      check_fetch_url(r, "issuer", is.issuer, is.allow_insecure_jwks_uri);
+    }
+    c.issuers.push_back(std::move(is));
+  }
+}
+
+void load_static_tokens(const toml::node* node, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  if (!node) return;
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    out.errors.push_back({"static_tokens", "expected [[static_tokens]] tables"});
+    return;
+  }
+  std::set<std::string> names, digests;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    SectionReader r((*array)[i].as_table(), "static_tokens[" + std::to_string(i) + "]", "", out.errors, env);
+    StaticTokenConfig st;
+    if (!r.string("name", st.name) || st.name.empty()) {
+      r.error("name", "required: a name for logs and the Principal");
+    } else if (!names.insert(st.name).second) {
+      r.error("name", "'" + st.name + "' is used by another static token");
+    }
+    if (!r.string("sha256", st.sha256)) {
+      r.error("sha256", "required: the SHA-256 hex digest of the token (mcpgate token new / token hash)");
+    } else {
+      std::transform(st.sha256.begin(), st.sha256.end(), st.sha256.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      bool hex =
+          std::all_of(st.sha256.begin(), st.sha256.end(), [](unsigned char ch) { return std::isxdigit(ch); });
+      if (st.sha256.size() != 64 || !hex) {
+        r.error("sha256", "expected 64 hex characters (the digest, never the token itself)");
+      } else if (!digests.insert(st.sha256).second) {
+        r.error("sha256", "the same digest appears in another static token");
+      }
+    }
+    read_scopes(r, st.scopes);
+    r.string("subject", st.subject);
+    r.unix_time("expires_at", st.expires_at);
+    r.finish_strict();
+    c.static_tokens.push_back(std::move(st));
+  }
+}
+
+void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  if (!node) return;
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    out.errors.push_back({"routes", "expected [[routes]] tables"});
+    return;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    SectionReader r((*array)[i].as_table(), "routes[" + std::to_string(i) + "]", "", out.errors, env);
+    RouteConfig rt;
+    if (!r.string("prefix", rt.prefix) || rt.prefix.empty() || rt.prefix.front() != '/') {
+      r.error("prefix", "required: a path prefix starting with '/'");
+    } else if (has_space(rt.prefix) || rt.prefix.find("/../") != std::string::npos ||
+               rt.prefix.find("/./") != std::string::npos) {
+      r.error("prefix", "must be a normalized path (no spaces, no dot segments)");
+    }
+    if (r.string_list("methods", rt.methods)) {
+      for (auto& m : rt.methods) {
+        std::transform(m.begin(), m.end(), m.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+        bool token =
+            !m.empty() && std::all_of(m.begin(), m.end(), [](unsigned char ch) { return std::isalpha(ch); });
+        if (!token) r.error("methods", "'" + m + "' is not an HTTP method");
+      }
+    }
+    read_scopes(r, rt.scopes);
+    r.boolean("public", rt.is_public);
+    r.finish_strict();
+    if (rt.is_public && !rt.scopes.empty()) r.error("public", "a public route cannot also require scopes");
+    c.routes.push_back(std::move(rt));
+  }
+}
+
+const toml::table* table_of(const toml::table& root, const char* key, ConfigLoad& out) {
+  const toml::node* node = root.get(key);
+  if (!node) return nullptr;
+  if (!node->is_table()) out.errors.push_back({key, "expected a [" + std::string(key) + "] table"});
+  return node->as_table();
+}
+
+}  // namespace
+
+EnvironmentLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+ConfigLoad load_config_text(std::string_view toml_text, const std::string& source,
+                            const EnvironmentLookup& env) {
+  ConfigLoad out;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "not valid TOML at line " << e.source().begin.line << ", column " << e.source().begin.column
+        << ": " << e.description();
+    out.errors.push_back({"", msg.str()});
+    return out;
+  }
+  Config c;
+  c.source = source;
+  load_server(table_of(root, "server", out), env, c, out);
+  load_auth(table_of(root, "auth", out), env, c, out);
+  load_token_cache(table_of(root, "token_cache", out), env, c, out);
+  load_jwks(table_of(root, "jwks", out), env, c, out);
+  load_stytch(table_of(root, "stytch", out), env, c, out);
+  load_issuers(root.get("issuers"), env, c, out);
+  load_static_tokens(root.get("static_tokens"), env, c, out);
+  load_routes(root.get("routes"), env, c, out);
+
+  static const std::set<std::string> kKnown = {"server", "auth",    "token_cache",   "jwks",
+                                               "stytch", "issuers", "static_tokens", "routes"};
+  for (const auto& [k, v] : root) {
+    std::string name(k.str());
+    if (!kKnown.count(name)) out.warnings.push_back(name + ": section not used by this build");
+  }
+  if (out.errors.empty() && !c.stytch && c.issuers.empty() && c.static_tokens.empty()) {
+    out.warnings.push_back(
+        "no [stytch], [[issuers]] or [[static_tokens]]: every protected request will be refused");
+  }
+  if (out.errors.empty()) out.config = std::move(c);
+  return out;
+}
+
+ConfigLoad load_config_file(const std::string& path, const EnvironmentLookup& env) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    ConfigLoad out;
+    out.errors.push_back({"", "cannot read the configuration file '" + path + "'"});
+    return out;
+  }
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  return load_config_text(text, path, env);
+}
+
+}  // namespace mcpgate

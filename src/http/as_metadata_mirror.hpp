@@ -1,0 +1,44 @@
+// as_metadata_mirror.hpp — the Stytch project's RFC 8414 metadata, served on our own origin for older
+// clients.
+//
+//   mcpgate::http::AsMetadataMirror mirror(config, fetcher);    // fetcher: auth::JwksFetcher (same hygiene)
+//   mcpgate::http::MirroredDocument d = mirror.get();            // {ok, body, max_age}; fetched on first use
+//
+// MCP 2025-03-26 clients and ChatGPT probe /.well-known/oauth-authorization-server on the MCP host itself.
+// The document is served as fetched (clients verify its "issuer" against the AS), cached with the JWKS
+// cache's rules: the server's Cache-Control max-age clamped to [jwks.min_max_age, jwks.max_max_age],
+// jwks.default_max_age without one, and the last good copy kept for jwks.max_stale while the AS fails. One
+// fetch at a time (single flight).
+#pragma once
+
+#include <chrono>
+#include <mcpgate/config.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "auth/jwks_fetcher.hpp"
+
+namespace mcpgate::http {
+
+struct MirroredDocument {
+  bool ok = false;
+  std::string body;
+};
+
+class AsMetadataMirror {
+ public:
+  AsMetadataMirror(const Config& config, std::shared_ptr<auth::JwksFetcher> fetcher);
+  MirroredDocument get();
+  const std::string& source_url() const noexcept { return url_; }
+
+ private:
+  std::string url_;
+  JwksConfig limits_;
+  std::shared_ptr<auth::JwksFetcher> fetcher_;
+  std::mutex mutex_;
+  std::string body_;
+  std::chrono::steady_clock::time_point fresh_until_{}, stale_until_{};
+};
+
+}  // namespace mcpgate::http

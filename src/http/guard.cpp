@@ -1,0 +1,171 @@
+#include "http/guard.hpp"
+
+#include <stdexcept>
+
+#include "http/challenge.hpp"
+#include "http/request_extractor.hpp"
+#include "http/request_target.hpp"
+
+namespace mcpgate {
+namespace {
+
+std::string_view find_header(std::span<const HeaderField> headers, std::string_view name,
+                             bool* present = nullptr) {
+  for (const auto& h : headers)
+    if (http::header_name_equals(h.name, name)) {
+      if (present) *present = true;
+      return h.value;
+    }
+  if (present) *present = false;
+  return {};
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+Decision respond(int status, HeaderList headers, std::string body, Reason reason = Reason::Ok) {
+  Decision d;
+  d.allow = false;
+  d.status = status;
+  d.reason = reason;
+  d.headers = std::move(headers);
+  d.body = std::move(body);
+  return d;
+}
+
+}  // namespace
+
+Config config_with_resource_audiences(const Config& config) {
+  Config c = config;
+  if (!c.server.accept_resource_audience) return c;
+  for (const auto& url : http::advertised_resource_urls(config)) {
+    if (c.stytch) c.stytch->audiences.push_back(url);
+    for (auto& i : c.issuers) i.audiences.push_back(url);
+  }
+  return c;
+}
+
+Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences(config)) {
+  std::string error;
+  metadata_ = http::ResourceMetadata::create(config_, &error);
+  if (!metadata_) throw std::runtime_error(error);
+  cors_ = std::make_unique<http::CorsPolicy>(config_.server.allowed_origins, metadata_->origin());
+  rules_ = std::make_unique<auth::RouteRules>(config_.routes);
+  authenticator_ = auth::Authenticator::create(config_, &error);
+  if (!authenticator_) throw std::runtime_error(error);
+  if (config_.server.mirror_authorization_server && config_.stytch) {
+    auth::FetchOptions o;
+    o.connect_timeout = config_.jwks.connect_timeout;
+    o.total_timeout = config_.jwks.total_timeout;
+    o.allow_insecure = false;
+    mirror_ = std::make_unique<http::AsMetadataMirror>(config_, auth::JwksFetcher::create(o));
+  }
+}
+
+Decision Guard::Impl::discovery(std::string_view method, std::string_view path) const {
+  std::string body;
+  bool found = false, mirrored = false;
+  if (const auto* doc = metadata_->document_at(path)) {
+    body = doc->json;
+    found = true;
+  } else if (mirror_ && (path == "/.well-known/oauth-authorization-server" ||
+                         path == "/.well-known/oauth-authorization-server" + metadata_->primary().path)) {
+    found = mirrored = true;
+  }
+  HeaderList cors = {{"Access-Control-Allow-Origin", "*"}};
+  if (!found) {
+    // Any other /.well-known/* is a clean JSON 404, never HTML and never a challenge (clients probe these).
+    cors.emplace_back("Cache-Control", "no-store");
+    return respond(404, cors, http::error_body("not_found", "No such discovery document."));
+  }
+  if (method == "OPTIONS") {
+    cors.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    cors.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    return respond(204, cors, "");
+  }
+  if (method != "GET" && method != "HEAD") {
+    cors.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return respond(405, cors,
+                   http::error_body("method_not_allowed", "Discovery documents answer GET and HEAD."));
+  }
+  if (mirrored) {
+    auto d = mirror_->get();
+    if (!d.ok)
+      return respond(
+          502, cors,
+          http::error_body("upstream_unavailable", "The authorization server's metadata is unavailable."));
+    body = d.body;
+  }
+  cors.emplace_back(
+      "Cache-Control",
+      "public, max-age=" + std::to_string(static_cast<long long>(config_.server.metadata_max_age)));
+  return respond(200, cors, body);
+}
+
+Decision Guard::Impl::refuse(Reason reason, std::string_view path, const auth::RouteRule* rule,
+                             std::string_view origin, double retry_after) const {
+  const auto& resource = metadata_->resource_for(path);
+  std::string scope = rule ? join(rule->scopes) : "";
+  http::Refusal r = http::refusal_for(
+      reason, {.realm = config_.server.realm, .resource_metadata = resource.metadata_url, .scope = scope},
+      retry_after);
+  if (!origin.empty() && reason != Reason::OriginNotAllowed) cors_->add_response_headers(origin, r.headers);
+  return respond(r.status, std::move(r.headers), std::move(r.body), reason);
+}
+
+Decision Guard::Impl::decide(const RequestView& req) const {
+  for (const auto& h : req.headers)
+    if (http::has_forbidden_octet(h.value))
+      return refuse(Reason::InvalidHeaderValue, req.path, nullptr, {}, 0);
+  if (req.path.starts_with("/.well-known/")) return discovery(req.method, req.path);
+
+  bool has_origin = false, has_acrm = false;
+  std::string_view origin = find_header(req.headers, "Origin", &has_origin);
+  find_header(req.headers, "Access-Control-Request-Method", &has_acrm);
+  if (http::CorsPolicy::is_preflight(req.method, has_origin, has_acrm)) {
+    if (!cors_->allows(origin)) return refuse(Reason::OriginNotAllowed, req.path, nullptr, {}, 0);
+    return respond(204, cors_->preflight_headers(origin), "");
+  }
+  if (has_origin && !cors_->allows(origin)) return refuse(Reason::OriginNotAllowed, req.path, nullptr, {}, 0);
+
+  const auth::RouteRule& rule = rules_->match(req.method, req.path);
+  Decision d;
+  if (has_origin) cors_->add_response_headers(origin, d.headers);
+  if (rule.is_public) {
+    d.allow = true;
+    return d;
+  }
+  http::Extraction e = http::extract_bearer(req.headers, req.query_has_access_token);
+  if (e.reason != Reason::Ok) return refuse(e.reason, req.path, &rule, origin, 0);
+  auth::AuthResult a = authenticator_->authenticate(e.token);
+  if (!a.ok()) return refuse(a.reason, req.path, &rule, origin, a.retry_after);
+  Reason z = auth::RouteRules::authorize(rule, *a.principal);
+  if (z != Reason::Ok) return refuse(z, req.path, &rule, origin, 0);
+  d.allow = true;
+  d.principal = std::move(a.principal);
+  return d;
+}
+
+Guard::Guard(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Guard::~Guard() = default;
+
+Decision Guard::check(std::string_view method, std::string_view target, const HeaderList& headers) const {
+  http::RequestTarget t = http::parse_request_target(target);
+  std::vector<HeaderField> fields;
+  fields.reserve(headers.size());
+  for (const auto& [k, v] : headers) fields.push_back({k, v});
+  if (!t.ok) {
+    return respond(400, {{"Cache-Control", "no-store"}},
+                   http::error_body("invalid_request", "The request target cannot be decoded safely."),
+                   Reason::MalformedAuthorization);
+  }
+  return impl_->decide({.method = method,
+                        .path = t.path,
+                        .query_has_access_token = t.query_has_access_token,
+                        .headers = fields});
+}
+
+}  // namespace mcpgate

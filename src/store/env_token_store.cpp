@@ -1,0 +1,106 @@
+// The `env` backend: shared service tokens from MCPGATE_SECRET_<SERVICE>_<KEY>. Read-only, no per-user
+// tokens, no audit log (there is nowhere to write one); kept because a single gateway with two upstream
+// tokens should not need a database.
+#include <cstdlib>
+
+#include "store/backends.hpp"
+
+extern char** environ;
+
+namespace mcpgate::store {
+namespace {
+
+std::string upper_name(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= 'a' && c <= 'z')
+      out += static_cast<char>(c - 'a' + 'A');
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+      out += c;
+    else
+      out += '_';
+  }
+  return out;
+}
+
+template <class T>
+StoreOutcome<T> read_only() {
+  return {std::nullopt, {Reason::StoreReadOnly, "the env backend only reads MCPGATE_SECRET_* variables"}};
+}
+
+class EnvTokenStore final : public TokenStore {
+ public:
+  explicit EnvTokenStore(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  std::string_view backend_name() const noexcept override { return "env"; }
+
+  StoreOutcome<std::string> read(const SecretRef& ref) override {
+    const auto name = env_variable_for(prefix_, ref.service, ref.key_name);
+    const char* value = ref.subject ? nullptr : std::getenv(name.c_str());
+    if (!value)
+      return {std::nullopt, {Reason::SecretNotFound, "environment variable " + name + " is not set"}};
+    return {std::string(value), {}};
+  }
+
+  StoreOutcome<TokenMetadata> describe(const SecretRef& ref) override {
+    auto value = read(ref);
+    if (!value.ok()) return {std::nullopt, value.status};
+    return {TokenMetadata{ref, "env", 0, 0}, {}};
+  }
+
+  // Names are upper-cased, so the listing shows SERVICE_KEY split at the first '_' after the prefix.
+  StoreOutcome<std::vector<TokenMetadata>> list(std::string_view service) override {
+    std::vector<TokenMetadata> out;
+    const std::string wanted = service.empty() ? "" : upper_name(service) + "_";
+    for (char** e = environ; e && *e; ++e) {
+      std::string_view entry(*e);
+      if (entry.substr(0, prefix_.size()) != prefix_) continue;
+      auto rest = entry.substr(prefix_.size());
+      rest = rest.substr(0, rest.find('='));
+      if (!wanted.empty() && rest.substr(0, wanted.size()) != wanted) continue;
+      const auto split = rest.find('_');
+      if (split == std::string_view::npos) continue;
+      out.push_back(TokenMetadata{
+          {std::string(rest.substr(0, split)), std::string(rest.substr(split + 1)), std::nullopt},
+          "env",
+          0,
+          0});
+    }
+    return {std::move(out), {}};
+  }
+
+  StoreStatus put(const SecretRef&, std::string_view, const Actor&) override {
+    return read_only<int>().status;
+  }
+  StoreStatus remove(const SecretRef&, const Actor&) override { return read_only<int>().status; }
+  StoreOutcome<RotationReport> rotate(const Actor&, int,
+                                      const std::function<void(const RotationReport&)>&) override {
+    return read_only<RotationReport>();
+  }
+  StoreStatus record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
+    return {};
+  }
+  StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t, int) override {
+    return read_only<std::vector<AuditEntry>>();
+  }
+  StoreStatus record_principal(const PrincipalSighting&) override { return {}; }
+  StoreOutcome<PrincipalRecord> principal(std::string_view, std::string_view) override {
+    return read_only<PrincipalRecord>();
+  }
+  StoreOutcome<int> migrate() override { return {0, {}}; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace
+
+std::string env_variable_for(std::string_view prefix, std::string_view service, std::string_view key_name) {
+  return std::string(prefix) + upper_name(service) + "_" + upper_name(key_name);
+}
+
+std::shared_ptr<TokenStore> make_env_store(const StoreOptions& options) {
+  return std::make_shared<EnvTokenStore>(options.env_prefix);
+}
+
+}  // namespace mcpgate::store

@@ -1,0 +1,96 @@
+// SecretResolver: what the gateway calls to turn {secret:SERVICE/KEY[@subject]} into a value, with a short
+// in-memory cache so a busy route does not hit the database (and AES-GCM) on every request.
+#include <openssl/crypto.h>
+
+#include <mcpgate/token_store.hpp>
+
+namespace mcpgate {
+namespace {
+
+constexpr std::string_view kOpen = "{secret:";
+
+bool valid_part(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s)
+    if (c == '{' || c == '}' || c == '/' || c == '@' || static_cast<unsigned char>(c) < 0x20) return false;
+  return true;
+}
+
+std::string cache_key(const SecretRef& ref) {
+  // '\n' cannot occur in a valid part, so the key is unambiguous.
+  return ref.service + "\n" + ref.key_name + "\n" + (ref.subject ? "@" + *ref.subject : std::string());
+}
+
+}  // namespace
+
+StoreOutcome<SecretRef> parse_secret_reference(std::string_view text) {
+  const StoreStatus bad{Reason::SecretReferenceInvalid,
+                        "expected {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}"};
+  if (text.substr(0, kOpen.size()) != kOpen || text.size() < kOpen.size() + 1 || text.back() != '}')
+    return {std::nullopt, bad};
+  auto body = text.substr(kOpen.size(), text.size() - kOpen.size() - 1);
+  const auto slash = body.find('/');
+  if (slash == std::string_view::npos) return {std::nullopt, bad};
+  SecretRef ref;
+  ref.service = std::string(body.substr(0, slash));
+  auto rest = body.substr(slash + 1);
+  const auto at = rest.find('@');
+  ref.key_name = std::string(rest.substr(0, at));
+  if (at != std::string_view::npos) {
+    ref.subject = std::string(rest.substr(at + 1));
+    if (!valid_part(*ref.subject)) return {std::nullopt, bad};
+  }
+  if (!valid_part(ref.service) || !valid_part(ref.key_name)) return {std::nullopt, bad};
+  return {std::move(ref), {}};
+}
+
+SecretResolver::SecretResolver(std::shared_ptr<TokenStore> store, std::shared_ptr<const Clock> clock,
+                               double ttl_seconds)
+    : store_(std::move(store)), clock_(std::move(clock)), ttl_seconds_(ttl_seconds) {}
+
+StoreOutcome<std::string> SecretResolver::resolve(const SecretRef& ref) {
+  const auto key = cache_key(ref);
+  const double now = clock_->now_seconds();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires_at > now) return {it->second.value, {}};
+  }
+  auto value = store_->read(ref);
+  if (!value.ok() || ttl_seconds_ <= 0) return value;
+  std::lock_guard lock(mutex_);
+  auto& slot = cache_[key];
+  OPENSSL_cleanse(slot.value.data(), slot.value.size());
+  slot.value = *value.value;
+  slot.expires_at = now + ttl_seconds_;
+  return value;
+}
+
+StoreOutcome<std::string> SecretResolver::expand(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto start = text.find(kOpen, pos);
+    if (start == std::string_view::npos) break;
+    const auto end = text.find('}', start);
+    if (end == std::string_view::npos)
+      return {std::nullopt, {Reason::SecretReferenceInvalid, "unterminated {secret:"}};
+    auto ref = parse_secret_reference(text.substr(start, end - start + 1));
+    if (!ref.ok()) return {std::nullopt, ref.status};
+    auto value = resolve(*ref.value);
+    if (!value.ok()) return value;
+    out.append(text.substr(pos, start - pos));
+    out += *value.value;
+    pos = end + 1;
+  }
+  out.append(text.substr(pos));
+  return {std::move(out), {}};
+}
+
+void SecretResolver::invalidate() {
+  std::lock_guard lock(mutex_);
+  for (auto& [k, v] : cache_) OPENSSL_cleanse(v.value.data(), v.value.size());
+  cache_.clear();
+}
+
+}  // namespace mcpgate

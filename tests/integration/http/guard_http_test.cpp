@@ -1,0 +1,335 @@
+// Integration: a real mcpgate::Guard installed on a real httplib::Server on 127.0.0.1, spoken to over real
+// sockets (cpp-httplib's client, and raw sockets for the hardening regressions that a well-behaved client
+// cannot send).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <mcpgate/guard.hpp>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "auth/token_digest.hpp"
+#include "jose/test_signer.hpp"
+
+namespace mcpgate {
+namespace {
+
+constexpr const char* kReadToken = "static-read-token-0123456789";
+constexpr const char* kAdminToken = "static-admin-token-0123456789";
+
+Config test_config() {
+  Config c;
+  c.server.public_url = "https://MCP.example.com/mcp";
+  c.server.allowed_origins = {"https://inspector.example.org"};
+  c.server.trusted_proxies = {"127.0.0.2"};
+  c.server.threads = 4;
+  IssuerConfig issuer;  // advertised as the AS; no token of ours is from it
+  issuer.issuer = "https://as.example.org";
+  // A real public key of an issuer whose tokens this suite never presents (the static tokens are the
+  // credentials).
+  issuer.jwks_file = ::testing::TempDir() + "guard_http_test_jwks.json";
+  std::ofstream(issuer.jwks_file) << jose::testing::jwks_json(
+      {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
+  issuer.audiences = {"https://mcp.example.com/mcp"};
+  c.issuers.push_back(issuer);
+  StaticTokenConfig read;
+  read.name = "reader";
+  read.sha256 = auth::digest_hex(auth::digest_token(kReadToken));
+  read.scopes = {"mcp:read"};
+  StaticTokenConfig admin;
+  admin.name = "admin";
+  admin.sha256 = auth::digest_hex(auth::digest_token(kAdminToken));
+  admin.scopes = {"mcp:read", "mcp:write"};
+  c.static_tokens = {read, admin};
+  RouteConfig health;
+  health.prefix = "/health";
+  health.is_public = true;
+  RouteConfig mcp;
+  mcp.prefix = "/mcp";
+  mcp.scopes = {"mcp:read", "mcp:write"};
+  c.routes = {health, mcp};
+  return c;
+}
+
+class GuardOverHttp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    guard_ = std::make_unique<Guard>(test_config());
+    guard_->install(server_);
+    server_.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
+      const Principal* who = guard_->principal(req);
+      res.set_content(nlohmann::json{{"subject", who ? who->subject : "<none>"}}.dump(), "application/json");
+    });
+    server_.Get("/health", [this](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(guard_->principal(req) ? "principal" : "public", "text/plain");
+    });
+    server_.Get("/boom", [](const httplib::Request&, httplib::Response&) -> void {
+      throw std::runtime_error("secret internal detail");
+    });
+    server_.Get("/echo-remote", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.get_header_value("REMOTE_ADDR"), "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  httplib::Client client() {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_tcp_nodelay(true);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(5);
+    return c;
+  }
+  // Sends raw bytes from `source` and returns the whole response (the server closes: Connection: close).
+  std::string raw(const std::string& request, const char* source = "127.0.0.1") {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &src.sin_addr);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src), 0);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(port_));
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+    EXPECT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::string out;
+    char buf[4096];
+    for (int i = 0; i < 1000; ++i) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+  }
+
+  httplib::Server server_;
+  std::unique_ptr<Guard> guard_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+
+TEST_F(GuardOverHttp, NoCredentialsGets401BareChallengeWithResourceMetadataAndScope) {
+  auto r = client().Post("/mcp", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"mcpgate\", resource_metadata=\"" +
+                                                         kMetadataUrl + "\", scope=\"mcp:read mcp:write\"");
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "missing_credentials");
+}
+
+TEST_F(GuardOverHttp, UnknownTokenGets401InvalidToken) {
+  auto r = client().Post("/mcp", {{"Authorization", "Bearer nope-not-a-token"}}, "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("error=\"invalid_token\""), std::string::npos);
+}
+
+TEST_F(GuardOverHttp, TokenLackingScopeGets403InsufficientScopeWithAllRouteScopes) {
+  auto r = client().Post("/mcp", {{"Authorization", std::string("Bearer ") + kReadToken}}, "{}",
+                         "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"),
+            "Bearer realm=\"mcpgate\", error=\"insufficient_scope\", error_description=\"The token lacks a "
+            "scope this "
+            "route requires.\", resource_metadata=\"" +
+                kMetadataUrl + "\", scope=\"mcp:read mcp:write\"");
+}
+
+TEST_F(GuardOverHttp, ValidTokenReachesTheHandlerWithItsPrincipal) {
+  auto r = client().Post("/mcp", {{"Authorization", std::string("Bearer ") + kAdminToken}}, "{}",
+                         "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["subject"], "admin");
+}
+
+TEST_F(GuardOverHttp, PublicRouteHasNoPrincipalEvenAfterAnAuthenticatedRequestOnTheSameConnection) {
+  auto c = client();
+  c.set_keep_alive(true);
+  auto a =
+      c.Post("/mcp", {{"Authorization", std::string("Bearer ") + kAdminToken}}, "{}", "application/json");
+  ASSERT_TRUE(a);
+  auto b = c.Get("/health");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->body, "public");
+}
+
+TEST_F(GuardOverHttp, QueryTokenIs400InvalidRequest) {
+  auto r = client().Post(std::string("/mcp?access_token=") + kAdminToken, "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("error=\"invalid_request\""), std::string::npos);
+}
+
+TEST_F(GuardOverHttp, BothWellKnownPrmPathsServeTheCanonicalResource) {
+  for (const char* path :
+       {"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"}) {
+    auto r = client().Get(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "*");
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "public, max-age=3600");
+    auto j = nlohmann::json::parse(r->body);
+    EXPECT_EQ(j["resource"], "https://mcp.example.com/mcp");
+    EXPECT_EQ(j["authorization_servers"], nlohmann::json::array({"https://as.example.org"}));
+  }
+}
+
+TEST_F(GuardOverHttp, PrmAnswers405WithAllowForPost) {
+  auto r = client().Post("/.well-known/oauth-protected-resource/mcp", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD, OPTIONS");
+}
+
+TEST_F(GuardOverHttp, UnknownWellKnownIsJson404NeverAChallenge) {
+  auto r = client().Get("/.well-known/openid-configuration");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  EXPECT_FALSE(r->has_header("WWW-Authenticate"));
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "not_found");
+}
+
+TEST_F(GuardOverHttp, PreflightIsNeverChallengedAndExposesTheChallengeHeader) {
+  auto r = client().Options(
+      "/mcp", {{"Origin", "https://inspector.example.org"}, {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id");
+}
+
+TEST_F(GuardOverHttp, DisallowedOriginGets403EvenWithAValidToken) {
+  auto r = client().Post(
+      "/mcp", {{"Origin", "https://evil.example"}, {"Authorization", std::string("Bearer ") + kAdminToken}},
+      "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "origin_not_allowed");
+}
+
+TEST_F(GuardOverHttp, AllowedOriginSeesTheChallengeThroughCors) {
+  auto r = client().Post("/mcp", {{"Origin", "https://inspector.example.org"}}, "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id");
+}
+
+// --- cpp-httplib 0.11.4 hardening regressions (raw sockets) ---
+
+TEST_F(GuardOverHttp, PercentEncodedCrLfInAHeaderValueIs400) {
+  std::string resp =
+      raw("GET /health HTTP/1.1\r\nHost: x\r\nX-A: a%0D%0AInjected: 1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << resp;
+  EXPECT_EQ(resp.find("Injected"), std::string::npos);
+}
+
+TEST_F(GuardOverHttp, PercentEncodedNulInAuthorizationIs400) {
+  std::string resp = raw(std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+                         kAdminToken + "%00x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << resp;
+}
+
+TEST_F(GuardOverHttp, ClientSentRemoteAddrIsReplacedBySocketAddress) {
+  std::string resp =
+      raw("GET /echo-remote HTTP/1.1\r\nHost: x\r\nREMOTE_ADDR: 10.9.9.9\r\nAuthorization: Bearer " +
+          std::string(kReadToken) + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_EQ(resp.find("10.9.9.9"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("127.0.0.1"), std::string::npos) << resp;
+}
+
+TEST_F(GuardOverHttp, ExceptionGetsGenericJson500WithoutExceptionWhat) {
+  std::string resp = raw("GET /boom HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kReadToken) +
+                         "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 500", 0), 0u) << resp;
+  EXPECT_EQ(resp.find("EXCEPTION_WHAT"), std::string::npos) << resp;
+  EXPECT_EQ(resp.find("secret internal detail"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("internal_error"), std::string::npos) << resp;
+}
+
+TEST_F(GuardOverHttp, TooManyHeadersIs431) {
+  std::string req = "GET /health HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 80; ++i) req += "X-H" + std::to_string(i) + ": v\r\n";
+  std::string resp = raw(req + "Connection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 431", 0), 0u) << resp;
+}
+
+TEST_F(GuardOverHttp, OversizedBodyNeverReachesTheHandler) {
+  std::string resp =
+      raw("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAdminToken) +
+          "\r\nContent-Length: 99999999\r\nConnection: close\r\n\r\n");
+  // cpp-httplib 0.11.4 refuses the declared length (set_payload_max_length) before reading it; the handler
+  // never runs.
+  EXPECT_EQ(resp.find("HTTP/1.1 200"), std::string::npos) << resp;
+  EXPECT_EQ(resp.find("subject"), std::string::npos) << resp;
+}
+
+// --- forward-auth ---
+
+TEST_F(GuardOverHttp, ForwardAuthFromTrustedProxyJudgesTheOriginalRequestAndNamesTheIdentity) {
+  std::string resp =
+      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n"
+          "Authorization: Bearer " +
+              std::string(kAdminToken) + "\r\nConnection: close\r\n\r\n",
+          "127.0.0.2");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_NE(resp.find("X-Auth-Subject: admin"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("X-Auth-Scopes: mcp:read mcp:write"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("X-Auth-Source: static"), std::string::npos) << resp;
+}
+
+TEST_F(GuardOverHttp, ForwardAuthAnswersTheExactScopeChallengeForTheOriginalRoute) {
+  std::string resp =
+      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Uri: /x/../mcp\r\n"
+          "Authorization: Bearer " +
+              std::string(kReadToken) + "\r\nConnection: close\r\n\r\n",
+          "127.0.0.2");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 403", 0), 0u) << resp;
+  EXPECT_NE(resp.find("scope=\"mcp:read mcp:write\""), std::string::npos) << resp;
+}
+
+TEST_F(GuardOverHttp, ForwardAuthIgnoresForwardedHeadersFromUntrustedPeersEvenWithFakeRemoteAddr) {
+  // From 127.0.0.1 (not trusted) claiming REMOTE_ADDR 127.0.0.2 and a public original URI: judged as /auth
+  // itself.
+  std::string resp =
+      raw("GET /auth HTTP/1.1\r\nHost: x\r\nREMOTE_ADDR: 127.0.0.2\r\nX-Original-URI: /health\r\n"
+          "Connection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
+}
+
+TEST_F(GuardOverHttp, ForwardAuthWithoutTokenAnswers401Challenge) {
+  std::string resp =
+      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n"
+          "Connection: close\r\n\r\n",
+          "127.0.0.2");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
+  EXPECT_NE(resp.find("WWW-Authenticate: Bearer realm=\"mcpgate\", resource_metadata="), std::string::npos)
+      << resp;
+}
+
+}  // namespace
+}  // namespace mcpgate

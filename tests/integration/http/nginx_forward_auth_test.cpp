@@ -1,0 +1,211 @@
+// Integration: the real nginx (Debian nginx-light) runs examples/nginx/nginx.conf — only its ports changed
+// and its files moved into a temp prefix — with auth_request answered by a real mcpgate::Guard on 127.0.0.1
+// and a recording upstream behind it. What a client sees through nginx is what the example promises.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mcpgate/guard.hpp>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "auth/token_digest.hpp"
+#include "integration/http/child_process.hpp"
+#include "jose/test_signer.hpp"
+
+namespace mcpgate {
+namespace {
+
+constexpr const char* kNginx = "/usr/sbin/nginx";
+constexpr const char* kReadToken = "nginx-read-token-0123456789";
+constexpr const char* kWriteToken = "nginx-write-token-0123456789";
+const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+
+Config forward_auth_config(const std::string& dir) {
+  Config c;
+  c.server.public_url = "https://mcp.example.com/mcp";
+  c.server.trusted_proxies = {"127.0.0.1"};  // nginx's subrequest comes from loopback
+  c.server.threads = 4;
+  IssuerConfig issuer;  // advertised AS; the credentials in this suite are the static tokens
+  issuer.issuer = "https://as.example.org";
+  issuer.jwks_file = dir + "/jwks.json";
+  std::ofstream(issuer.jwks_file) << jose::testing::jwks_json(
+      {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
+  issuer.audiences = {"https://mcp.example.com/mcp"};
+  c.issuers.push_back(issuer);
+  StaticTokenConfig read;
+  read.name = "reader";
+  read.sha256 = auth::digest_hex(auth::digest_token(kReadToken));
+  read.scopes = {"mcp:read"};
+  StaticTokenConfig write;
+  write.name = "writer";
+  write.sha256 = auth::digest_hex(auth::digest_token(kWriteToken));
+  write.scopes = {"mcp:read", "mcp:write"};
+  c.static_tokens = {read, write};
+  RouteConfig mcp;
+  mcp.prefix = "/mcp";
+  mcp.scopes = {"mcp:read", "mcp:write"};
+  c.routes = {mcp};
+  return c;
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << "examples/nginx/nginx.conf no longer contains: " << from;
+  text.replace(at, from.size(), to);
+}
+
+// A started httplib::Server on an ephemeral loopback port, stopped on destruction.
+struct LoopbackServer {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  void start() {
+    server.set_tcp_nodelay(true);
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~LoopbackServer() {
+    server.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+class NginxForwardAuth : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(kNginx))
+        << kNginx << " is missing: install nginx-light (listed in .ci/install-deps); this test never skips";
+    dir_ = ::testing::TempDir() + "mcpgate-nginx-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ + "/logs");
+
+    guard_ = std::make_unique<Guard>(forward_auth_config(dir_));
+    guard_->install(mcpgate_.server);
+    mcpgate_.start();
+    ASSERT_GT(mcpgate_.port, 0);
+
+    upstream_.server.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mutex_);
+      upstream_headers_ = req.headers;
+      ++upstream_hits_;
+      res.set_content(R"({"jsonrpc":"2.0","id":1,"result":{}})", "application/json");
+    });
+    upstream_.start();
+    ASSERT_GT(upstream_.port, 0);
+
+    nginx_port_ = testing::free_loopback_port();
+    ASSERT_GT(nginx_port_, 0);
+    write_nginx_conf();
+    nginx_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{kNginx, "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
+        dir_ + "/logs/stderr.log");
+    ASSERT_TRUE(testing::wait_for_port(nginx_port_, std::chrono::seconds(10)))
+        << "nginx did not listen: " << nginx_->stderr_text();
+  }
+
+  void TearDown() override {
+    if (nginx_) {
+      EXPECT_EQ(nginx_->stop(SIGTERM, std::chrono::seconds(10)), 0) << nginx_->stderr_text();
+    }
+    if (!HasFailure()) std::filesystem::remove_all(dir_);  // kept on failure: logs/error.log tells why
+  }
+
+  // The example, with its three addresses replaced and every file nginx writes kept under dir_.
+  void write_nginx_conf() {
+    std::ifstream in(std::string(MCPGATE_SOURCE_DIR) + "/examples/nginx/nginx.conf");
+    std::stringstream s;
+    s << in.rdbuf();
+    std::string conf = s.str();
+    replace_once(conf, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(mcpgate_.port) + ";");
+    replace_once(conf, "server 127.0.0.1:9000;", "server 127.0.0.1:" + std::to_string(upstream_.port) + ";");
+    replace_once(conf, "listen 8443;", "listen 127.0.0.1:" + std::to_string(nginx_port_) + ";");
+    replace_once(conf, "http {",
+                 "http {\n  access_log logs/access.log;\n  client_body_temp_path tmp/body;\n"
+                 "  proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n"
+                 "  uwsgi_temp_path tmp/uwsgi;\n  scgi_temp_path tmp/scgi;\n");
+    std::string head = "pid logs/nginx.pid;\nerror_log logs/error.log info;\nworker_processes 1;\n";
+    if (::geteuid() == 0) head = "user root;\n" + head;
+    std::filesystem::create_directories(dir_ + "/tmp");
+    std::ofstream(dir_ + "/nginx.conf") << head << conf;
+  }
+
+  httplib::Client client() {
+    httplib::Client c("127.0.0.1", nginx_port_);
+    c.set_tcp_nodelay(true);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(5);
+    return c;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Guard> guard_;
+  LoopbackServer mcpgate_;
+  LoopbackServer upstream_;
+  int nginx_port_ = 0;
+  std::unique_ptr<testing::ChildProcess> nginx_;
+  std::mutex mutex_;
+  httplib::Headers upstream_headers_;
+  int upstream_hits_ = 0;
+};
+
+TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheClientToken) {
+  auto r = client().Post(
+      "/mcp",
+      {{"Authorization", std::string("Bearer ") + kWriteToken}, {"X-Auth-Subject", "forged-by-client"}},
+      R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, R"({"jsonrpc":"2.0","id":1,"result":{}})");
+  std::lock_guard lock(mutex_);
+  ASSERT_EQ(upstream_hits_, 1);
+  EXPECT_EQ(upstream_headers_.count("X-Auth-Subject"), 1u);
+  auto subject = upstream_headers_.find("X-Auth-Subject");
+  ASSERT_NE(subject, upstream_headers_.end());
+  EXPECT_EQ(subject->second, "writer");
+  auto scopes = upstream_headers_.find("X-Auth-Scopes");
+  ASSERT_NE(scopes, upstream_headers_.end());
+  EXPECT_EQ(scopes->second, "mcp:read mcp:write");
+  auto authorization = upstream_headers_.find("Authorization");
+  EXPECT_TRUE(authorization == upstream_headers_.end() || authorization->second.empty())
+      << "the client's token reached the upstream";
+}
+
+TEST_F(NginxForwardAuth, NoTokenGets401WithTheGuardChallengeAndNeverReachesTheUpstream) {
+  auto r = client().Post("/mcp", R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"mcpgate\", resource_metadata=\"" +
+                                                         kMetadataUrl + "\", scope=\"mcp:read mcp:write\"");
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(upstream_hits_, 0);
+}
+
+TEST_F(NginxForwardAuth, TokenLackingScopeGets403InsufficientScopeThroughNginx) {
+  auto r = client().Post("/mcp", {{"Authorization", std::string("Bearer ") + kReadToken}}, "{}",
+                         "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 403);
+  std::string challenge = r->get_header_value("WWW-Authenticate");
+  EXPECT_NE(challenge.find("error=\"insufficient_scope\""), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("scope=\"mcp:read mcp:write\""), std::string::npos) << challenge;
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(upstream_hits_, 0);
+}
+
+TEST_F(NginxForwardAuth, DiscoveryIsServedByMcpgateWithoutAuth) {
+  auto r = client().Get("/.well-known/oauth-protected-resource/mcp");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"resource\":\"https://mcp.example.com/mcp\""), std::string::npos) << r->body;
+}
+
+}  // namespace
+}  // namespace mcpgate

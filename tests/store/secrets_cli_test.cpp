@@ -1,0 +1,152 @@
+// `mcpgate secrets ...` and `mcpgate migrate` through the real binary: values only via stdin or a file, never
+// echoed without --reveal, every command audited, errors named with a non-zero exit.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "child_process.hpp"
+#include "store/keyring.hpp"
+#include "store/migrations.hpp"
+#include "store_engines.hpp"
+
+namespace mcpgate::testing {
+namespace {
+
+const std::string kValue = "ghp_CLI-SECRET-VALUE-42";
+
+template <class Engine>
+class SecretsCliTest : public EngineTest<Engine> {
+ protected:
+  ChildResult mcpgate(std::vector<std::string> args, const std::string& keys = test_key_k1(),
+                      const std::string& stdin_text = "") {
+    args.insert(args.begin(), MCPGATE_BINARY);
+    args.push_back("--store");
+    args.push_back(this->engine.spec());
+    return run_child(args, {{"MCPGATE_STORE_KEYS", keys}, {"USER", "tester"}}, stdin_text);
+  }
+  static void expect_no_value(const ChildResult& r) {
+    EXPECT_EQ(r.out.find(kValue), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(kValue), std::string::npos) << r.err;
+  }
+};
+TYPED_TEST_SUITE(SecretsCliTest, StoreEngines, EngineNames);
+
+TYPED_TEST(SecretsCliTest, PutReadsStdinAndOnlyRevealPrintsTheValue) {
+  auto put = this->mcpgate({"secrets", "put", "github", "token", "--subject", "alice"}, test_key_k1(),
+                           kValue + "\n");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  this->expect_no_value(put);
+  auto get = this->mcpgate({"secrets", "get", "github", "token", "--subject", "alice"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  this->expect_no_value(get);
+  EXPECT_NE(get.out.find("\"key_id\": \"k1\""), std::string::npos) << get.out;
+  auto reveal = this->mcpgate({"secrets", "get", "github", "token", "--subject", "alice", "--reveal"});
+  ASSERT_EQ(reveal.exit_code, 0) << reveal.err;
+  EXPECT_EQ(reveal.out, kValue + "\n");
+  auto list = this->mcpgate({"secrets", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  this->expect_no_value(list);
+  EXPECT_NE(list.out.find("\"subject\": \"alice\""), std::string::npos);
+}
+
+TYPED_TEST(SecretsCliTest, PutRefusesAValueOnTheCommandLine) {
+  auto put = this->mcpgate({"secrets", "put", "github", "token", kValue});
+  EXPECT_EQ(put.exit_code, 2);
+  auto get = this->mcpgate({"secrets", "get", "github", "token"});
+  EXPECT_EQ(get.exit_code, 1);
+  EXPECT_NE(get.err.find("secret_not_found"), std::string::npos) << get.err;
+}
+
+TYPED_TEST(SecretsCliTest, PutReadsFromFile) {
+  const std::string file = std::filesystem::temp_directory_path() / unique_name("value_");
+  std::ofstream(file) << kValue;
+  auto put = this->mcpgate({"secrets", "put", "svc", "k", "--from-file", file});
+  std::filesystem::remove(file);
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(this->mcpgate({"secrets", "get", "svc", "k", "--reveal"}).out, kValue + "\n");
+}
+
+TYPED_TEST(SecretsCliTest, EveryCommandWritesAnAuditRowWithoutTheValue) {
+  ASSERT_EQ(this->mcpgate({"secrets", "put", "svc", "k"}, test_key_k1(), kValue).exit_code, 0);
+  ASSERT_EQ(this->mcpgate({"secrets", "get", "svc", "k"}).exit_code, 0);
+  ASSERT_EQ(this->mcpgate({"secrets", "get", "svc", "k", "--reveal"}).exit_code, 0);
+  ASSERT_EQ(this->mcpgate({"secrets", "list"}).exit_code, 0);
+  ASSERT_EQ(this->mcpgate({"secrets", "delete", "svc", "k"}).exit_code, 0);
+  ASSERT_EQ(this->mcpgate({"migrate"}).exit_code, 0);
+  auto audit = this->mcpgate({"secrets", "audit", "--since", "-3600"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  this->expect_no_value(audit);
+  for (const char* action : {"put", "get", "reveal", "list", "delete", "migrate"})
+    EXPECT_NE(audit.out.find(std::string("\"action\":\"") + action + "\""), std::string::npos) << action;
+  EXPECT_NE(audit.out.find("\"actor\":\"cli:tester\""), std::string::npos);
+}
+
+TYPED_TEST(SecretsCliTest, RotateMovesEveryTokenToTheActiveKey) {
+  ASSERT_EQ(this->mcpgate({"secrets", "put", "svc", "k"}, test_key_k1(), kValue).exit_code, 0);
+  auto missing = this->mcpgate({"secrets", "list"}, test_key_k2());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("'k1'"), std::string::npos) << missing.err;
+  auto rotate =
+      this->mcpgate({"secrets", "rotate", "--batch-size", "1"}, test_key_k2() + "," + test_key_k1());
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  EXPECT_NE(rotate.out.find("re-encrypted 1 tokens under key 'k2'"), std::string::npos) << rotate.out;
+  EXPECT_EQ(this->mcpgate({"secrets", "get", "svc", "k", "--reveal"}, test_key_k2()).out, kValue + "\n");
+}
+
+TYPED_TEST(SecretsCliTest, MigrateReportsTheVersionAndRefusesANewerDatabase) {
+  auto migrate = this->mcpgate({"migrate"});
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
+  EXPECT_NE(migrate.out.find("schema version " + std::to_string(store::latest_schema_version())),
+            std::string::npos);
+  this->engine.raw()->lease()->exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+  auto refused = this->mcpgate({"migrate"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("store_schema_too_new"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("999"), std::string::npos) << refused.err;
+}
+
+TYPED_TEST(SecretsCliTest, KeyFileSuppliesTheMasterKeys) {
+  const std::string file = std::filesystem::temp_directory_path() / unique_name("keys_");
+  std::ofstream(file) << "# mcpgate master keys\n" << test_key_k1() << "\n";
+  std::filesystem::permissions(file,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto put = run_child(
+      {MCPGATE_BINARY, "secrets", "put", "svc", "k", "--store", this->engine.spec(), "--key-file", file},
+      {{"MCPGATE_STORE_KEYS", ""}}, kValue);
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  auto without = run_child({MCPGATE_BINARY, "secrets", "list", "--store", this->engine.spec()},
+                           {{"MCPGATE_STORE_KEYS", ""}});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.err.find("'k1'"), std::string::npos) << without.err;
+  auto reveal = run_child({MCPGATE_BINARY, "secrets", "get", "svc", "k", "--reveal", "--store",
+                           this->engine.spec(), "--key-file", file},
+                          {{"MCPGATE_STORE_KEYS", ""}});
+  std::filesystem::remove(file);
+  EXPECT_EQ(reveal.out, kValue + "\n");
+}
+
+TEST(SecretsCli, KeygenPrintsAKeyTheKeyringAccepts) {
+  auto out = run_child({MCPGATE_BINARY, "secrets", "keygen", "--id", "k9"}, {});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  ASSERT_FALSE(out.out.empty());
+  auto ring = store::Keyring::parse(out.out);
+  ASSERT_TRUE(ring.ok()) << ring.status.message();
+  EXPECT_EQ(ring.value->active_id(), "k9");
+  EXPECT_NE(run_child({MCPGATE_BINARY, "secrets", "keygen", "--id", "k9"}, {}).out, out.out);
+}
+
+TEST(SecretsCli, BadStoreSpecIsAUsageErrorThatDoesNotEchoIt) {
+  auto out = run_child({MCPGATE_BINARY, "secrets", "list", "--store", "mysql:password=hunter2"}, {});
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.err.find("store_options_invalid"), std::string::npos) << out.err;
+  EXPECT_EQ(out.err.find("hunter2"), std::string::npos);
+}
+
+TEST(SecretsCli, EnvBackendIsReadOnly) {
+  auto out = run_child({MCPGATE_BINARY, "secrets", "put", "svc", "k", "--store", "env"}, {}, "v");
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("store_read_only"), std::string::npos) << out.err;
+}
+
+}  // namespace
+}  // namespace mcpgate::testing
