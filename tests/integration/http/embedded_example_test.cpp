@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "auth/token_digest.hpp"
+#include "integration/http/child_process.hpp"
 #include "jose/test_signer.hpp"
 
 namespace {
@@ -20,45 +18,34 @@ TEST(EmbeddedExample, ProtectsItsJsonRpcEndpointAndHandsThePrincipalToTheHandler
   std::string jwks = dir + "embedded_example_jwks.json";
   std::ofstream(jwks) << mcpgate::jose::testing::jwks_json(
       {mcpgate::jose::testing::TestKey::shared(mcpgate::jose::testing::KeyKind::Rsa2048).public_jwk("k")});
-  // A free port: bind, read it, release (the example binds it right after; bounded retries below).
-  int port = 0;
-  {
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
-  }
+  int port = mcpgate::testing::free_loopback_port();
   ASSERT_GT(port, 0);
   std::string conf = dir + "embedded_example.toml";
   std::ofstream(conf)
-      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nport = " << port
+      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = " << port
       << "\n[[issuers]]\nissuer = \"https://as.example.org\"\njwks_file = \"" << jwks
       << "\"\naudiences = [\"x\"]\n[[static_tokens]]\nname = \"ci\"\nsha256 = \""
       << mcpgate::auth::digest_hex(mcpgate::auth::digest_token("embedded-token-123"))
       << "\"\nscopes = [\"mcp:read\"]\n[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl(MCPGATE_EMBEDDED_EXAMPLE, MCPGATE_EMBEDDED_EXAMPLE, conf.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  // The child is always stopped (destructor), so a failed assertion never leaves the example running.
+  mcpgate::testing::ChildProcess example({MCPGATE_EMBEDDED_EXAMPLE, conf}, dir + "embedded_example.stderr");
+  ASSERT_TRUE(mcpgate::testing::wait_for_port(port, std::chrono::seconds(20)))
+      << "the example did not listen: " << example.stderr_text();
+
   httplib::Client client("127.0.0.1", port);
   client.set_tcp_nodelay(true);
-  client.set_connection_timeout(1);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(10);
   auto unauth = client.Post("/mcp", R"({"jsonrpc":"2.0","id":1,"method":"whoami"})", "application/json");
-  for (int i = 0; i < 100 && !unauth; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    unauth = client.Post("/mcp", R"({"jsonrpc":"2.0","id":1,"method":"whoami"})", "application/json");
-  }
-  ASSERT_TRUE(unauth);
+  ASSERT_TRUE(unauth) << httplib::to_string(unauth.error()) << "; " << example.stderr_text();
   EXPECT_EQ(unauth->status, 401);
   EXPECT_NE(unauth->get_header_value("WWW-Authenticate").find("resource_metadata="), std::string::npos);
   auto ok = client.Post("/mcp", {{"Authorization", "Bearer embedded-token-123"}},
                         R"({"jsonrpc":"2.0","id":1,"method":"whoami"})", "application/json");
-  ASSERT_TRUE(ok);
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error()) << "; " << example.stderr_text();
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(nlohmann::json::parse(ok->body)["result"]["subject"], "ci");
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  EXPECT_EQ(example.stop(SIGTERM, std::chrono::seconds(10)), 128 + SIGTERM);
 }
 
 }  // namespace
