@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mcpgate {
@@ -63,6 +64,40 @@ struct ServerConfig {
   std::string client_id_header = "X-Auth-Client-Id";
   std::string organization_header = "X-Auth-Organization";
   std::string source_header = "X-Auth-Source";
+  // TLS on the public listener (both or neither). Empty = plain HTTP (behind a TLS-terminating proxy).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+// [gateway]: `mcpgate serve` proxying [[routes]] that name an upstream (src/gateway).
+struct GatewayConfig {
+  double connect_timeout = 5;   // upstream TCP (and TLS) connect
+  double header_timeout = 60;   // upstream response headers not there by then: 504 (streams then live on)
+  double drain_timeout = 20;    // SIGTERM/SIGINT: in-flight requests get this long; GET event streams close at once
+  bool session_binding = true;  // an Mcp-Session-Id answers only to the principal that opened it
+  std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
+  double session_idle_ttl = 86400;    // a binding unused this long is forgotten
+  std::string request_id_header = "X-Request-Id";  // taken when well-formed, else generated; passed upstream
+  // Claim → header for the upstream, e.g. {"email" = "X-Auth-Email"}; client copies are stripped first.
+  std::vector<std::pair<std::string, std::string>> claim_to_headers;
+  bool access_log = true;  // one JSON line per request on stderr
+};
+
+// [admin]: /healthz, /readyz, /metrics — on its own listener, never the public one.
+struct AdminConfig {
+  std::string listen_address = "127.0.0.1";
+  std::size_t port = 9090;  // 0 = any free port (printed at start)
+  bool enabled = true;
+};
+
+// [store]: where {secret:SERVICE/KEY} references in [[routes]] inject_headers come from. Master keys never sit
+// in this file: MCPGATE_STORE_KEYS or key_file.
+struct StoreConfig {
+  std::string backend = "env";  // env | sqlite | postgres
+  std::string path;             // sqlite database file
+  std::string url;              // postgres conninfo or URL (may come from url_file / MCPGATE_STORE_URL)
+  std::string key_file;         // master keys file (see docs/configuration.md)
+  double cache_ttl = 30;        // a resolved service token is reused this long
 };
 
 struct AuthConfig {
@@ -121,6 +156,11 @@ struct RouteConfig {
   std::vector<std::string> methods;  // upper case; empty = any method
   std::vector<std::string> scopes;   // all required
   bool is_public = false;            // `public = true`: no token needed
+  // Gateway: where matching requests go. "http(s)://host[:port]" passes the path unchanged;
+  // "http(s)://host[:port]/base" replaces the prefix with /base (nginx proxy_pass semantics).
+  std::string upstream;
+  // Extra headers for the upstream (service tokens): {"Authorization" = "Bearer {secret:coda/api_token}"}.
+  std::vector<std::pair<std::string, std::string>> inject_headers;
 };
 
 struct Config {
@@ -133,6 +173,9 @@ struct Config {
   std::vector<IssuerConfig> issuers;
   std::vector<StaticTokenConfig> static_tokens;
   std::vector<RouteConfig> routes;
+  GatewayConfig gateway;
+  AdminConfig admin;
+  StoreConfig store;
 };
 
 struct ConfigError {

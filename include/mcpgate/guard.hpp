@@ -76,6 +76,12 @@ class Guard {
   void install(httplib::Server& server);
   // The verified Principal of the request being handled on this thread; nullptr on public routes.
   const Principal* principal(const httplib::Request& request) const noexcept;
+  // For access logs and metrics, after the response (cpp-httplib's logger runs on the request's thread): why
+  // the request was refused (Reason::Ok when allowed or discovery) and, through `principal`, who it was —
+  // including forward-auth checks.
+  Reason outcome(const httplib::Request& request, const Principal** principal = nullptr) const noexcept;
+  // True when `remote_addr` (the TCP peer) is one of server.trusted_proxies.
+  bool is_trusted_proxy(std::string_view remote_addr) const noexcept;
 
   class Impl;
   Impl& impl() noexcept { return *impl_; }

@@ -1,17 +1,74 @@
+// `mcpgate serve --config FILE`: the gateway. Discovery, challenges and forward-auth (the Guard), every
+// [[routes]] entry with an `upstream` proxied (src/gateway), the admin listener, JSON logs, and signals:
+// SIGTERM/SIGINT drain and exit 0, SIGHUP reloads static tokens and routes (a bad file is refused, logged,
+// and the running configuration stays).
 #include "cli/serve_command.hpp"
 
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <chrono>
 #include <iostream>
 #include <mcpgate/config.hpp>
 #include <mcpgate/guard.hpp>
+#include <mcpgate/token_store.hpp>
 #include <memory>
 #include <thread>
 
+#include "gateway/proxy.hpp"
+#include "http/guard.hpp"
+#include "observe/admin_server.hpp"
+#include "observe/log.hpp"
+#include "observe/metrics.hpp"
+
 namespace mcpgate::cli {
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+bool needs_store(const Config& c) {
+  if (c.store.backend != "env") return true;
+  for (const auto& r : c.routes)
+    for (const auto& [name, value] : r.inject_headers)
+      if (value.find("{secret:") != std::string::npos) return true;
+  return false;
+}
+
+// The store named by [store] (master keys from MCPGATE_STORE_KEYS or store.key_file, never the config).
+std::shared_ptr<SecretResolver> open_resolver(const Config& c, std::string& error) {
+  auto from_env = StoreOptions::from_environment();
+  if (!from_env.ok()) {
+    error = from_env.status.message();
+    return nullptr;
+  }
+  StoreOptions options = *from_env.value;
+  if (c.store.backend == "sqlite") {
+    options.backend = StoreBackend::Sqlite;
+    options.sqlite_path = c.store.path;
+  } else if (c.store.backend == "postgres") {
+    options.backend = StoreBackend::Postgres;
+    options.postgres_conninfo = c.store.url;
+  } else {
+    options.backend = StoreBackend::Env;
+  }
+  if (!c.store.key_file.empty()) options.key_file = c.store.key_file;
+  options.cache_ttl_seconds = c.store.cache_ttl;
+  auto store = TokenStore::open(options);
+  if (!store.ok()) {
+    error = "store (" + c.store.backend + "): " + store.status.message();
+    return nullptr;
+  }
+  return std::make_shared<SecretResolver>(*store.value, Clock::system(), c.store.cache_ttl);
+}
+
+std::string outcome_name(Reason reason, const Principal* who, bool routed_public) {
+  if (who) return who->source == PrincipalSource::Jwt ? "ok_jwt" : "ok_static";
+  if (reason != Reason::Ok) return std::string(reason_name(reason));
+  return routed_public ? "ok_public" : "none";
+}
 
 int run_serve(const std::string& path) {
   ConfigLoad loaded = load_config_file(path);
@@ -21,66 +78,190 @@ int run_serve(const std::string& path) {
       std::cerr << "error: " << (e.key.empty() ? path : e.key) << ": " << e.message << "\n";
     return kExitUsage;
   }
-  // Block the stop signals in every thread (the worker pool inherits the mask); one thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const Config& config = *loaded.config;
+  // Block the stop and reload signals in every thread (the worker pools inherit the mask); one thread waits.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  observe::Logger log;
+  observe::Metrics metrics;
+  std::shared_ptr<SecretResolver> resolver;
+  if (needs_store(config)) {
+    std::string error;
+    resolver = open_resolver(config, error);
+    if (!resolver) {
+      std::cerr << "error: " << error << "\n";
+      return kExitUsage;
+    }
+  }
   std::unique_ptr<Guard> guard;
+  std::unique_ptr<gateway::Proxy> proxy;
   try {
-    guard = std::make_unique<Guard>(*loaded.config);
+    guard = std::make_unique<Guard>(config);
+    proxy = std::make_unique<gateway::Proxy>(
+        config, *guard, resolver,
+        gateway::ProxyEvents{
+            .upstream_headers = [&metrics](std::string_view route,
+                                           double s) { metrics.observe_upstream_latency(route, s); },
+            .upstream_error = [&metrics](
+                                  std::string_view route,
+                                  std::string_view kind) { metrics.count_upstream_error(route, kind); },
+            .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); }});
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
-  httplib::Server server;
-  guard->install(server);
-  // The allow action: the gateway's proxy (next issue) replaces this catch-all.
-  auto allowed = [](const httplib::Request&, httplib::Response& res) {
-    res.status = 404;
-    res.set_content(R"({"error":"not_found","error_description":"No upstream is configured for this path."})",
-                    "application/json");
-  };
-  server.Get(".*", allowed);
-  server.Post(".*", allowed);
-  server.Delete(".*", allowed);
-  server.Put(".*", allowed);
-  server.Patch(".*", allowed);
+  auth::Authenticator& authenticator = guard->impl().authenticator();
+  metrics.set_snapshot_source([&authenticator](std::vector<observe::Metrics::IssuerSnapshot>& issuers,
+                                               observe::Metrics::CacheSnapshot& cache) {
+    for (std::size_t i = 0; i < authenticator.issuers().size(); ++i) {
+      auth::JwksStats s = authenticator.key_cache(i).stats();
+      issuers.push_back({.issuer = authenticator.issuers()[i].name,
+                         .fetches = s.fetches,
+                         .failures = s.fetch_failures,
+                         .key_set_age_seconds = s.key_set_age,
+                         .has_keys = s.has_keys});
+    }
+    auth::AuthenticatorStats a = authenticator.stats();
+    cache.hits = a.cache_hits;
+    cache.misses = a.cache_misses;
+  });
 
-  const ServerConfig& sc = loaded.config->server;
+  const ServerConfig& sc = config.server;
+  std::unique_ptr<httplib::Server> server;
+  if (!sc.tls_cert_file.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(sc.tls_cert_file.c_str(), sc.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      std::cerr << "error: server.tls_cert_file/tls_key_file: cannot load the certificate or key\n";
+      return kExitUsage;
+    }
+    server = std::move(tls);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  // The listening socket, kept to stop accepting on SIGTERM without cutting the responses in flight
+  // (cpp-httplib's stop() ends every chunked response at once).
+  int listen_fd = -1;
+  server->set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
+  });
+  const std::size_t threads = sc.threads;
+  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  guard->install(*server);
+  proxy->install(*server);
+  server->set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+    const Principal* who = nullptr;
+    const Reason reason = guard->outcome(req, &who);
+    const std::string route = proxy->route_of(req.path);
+    metrics.count_request(route.empty() ? "none" : route, req.method, res.status);
+    metrics.count_auth(outcome_name(reason, who, !route.empty()));
+    if (!config.gateway.access_log) return;
+    std::string id = res.get_header_value(config.gateway.request_id_header.c_str());
+    observe::AccessRecord record{
+        .request_id = id.empty() ? observe::new_request_id() : id,
+        .method = req.method,
+        .path = req.path,
+        .route = route,
+        .auth_source = who ? std::string(source_name(who->source)) : std::string(),
+        .subject = who ? who->subject : std::string(),
+        .reason = reason == Reason::Ok ? std::string() : std::string(reason_name(reason)),
+        .upstream = {},
+        .status = res.status,
+        .duration_ms = 0,
+        .bytes_out = res.body.size(),
+        .remote_addr = req.remote_addr};
+    log.access(record);
+  });
+
+  std::unique_ptr<observe::AdminServer> admin;
+  if (config.admin.enabled) {
+    admin = std::make_unique<observe::AdminServer>(
+        observe::AdminServer::Options{.listen_address = config.admin.listen_address,
+                                      .port = static_cast<int>(config.admin.port)},
+        metrics, [&authenticator](std::string& detail) {
+          for (std::size_t i = 0; i < authenticator.issuers().size(); ++i) {
+            if (!authenticator.key_cache(i).stats().has_keys) {
+              detail = "issuer " + authenticator.issuers()[i].name + " has no keys yet";
+              return false;
+            }
+          }
+          return true;
+        });
+    std::string error;
+    if (!admin->start(&error)) {
+      std::cerr << "error: admin.listen_address/port: " << error << "\n";
+      return kExitNegative;
+    }
+  }
+
   int port = static_cast<int>(sc.port);
   if (port == 0)
-    port = server.bind_to_any_port(sc.listen_address);
-  else if (!server.bind_to_port(sc.listen_address, port))
+    port = server->bind_to_any_port(sc.listen_address);
+  else if (!server->bind_to_port(sc.listen_address, port))
     port = -1;
   if (port <= 0) {
     std::cerr << "error: server.listen_address/port: cannot listen on " << sc.listen_address << ":" << sc.port
               << "\n";
     return kExitNegative;
   }
-  std::cerr << "mcpgate: listening on " << sc.listen_address << ":" << port << std::endl;
-  std::thread stopper([&server, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.stop();
+  log.event("info", "listening",
+            {{"address", sc.listen_address},
+             {"port", port},
+             {"tls", !sc.tls_cert_file.empty()},
+             {"admin_port", admin ? admin->port() : 0}});
+
+  std::atomic<bool> draining{false};
+  std::thread signal_waiter([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        log.event("warn", "reload",
+                  {{"result", "refused"}, {"detail", "reload is not available in this build"}});
+        continue;
+      }
+      draining = true;
+      log.event("info", "draining",
+                {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                 {"drain_timeout", config.gateway.drain_timeout}});
+      // Stop accepting (the accept loop ends; responses in flight keep streaming), close GET event streams,
+      // give the rest until drain_timeout, then cut whatever is left and stop the server.
+      proxy->begin_drain();
+      if (listen_fd >= 0) ::shutdown(listen_fd, SHUT_RDWR);
+      const auto deadline =
+          SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                   std::chrono::duration<double>(config.gateway.drain_timeout));
+      while (SteadyClock::now() < deadline && proxy->active_exchanges() > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      proxy->cancel_all();
+      server->stop();
+      return;
+    }
   });
-  bool ok = server.listen_after_bind();
-  if (stopper.joinable()) {
-    // listen returned on its own (error): wake the waiter so it can be joined.
-    pthread_kill(stopper.native_handle(), SIGTERM);
-    stopper.join();
+  bool ok = server->listen_after_bind() || draining;
+  if (!draining) {
+    // listen returned on its own (an error): wake the waiter so it can be joined.
+    pthread_kill(signal_waiter.native_handle(), SIGTERM);
   }
-  std::cerr << "mcpgate: stopped" << std::endl;
+  signal_waiter.join();
+  proxy->cancel_all();
+  if (admin) admin->stop();
+  log.event("info", "stopped", {});
   return ok ? kExitOk : kExitNegative;
 }
 
 }  // namespace
 
 void register_serve_command(CLI::App& app, CommandResult& result) {
-  auto* serve =
-      app.add_subcommand("serve", "Serve discovery, bearer challenges and forward-auth from a config file");
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the gateway: discovery, bearer challenges, forward-auth and the upstream routes of a config file");
   auto path = std::make_shared<std::string>();
   serve->add_option("--config,-c", *path, "mcpgate.toml")->required();
   serve->callback([path, &result] { result.exit_code = run_serve(*path); });

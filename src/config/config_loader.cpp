@@ -52,7 +52,9 @@ void read_scopes_named(SectionReader& r, const std::string& key, std::vector<std
   }
 }
 
-void read_scopes(SectionReader& r, std::vector<std::string>& scopes) { read_scopes_named(r, "scopes", scopes); }
+void read_scopes(SectionReader& r, std::vector<std::string>& scopes) {
+  read_scopes_named(r, "scopes", scopes);
+}
 
 void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
   SectionReader r(t, "server", "MCPGATE_SERVER_", out.errors, env);
@@ -66,7 +68,8 @@ void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, 
       r.error("resources", "'" + p + "' is not an absolute path such as /mcp");
   r.string("primary_resource", s.primary_resource);
   r.string("realm", s.realm);
-  if (s.realm.find_first_of("\"\\\r\n") != std::string::npos) r.error("realm", "must not contain quotes or CR/LF");
+  if (s.realm.find_first_of("\"\\\r\n") != std::string::npos)
+    r.error("realm", "must not contain quotes or CR/LF");
   r.string("resource_name", s.resource_name);
   if (r.string("resource_documentation", s.resource_documentation) && !is_http_url(s.resource_documentation))
     r.error("resource_documentation", "expected an https:// URL");
@@ -89,16 +92,75 @@ void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, 
       s.forward_auth_path[0] != '/')
     r.error("forward_auth_path", "expected an absolute path such as /auth (or \"\" to turn it off)");
   r.string_list("trusted_proxies", s.trusted_proxies);
-  for (auto [key, field] : {std::pair{"subject_header", &s.subject_header}, {"scopes_header", &s.scopes_header},
+  for (auto [key, field] : {std::pair{"subject_header", &s.subject_header},
+                            {"scopes_header", &s.scopes_header},
                             {"client_id_header", &s.client_id_header},
-                            {"organization_header", &s.organization_header}, {"source_header", &s.source_header}}) {
+                            {"organization_header", &s.organization_header},
+                            {"source_header", &s.source_header}}) {
     if (r.string(key, *field) &&
-        (field->empty() || field->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
-                               std::string::npos))
+        (field->empty() ||
+         field->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+             std::string::npos))
       r.error(key, "expected a header name of letters, digits and '-'");
   }
+  r.string("tls_cert_file", s.tls_cert_file);
+  r.string("tls_key_file", s.tls_key_file);
+  if (s.tls_cert_file.empty() != s.tls_key_file.empty())
+    r.error(s.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+            "TLS needs both tls_cert_file and tls_key_file");
   // Unknown [server] keys stay warnings (keys of later gateway releases must not stop an older binary).
   for (const auto& k : r.unread_keys()) out.warnings.push_back("server." + k + ": not used by this build");
+}
+
+bool is_header_name(std::string_view name) {
+  // RFC 9110 §5.6.2 token characters.
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(ch)) != std::string_view::npos;
+  });
+}
+
+void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "gateway", "MCPGATE_GATEWAY_", out.errors, env);
+  GatewayConfig& g = c.gateway;
+  r.number("connect_timeout", g.connect_timeout, 0.1, 300);
+  r.number("header_timeout", g.header_timeout, 0.1, 3600);
+  r.number("drain_timeout", g.drain_timeout, 0, 3600);
+  r.boolean("session_binding", g.session_binding);
+  r.count("max_sessions", g.max_sessions, 1, 100'000'000);
+  r.number("session_idle_ttl", g.session_idle_ttl, 1, 30 * 86400);
+  if (r.string("request_id_header", g.request_id_header) && !is_header_name(g.request_id_header))
+    r.error("request_id_header", "expected a header name");
+  if (r.string_table("claim_to_headers", g.claim_to_headers)) {
+    for (const auto& [claim, header] : g.claim_to_headers)
+      if (!is_header_name(header))
+        r.error("claim_to_headers." + claim, "'" + header + "' is not a header name");
+  }
+  r.boolean("access_log", g.access_log);
+  r.finish_strict();
+}
+
+void load_admin(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "admin", "MCPGATE_ADMIN_", out.errors, env);
+  r.boolean("enabled", c.admin.enabled);
+  r.string("listen_address", c.admin.listen_address);
+  r.count("port", c.admin.port, 0, 65535);
+  r.finish_strict();
+}
+
+void load_store(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
+  SectionReader r(t, "store", "MCPGATE_STORE_", out.errors, env);
+  StoreConfig& s = c.store;
+  if (r.string("backend", s.backend) && s.backend != "env" && s.backend != "sqlite" &&
+      s.backend != "postgres")
+    r.error("backend", "'" + s.backend + "' is not one of env, sqlite, postgres");
+  r.string("path", s.path);
+  r.string("url", s.url);
+  r.string("key_file", s.key_file);
+  r.number("cache_ttl", s.cache_ttl, 0, 86400);
+  r.finish_strict();
+  if (s.backend == "sqlite" && s.path.empty()) r.error("path", "required with backend = \"sqlite\"");
+  if (s.backend == "postgres" && s.url.empty()) r.error("url", "required with backend = \"postgres\"");
 }
 
 void load_auth(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
@@ -263,6 +325,20 @@ void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c
     }
     read_scopes(r, rt.scopes);
     r.boolean("public", rt.is_public);
+    if (r.string("upstream", rt.upstream)) {
+      const bool http = rt.upstream.rfind("http://", 0) == 0 || rt.upstream.rfind("https://", 0) == 0;
+      if (!http || rt.upstream.find_first_of("?# ") != std::string::npos ||
+          rt.upstream.find("://") + 3 >= rt.upstream.size())
+        r.error("upstream", "expected an http:// or https:// URL such as http://127.0.0.1:3000/mcp");
+    }
+    if (r.string_table("inject_headers", rt.inject_headers)) {
+      for (const auto& [name, value] : rt.inject_headers) {
+        if (!is_header_name(name)) r.error("inject_headers." + name, "not a header name");
+        if (value.find_first_of("\r\n") != std::string::npos)
+          r.error("inject_headers." + name, "must not contain CR or LF");
+      }
+      if (rt.upstream.empty()) r.error("inject_headers", "only meaningful with an upstream");
+    }
     r.finish_strict();
     if (rt.is_public && !rt.scopes.empty()) r.error("public", "a public route cannot also require scopes");
     c.routes.push_back(std::move(rt));
@@ -309,9 +385,13 @@ ConfigLoad load_config_text(std::string_view toml_text, const std::string& sourc
   load_issuers(root.get("issuers"), env, c, out);
   load_static_tokens(root.get("static_tokens"), env, c, out);
   load_routes(root.get("routes"), env, c, out);
+  load_gateway(table_of(root, "gateway", out), env, c, out);
+  load_admin(table_of(root, "admin", out), env, c, out);
+  load_store(table_of(root, "store", out), env, c, out);
 
-  static const std::set<std::string> kKnown = {"server", "auth",    "token_cache",   "jwks",
-                                               "stytch", "issuers", "static_tokens", "routes"};
+  static const std::set<std::string> kKnown = {"server",  "auth",    "token_cache",   "jwks",
+                                               "stytch",  "issuers", "static_tokens", "routes",
+                                               "gateway", "admin",   "store"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
     if (!kKnown.count(name)) out.warnings.push_back(name + ": section not used by this build");

@@ -281,6 +281,30 @@ bool SectionReader::string_list(const std::string& key, std::vector<std::string>
   return true;
 }
 
+bool SectionReader::string_table(const std::string& key,
+                                 std::vector<std::pair<std::string, std::string>>& out) {
+  if (!table_) return false;
+  const toml::node* node = table_->get(key);
+  if (!node) return false;
+  read_.insert(key);
+  const toml::table* t = node->as_table();
+  if (!t) {
+    error(key, "expected a table of strings, e.g. { \"X-Name\" = \"value\" }");
+    return false;
+  }
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& [k, v] : *t) {
+    auto value = v.value<std::string>();
+    if (!v.is_string() || !value) {
+      error(key + "." + std::string(k.str()), "expected a string");
+      return false;
+    }
+    values.emplace_back(std::string(k.str()), *value);
+  }
+  out = std::move(values);
+  return true;
+}
+
 bool SectionReader::unix_time(const std::string& key, std::optional<std::int64_t>& out) {
   auto r = raw(key);
   if (!r) return false;

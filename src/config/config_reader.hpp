@@ -35,6 +35,8 @@ class SectionReader {
   bool count(const std::string& key, std::size_t& out, std::size_t min_value, std::size_t max_value);
   bool boolean(const std::string& key, bool& out);
   bool string_list(const std::string& key, std::vector<std::string>& out);
+  // A TOML table of strings ({"Name" = "value"}), from the file only; order as written.
+  bool string_table(const std::string& key, std::vector<std::pair<std::string, std::string>>& out);
   bool unix_time(const std::string& key,
                  std::optional<std::int64_t>& out);  // integer or RFC 3339 / TOML date-time
 

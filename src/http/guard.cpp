@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "http/challenge.hpp"
+#include "http/forward_auth.hpp"
 #include "http/request_extractor.hpp"
 #include "http/request_target.hpp"
 
@@ -63,7 +64,10 @@ Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences
     o.allow_insecure = false;
     mirror_ = std::make_unique<http::AsMetadataMirror>(config_, auth::JwksFetcher::create(o));
   }
+  forward_auth_ = std::make_unique<http::ForwardAuth>(*this);
 }
+
+Guard::Impl::~Impl() = default;
 
 Decision Guard::Impl::discovery(std::string_view method, std::string_view path) const {
   std::string body;

@@ -23,6 +23,9 @@
 #include "http/resource_metadata.hpp"
 
 namespace mcpgate {
+namespace http {
+class ForwardAuth;
+}
 
 struct RequestView {
   std::string_view method{};
@@ -34,11 +37,14 @@ struct RequestView {
 class Guard::Impl {
  public:
   explicit Impl(const Config& config);
+  ~Impl();
   Decision decide(const RequestView& request) const;
   // The decision for a request outside the protected routes' rules: only discovery (for forward-auth's
   // probes).
   const Config& config() const noexcept { return config_; }
   const http::ResourceMetadata& metadata() const noexcept { return *metadata_; }
+  const http::ForwardAuth& forward_auth() const noexcept { return *forward_auth_; }
+  auth::Authenticator& authenticator() const noexcept { return *authenticator_; }
 
  private:
   Decision discovery(std::string_view method, std::string_view path) const;
@@ -51,6 +57,7 @@ class Guard::Impl {
   std::unique_ptr<auth::RouteRules> rules_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<http::AsMetadataMirror> mirror_;
+  std::unique_ptr<http::ForwardAuth> forward_auth_;
 };
 
 // The config the authenticator is built from: with accept_resource_audience, every advertised resource URL

@@ -16,6 +16,7 @@ struct PrincipalSlot {
   const void* guard = nullptr;
   const httplib::Request* request = nullptr;
   std::optional<Principal> principal;
+  Reason reason = Reason::Ok;
 };
 thread_local PrincipalSlot slot;
 
@@ -33,8 +34,7 @@ void write(const Decision& d, httplib::Response& res) {
 void Guard::install(httplib::Server& server) {
   const ServerConfig& sc = impl_->config().server;
   http::apply_hardening(server, sc);
-  auto forward_auth = std::make_shared<http::ForwardAuth>(*impl_);
-  server.set_pre_routing_handler([this, forward_auth](const httplib::Request& req, httplib::Response& res) {
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     slot = PrincipalSlot{this, &req, std::nullopt};  // every request overwrites the worker's slot first
     http::scrub_socket_headers(req);
     const ServerConfig& c = impl_->config().server;
@@ -67,7 +67,9 @@ void Guard::install(httplib::Server& server) {
     std::string path = http::normalize_path(req.path);
     Decision d;
     if (!c.forward_auth_path.empty() && path == c.forward_auth_path) {
-      d = forward_auth->decide(req.remote_addr, fields);
+      d = impl_->forward_auth().decide(req.remote_addr, fields);
+      slot.reason = d.reason;
+      if (d.allow) slot.principal = d.principal;
       write(d, res);
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -75,6 +77,7 @@ void Guard::install(httplib::Server& server) {
                        .path = path,
                        .query_has_access_token = req.has_param("access_token"),
                        .headers = fields});
+    slot.reason = d.reason;
     if (!d.allow) {
       write(d, res);
       return httplib::Server::HandlerResponse::Handled;
@@ -83,6 +86,16 @@ void Guard::install(httplib::Server& server) {
     slot.principal = std::move(d.principal);
     return httplib::Server::HandlerResponse::Unhandled;
   });
+}
+
+Reason Guard::outcome(const httplib::Request& request, const Principal** principal) const noexcept {
+  const bool mine = slot.guard == this && slot.request == &request;
+  if (principal) *principal = mine && slot.principal ? &*slot.principal : nullptr;
+  return mine ? slot.reason : Reason::Ok;
+}
+
+bool Guard::is_trusted_proxy(std::string_view remote_addr) const noexcept {
+  return impl_->forward_auth().is_trusted(remote_addr);
 }
 
 const Principal* Guard::principal(const httplib::Request& request) const noexcept {

@@ -1,0 +1,61 @@
+// headers.hpp — header hygiene between the client and the upstream.
+//
+//   UpstreamHeaderPlan plan = UpstreamHeaderPlan::from(config, route);   // once per config
+//   httplib::Headers up = plan.request_headers(req.headers, {.principal = who, .remote_addr =
+//   req.remote_addr,
+//                                               .remote_trusted = false, .request_id = id, .scheme = "http",
+//                                               .injected = {{"Authorization", "Bearer s3cr3t"}}});
+//   copy_response_headers(upstream_res.headers, res);                     // hop-by-hop etc. dropped
+//
+// Rules (MCP authorization spec: no token passthrough; RFC 9110 §7.6.1 hop-by-hop): the client's
+// Authorization and Proxy-Authorization never go upstream; Connection, Keep-Alive, TE, Trailer,
+// Transfer-Encoding, Upgrade and every header the Connection header names are dropped; every header we inject
+// (identity, claim mappings, service tokens, X-Forwarded-*) is first removed from the client's request in
+// every spelling: names compare case-insensitively with '_' equal to '-' (X_Auth_Subject is X-Auth-Subject to
+// many frameworks).
+#pragma once
+
+#include <httplib.h>
+
+#include <mcpgate/config.hpp>
+#include <mcpgate/principal.hpp>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mcpgate::gateway {
+
+// "X_Auth-SUBJECT" → "x-auth-subject".
+std::string canonical_header_name(std::string_view name);
+
+struct RequestContext {
+  const Principal* principal = nullptr;  // null on public routes: no identity headers
+  std::string_view remote_addr;
+  bool remote_trusted = false;  // a configured trusted proxy: its X-Forwarded-* are extended, not replaced
+  std::string_view request_id;
+  std::string_view scheme;                                    // of our listener: "http" or "https"
+  std::vector<std::pair<std::string, std::string>> injected;  // route inject_headers, secrets expanded
+};
+
+class UpstreamHeaderPlan {
+ public:
+  UpstreamHeaderPlan(const Config& config, const RouteConfig& route);
+  httplib::Headers request_headers(const httplib::Headers& client, const RequestContext& context) const;
+
+ private:
+  bool stripped(std::string_view canonical) const;
+
+  ServerConfig server_;
+  std::vector<std::pair<std::string, std::string>> claim_to_headers_;
+  std::string request_id_header_;
+  std::set<std::string> strip_;  // canonical names never taken from the client
+};
+
+// Upstream response headers onto our response: hop-by-hop, framing (Content-Length, Transfer-Encoding,
+// Content-Encoding: the body is re-framed and already decoded) and any name `res` already carries (CORS
+// from the Guard wins) are left out.
+void copy_response_headers(const httplib::Headers& upstream, httplib::Response& res);
+
+}  // namespace mcpgate::gateway

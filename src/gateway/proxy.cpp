@@ -1,0 +1,371 @@
+#include "gateway/proxy.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "http/request_target.hpp"
+#include "observe/log.hpp"
+
+namespace mcpgate::gateway {
+
+struct Proxy::Exchange {
+  std::mutex m;
+  std::condition_variable cv;
+  bool headers_ready = false;
+  bool finished = false;
+  bool failed = false;
+  bool cancelled = false;
+  httplib::Error error = httplib::Error::Success;
+  int status = 0;
+  httplib::Headers headers;
+  std::deque<std::string> chunks;
+  std::size_t buffered = 0;
+  bool long_lived = false;  // a GET event stream: closed as soon as the gateway drains
+  std::unique_ptr<httplib::Client> client;
+  std::thread worker;
+
+  void cancel() {
+    {
+      std::lock_guard lock(m);
+      cancelled = true;
+    }
+    cv.notify_all();
+    client->stop();  // unblocks a worker waiting on the upstream socket
+  }
+  void join() {
+    if (worker.joinable()) worker.join();
+  }
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void json_error(httplib::Response& res, int status, std::string_view code, std::string_view description) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(nlohmann::json{{"error", code}, {"error_description", description}}.dump(),
+                  "application/json");
+}
+
+// Re-encodes a decoded, normalised path for the upstream: RFC 3986 pchar plus '/', everything else %XX.
+std::string encode_path(std::string_view path) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (unsigned char c : path) {
+    if (std::isalnum(c) ||
+        std::string_view("-._~!$&'()*+,;=:@/").find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+bool is_event_stream(const httplib::Headers& headers) {
+  for (const auto& [k, v] : headers)
+    if (canonical_header_name(k) == "content-type") return v.rfind("text/event-stream", 0) == 0;
+  return false;
+}
+
+std::string header_of(const httplib::Headers& headers, std::string_view canonical) {
+  for (const auto& [k, v] : headers)
+    if (canonical_header_name(k) == canonical) return v;
+  return {};
+}
+
+bool prefix_matches(std::string_view prefix, std::string_view path) {
+  if (path.rfind(prefix, 0) != 0) return false;
+  return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+}
+
+}  // namespace
+
+std::string session_owner(const Principal& principal) {
+  if (principal.source == PrincipalSource::Static) return "static\n" + principal.token_name;
+  return "jwt\n" + principal.issuer + "\n" + principal.subject;
+}
+
+Proxy::Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretResolver> resolver,
+             ProxyEvents events)
+    : config_(config), guard_(guard), resolver_(std::move(resolver)), events_(std::move(events)) {
+  for (const auto& rc : config_.routes) {
+    if (rc.upstream.empty()) continue;
+    auto up = parse_upstream(rc.upstream);
+    if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
+    routes_.push_back(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config_, rc)});
+  }
+  std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
+    return a.config.prefix.size() > b.config.prefix.size();
+  });
+  sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
+                                                config_.gateway.session_idle_ttl, mcpgate::Clock::system());
+}
+
+Proxy::~Proxy() {
+  cancel_all();
+  // Exchanges still referenced by live responses are joined by their releasers.
+}
+
+const Proxy::Route* Proxy::match(std::string_view path) const {
+  for (const auto& r : routes_)
+    if (prefix_matches(r.config.prefix, path)) return &r;
+  return nullptr;
+}
+
+std::string Proxy::route_of(std::string_view path) const {
+  const Route* r = match(http::normalize_path(path));
+  return r ? r->config.prefix : std::string();
+}
+
+void Proxy::install(httplib::Server& server) {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Patch(".*", handler);
+  server.Delete(".*", handler);
+  server.Options(".*", handler);
+}
+
+void Proxy::track(const std::shared_ptr<Exchange>& exchange) {
+  std::lock_guard lock(live_mutex_);
+  live_.insert(exchange);
+}
+
+void Proxy::untrack(const Exchange* exchange) {
+  std::lock_guard lock(live_mutex_);
+  for (auto it = live_.begin(); it != live_.end(); ++it)
+    if (it->get() == exchange) {
+      live_.erase(it);
+      return;
+    }
+}
+
+std::size_t Proxy::active_exchanges() const {
+  std::lock_guard lock(live_mutex_);
+  return live_.size();
+}
+
+void Proxy::begin_drain() {
+  draining_ = true;
+  std::lock_guard lock(live_mutex_);
+  for (const auto& ex : live_)
+    if (ex->long_lived) ex->cancel();
+}
+
+void Proxy::cancel_all() {
+  std::lock_guard lock(live_mutex_);
+  for (const auto& ex : live_) ex->cancel();
+}
+
+void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
+  const auto started = Clock::now();
+  const GatewayConfig& g = config_.gateway;
+  std::string request_id = req.get_header_value(g.request_id_header.c_str());
+  if (!observe::acceptable_request_id(request_id)) request_id = observe::new_request_id();
+  res.set_header(g.request_id_header, request_id);
+
+  const std::string path = http::normalize_path(req.path);
+  const Route* route = match(path);
+  if (!route) return json_error(res, 404, "not_found", "No upstream is configured for this path.");
+  const Principal* who = guard_.principal(req);
+  if (!who && !route->config.is_public)  // cannot happen with one config; fail closed if it ever does
+    return json_error(res, 403, "access_denied", "No verified principal for a protected route.");
+
+  // Session binding: a session id answers only to the principal that opened it.
+  const std::string session_id = req.get_header_value("Mcp-Session-Id");
+  const std::string owner = who ? session_owner(*who) : std::string();
+  if (g.session_binding && who && !session_id.empty() &&
+      sessions_->check(session_id, owner) == SessionCheck::Foreign) {
+    res.status = 404;
+    res.set_content(R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})",
+                    "application/json");
+    return;
+  }
+
+  RequestContext context{.principal = who,
+                         .remote_addr = req.remote_addr,
+                         .remote_trusted = guard_.is_trusted_proxy(req.remote_addr),
+                         .request_id = request_id,
+                         .scheme = config_.server.tls_cert_file.empty() ? "http" : "https",
+                         .injected = {}};
+  for (const auto& [name, value] : route->config.inject_headers) {
+    if (value.find("{secret:") == std::string::npos) {
+      context.injected.emplace_back(name, value);
+      continue;
+    }
+    auto expanded = resolver_ ? resolver_->expand(value) : StoreOutcome<std::string>{};
+    if (!expanded.ok() || !expanded.value) {
+      if (events_.upstream_error) events_.upstream_error(route->config.prefix, "secret");
+      return json_error(res, 502, "upstream_credentials_unavailable",
+                        "A service token this route needs is not available.");
+    }
+    context.injected.emplace_back(name, std::move(*expanded.value));
+  }
+
+  httplib::Request up;
+  up.method = req.method;
+  up.path = encode_path(route->upstream.map_path(route->config.prefix, path));
+  if (auto q = req.target.find('?'); q != std::string::npos) up.path += req.target.substr(q);
+  up.headers = route->headers->request_headers(req.headers, context);
+  up.body = req.body;
+
+  auto ex = std::make_shared<Exchange>();
+  ex->long_lived = req.method == "GET";
+  ex->client = std::make_unique<httplib::Client>(route->upstream.origin);
+  const auto seconds = [](double s, auto setter) {
+    setter(static_cast<time_t>(s),
+           static_cast<time_t>((s - static_cast<double>(static_cast<time_t>(s))) * 1e6));
+  };
+  seconds(g.connect_timeout, [&](time_t s, time_t us) { ex->client->set_connection_timeout(s, us); });
+  seconds(config_.server.write_timeout, [&](time_t s, time_t us) { ex->client->set_write_timeout(s, us); });
+  ex->client->set_read_timeout(7 * 86400);  // streams may idle for hours; header_timeout is enforced below
+  ex->client->set_keep_alive(false);
+  ex->client->set_url_encode(false);  // encoded above
+  ex->client->set_decompress(true);   // Content-Encoding is dropped towards the client
+  up.headers.emplace("Accept-Encoding", "identity");
+
+  std::weak_ptr<Exchange> weak = ex;
+  up.response_handler = [weak](const httplib::Response& r) {
+    auto e = weak.lock();
+    if (!e) return false;
+    std::lock_guard lock(e->m);
+    e->status = r.status;
+    e->headers = r.headers;
+    e->headers_ready = true;
+    e->cv.notify_all();
+    return !e->cancelled;
+  };
+  up.content_receiver = [weak](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    auto e = weak.lock();
+    if (!e) return false;
+    std::unique_lock lock(e->m);
+    e->cv.wait(lock, [&] { return e->buffered < kMaxBuffered || e->cancelled; });
+    if (e->cancelled) return false;
+    e->chunks.emplace_back(data, n);
+    e->buffered += n;
+    e->cv.notify_all();
+    return true;
+  };
+  track(ex);
+  Exchange* raw = ex.get();
+  ex->worker = std::thread([raw, up = std::move(up)]() mutable {
+    httplib::Response ignored;
+    httplib::Error error = httplib::Error::Success;
+    bool ok = raw->client->send(up, ignored, error);
+    std::lock_guard lock(raw->m);
+    raw->finished = true;
+    raw->failed = !ok;
+    raw->error = error;
+    raw->cv.notify_all();
+  });
+  auto finish = [this, ex] {  // stop and forget an exchange whose response we do not stream
+    ex->cancel();
+    ex->join();
+    untrack(ex.get());
+  };
+
+  // Wait for the upstream's headers (or its failure), at most header_timeout.
+  const auto deadline =
+      started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(g.header_timeout));
+  {
+    std::unique_lock lock(ex->m);
+    ex->cv.wait_until(lock, deadline, [&] { return ex->headers_ready || ex->finished; });
+  }
+  if (!ex->headers_ready) {
+    const bool timed_out = !ex->finished;
+    finish();
+    if (events_.upstream_error)
+      events_.upstream_error(route->config.prefix, timed_out ? "timeout" : "refused");
+    if (timed_out)
+      return json_error(res, 504, "upstream_timeout", "The upstream MCP server did not answer in time.");
+    return json_error(res, 502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+  }
+  if (events_.upstream_headers)
+    events_.upstream_headers(route->config.prefix,
+                             std::chrono::duration<double>(Clock::now() - started).count());
+
+  res.status = ex->status;
+  copy_response_headers(ex->headers, res);
+  const bool stream = is_event_stream(ex->headers);
+  if (stream) res.set_header("X-Accel-Buffering", "no");
+  const std::string upstream_session = header_of(ex->headers, "mcp-session-id");
+  if (g.session_binding && who && !upstream_session.empty() && ex->status < 400)
+    sessions_->bind(upstream_session, owner);
+  if (req.method == "DELETE" && !session_id.empty() && ex->status >= 200 && ex->status < 300)
+    sessions_->forget(session_id);
+
+  std::string content_type = header_of(ex->headers, "content-type");
+  res.headers.erase("Content-Type");  // set once below, by set_content / set_chunked_content_provider
+  if (req.method == "HEAD" || ex->status == 204 || ex->status == 304) {
+    finish();
+    if (!content_type.empty()) res.set_header("Content-Type", content_type);
+    return;
+  }
+  if (content_type.empty()) content_type = "application/octet-stream";
+
+  // A small body of known length: wait for it and answer with Content-Length (what JSON clients expect).
+  const std::string length = header_of(ex->headers, "content-length");
+  if (!stream && !length.empty() && length.size() < 8 && std::stoul(length) <= kMaxBuffered) {
+    std::unique_lock lock(ex->m);
+    ex->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return ex->finished; });
+    if (ex->finished && !ex->failed) {
+      std::string body;
+      body.reserve(ex->buffered);
+      for (auto& c : ex->chunks) body += c;
+      lock.unlock();
+      finish();
+      res.set_content(std::move(body), content_type);
+      return;
+    }
+  }
+
+  ex->long_lived = ex->long_lived && stream;
+  if (stream && events_.open_streams) events_.open_streams(+1);
+  res.set_chunked_content_provider(
+      content_type,
+      [this, ex](std::size_t, httplib::DataSink& sink) {
+        std::unique_lock lock(ex->m);
+        for (;;) {
+          if (!ex->chunks.empty()) {
+            std::string chunk = std::move(ex->chunks.front());
+            ex->chunks.pop_front();
+            ex->buffered -= chunk.size();
+            ex->cv.notify_all();
+            lock.unlock();
+            if (!sink.write(chunk.data(), chunk.size())) return false;  // the client went away
+            return true;
+          }
+          if (ex->finished) {
+            if (ex->failed) return false;  // broken upstream: no terminating chunk
+            lock.unlock();
+            sink.done();
+            return true;
+          }
+          if (ex->cancelled) {
+            if (!draining_) return false;
+            lock.unlock();
+            sink.done();  // drain: end the stream cleanly; MCP clients reconnect elsewhere
+            return true;
+          }
+          ex->cv.wait_for(lock, std::chrono::seconds(1));
+        }
+      },
+      [this, ex, stream](bool) {
+        ex->cancel();
+        ex->join();
+        untrack(ex.get());
+        if (stream && events_.open_streams) events_.open_streams(-1);
+      });
+}
+
+}  // namespace mcpgate::gateway

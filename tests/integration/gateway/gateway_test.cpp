@@ -1,0 +1,407 @@
+// Integration: the real `mcpgate serve` binary in front of a real recording upstream (tests/support), spoken
+// to over loopback. Each test states one rule of the gateway; every test also checks, in TearDown, that
+// nothing the gateway logged contains a token or a secret.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "auth/token_digest.hpp"
+#include "integration/http/child_process.hpp"
+#include "jose/test_signer.hpp"
+#include "support/upstream_server.hpp"
+
+namespace mcpgate {
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr const char* kAlice = "alice-static-token-0123456789";
+constexpr const char* kBob = "bob-static-token-0123456789ab";
+constexpr const char* kServiceSecret = "svc-secret-value-DO-NOT-LOG-42";
+constexpr const char* kIssuer = "https://as.example.org";
+
+std::string canonical(std::string name) {
+  for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+int count_spellings(const httplib::Headers& headers, const std::string& name) {
+  int n = 0;
+  for (const auto& [k, v] : headers)
+    if (canonical(k) == canonical(name)) ++n;
+  return n;
+}
+
+class Gateway : public ::testing::Test {
+ protected:
+  void SetUp() override { start(); }
+
+  void start(const std::string& extra_gateway = "") {
+    dir_ = ::testing::TempDir() + "mcpgate-gateway-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ + "/jwks.json") << jose::testing::jwks_json(
+        {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
+    port_ = testing::free_loopback_port();
+    admin_port_ = testing::free_loopback_port();
+    const int closed_port = testing::free_loopback_port();
+    const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
+    std::ofstream conf(dir_ + "/mcpgate.toml");
+    conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = "
+         << port_ << "\nthreads = 32\n\n"
+         << "[gateway]\nheader_timeout = 1\ndrain_timeout = 5\nclaim_to_headers = { email = \"X-Auth-Email\" "
+            "}\n"
+         << extra_gateway << "\n"
+         << "[admin]\nport = " << admin_port_ << "\n\n"
+         << "[[issuers]]\nissuer = \"" << kIssuer << "\"\naudiences = [\"https://mcp.example.com/json\"]\n"
+         << "jwks_file = \"" << dir_ << "/jwks.json\"\n\n";
+    for (auto [name, token] : {std::pair{"alice", kAlice}, {"bob", kBob}})
+      conf << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \""
+           << auth::digest_hex(auth::digest_token(token)) << "\"\nscopes = [\"mcp:read\"]\n\n";
+    conf << "[[routes]]\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n"
+         << "inject_headers = { Authorization = \"Bearer {secret:demo/api_token}\" }\n\n"
+         << "[[routes]]\nprefix = \"/sse\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
+         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port << "\"\n";
+    conf.close();
+    ::setenv("MCPGATE_SECRET_DEMO_API_TOKEN", kServiceSecret, 1);
+    serve_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
+        dir_ + "/stderr.log");
+    ASSERT_TRUE(testing::wait_for_port(port_, 20s))
+        << "mcpgate serve did not listen: " << serve_->stderr_text();
+    ASSERT_TRUE(testing::wait_for_port(admin_port_, 10s)) << serve_->stderr_text();
+  }
+
+  void TearDown() override {
+    if (serve_) serve_->stop(SIGTERM, 10s);
+    // No token or secret in anything the gateway logged.
+    const std::string logged = serve_ ? serve_->stderr_text() : "";
+    for (const std::string& secret :
+         {std::string(kAlice), std::string(kBob), std::string(kServiceSecret), jwt_}) {
+      if (!secret.empty()) {
+        EXPECT_EQ(logged.find(secret), std::string::npos) << "a secret reached the log";
+      }
+    }
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  httplib::Client client(int port = 0) {
+    httplib::Client c("127.0.0.1", port ? port : port_);
+    c.set_tcp_nodelay(true);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(10);
+    return c;
+  }
+  static httplib::Headers bearer(const char* token, httplib::Headers extra = {}) {
+    extra.emplace("Authorization", std::string("Bearer ") + token);
+    return extra;
+  }
+  std::string sign_jwt(const nlohmann::json& extra_claims) {
+    nlohmann::json payload = {{"iss", kIssuer},
+                              {"sub", "user-jwt-1"},
+                              {"aud", "https://mcp.example.com/json"},
+                              {"exp", std::time(nullptr) + 600},
+                              {"scope", "mcp:read"}};
+    payload.update(extra_claims);
+    jwt_ = jose::testing::sign_token(jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048), "RS256",
+                                     {{"alg", "RS256"}, {"kid", "kid-1"}, {"typ", "at+jwt"}}, payload);
+    return jwt_;
+  }
+
+  testing::UpstreamServer upstream_;
+  std::string dir_;
+  int port_ = 0;
+  int admin_port_ = 0;
+  std::string jwt_;
+  std::unique_ptr<testing::ChildProcess> serve_;
+};
+
+TEST_F(Gateway, ClientTokenNeverReachesUpstreamAndTheServiceTokenIsInjected) {
+  auto r = client().Post("/json", bearer(kAlice), R"({"jsonrpc":"2.0","id":1,"method":"ping"})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"ok":true})");
+  auto seen = upstream_.last_request();
+  EXPECT_EQ(seen.body, R"({"jsonrpc":"2.0","id":1,"method":"ping"})");
+  EXPECT_EQ(count_spellings(seen.headers, "Authorization"), 1);
+  EXPECT_EQ(seen.header("Authorization"), std::string("Bearer ") + kServiceSecret);
+
+  auto s = client().Get("/sse?n=1", bearer(kAlice));  // a route without injection: no Authorization at all
+  ASSERT_TRUE(s);
+  EXPECT_EQ(count_spellings(upstream_.last_request().headers, "Authorization"), 0);
+}
+
+TEST_F(Gateway, IdentityHeadersCannotBeSpoofedInAnySpelling) {
+  std::string token = sign_jwt({{"email", "jwt-user@example.com"}, {"client_id", "client-7"}});
+  httplib::Headers spoof = {{"X-Auth-Subject", "mallory"},      {"x-auth-subject", "mallory"},
+                            {"X_Auth_Subject", "mallory"},      {"X-AUTH-SCOPES", "admin"},
+                            {"x_auth_source", "static"},        {"X-Auth-Client-Id", "evil"},
+                            {"X_AUTH_ORGANIZATION", "org"},     {"X-Auth-Email", "ceo@example.com"},
+                            {"x_auth_email", "ceo@example.com"}};
+  auto r = client().Post("/json", bearer(token.c_str(), spoof), "{}", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  auto seen = upstream_.last_request();
+  for (const char* name :
+       {"X-Auth-Subject", "X-Auth-Scopes", "X-Auth-Source", "X-Auth-Client-Id", "X-Auth-Email"})
+    EXPECT_EQ(count_spellings(seen.headers, name), 1) << name;
+  EXPECT_EQ(count_spellings(seen.headers, "X-Auth-Organization"), 0);  // the token has no organization
+  EXPECT_EQ(seen.header("X-Auth-Subject"), "user-jwt-1");
+  EXPECT_EQ(seen.header("X-Auth-Scopes"), "mcp:read");
+  EXPECT_EQ(seen.header("X-Auth-Source"), "jwt");
+  EXPECT_EQ(seen.header("X-Auth-Client-Id"), "client-7");
+  EXPECT_EQ(seen.header("X-Auth-Email"), "jwt-user@example.com");
+}
+
+TEST_F(Gateway, HopByHopHeadersAreDroppedAndForwardedForIsTheRealPeer) {
+  auto r = client().Post("/json",
+                         bearer(kAlice, {{"Connection", "X-Private-Hop"},
+                                         {"X-Private-Hop", "1"},
+                                         {"Keep-Alive", "timeout=5"},
+                                         {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+                                         {"X-Forwarded-For", "6.6.6.6"},
+                                         {"X-Forwarded-Host", "evil.example"},
+                                         {"X-Custom", "kept"}}),
+                         "{}", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  auto seen = upstream_.last_request();
+  EXPECT_FALSE(seen.has_header("X-Private-Hop"));
+  EXPECT_FALSE(seen.has_header("Keep-Alive"));
+  EXPECT_FALSE(seen.has_header("Proxy-Authorization"));
+  EXPECT_EQ(seen.header("X-Forwarded-For"), "127.0.0.1");  // an untrusted peer cannot extend the chain
+  EXPECT_EQ(seen.header("X-Forwarded-Host"), "127.0.0.1:" + std::to_string(port_));
+  EXPECT_EQ(seen.header("X-Forwarded-Proto"), "http");
+  EXPECT_EQ(seen.header("X-Custom"), "kept");
+}
+
+TEST_F(Gateway, EachEventReachesTheClientBeforeTheUpstreamSendsTheLast) {
+  std::vector<SteadyClock::time_point> arrivals;
+  std::string received;
+  std::string accel;
+  auto c = client();
+  auto r = c.Get(
+      "/sse?n=5&gap_ms=200", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+      [&](const httplib::Response& res) {
+        accel = res.get_header_value("X-Accel-Buffering");
+        return true;
+      },
+      [&](const char* data, std::size_t n) {
+        received.append(data, n);
+        arrivals.push_back(SteadyClock::now());
+        return true;
+      });
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(accel, "no");
+  for (int i = 0; i < 5; ++i)
+    EXPECT_NE(received.find("{\"n\":" + std::to_string(i) + "}"), std::string::npos);
+  auto sent = upstream_.sent_times();
+  ASSERT_EQ(sent.size(), 5u);
+  ASSERT_FALSE(arrivals.empty());
+  EXPECT_LT(arrivals.front(), sent.back()) << "the first event waited for the last: the stream was buffered";
+  EXPECT_GE(arrivals.size(), 3u) << "events arrived in one lump";
+}
+
+TEST_F(Gateway, ClientDisconnectCancelsTheUpstreamRequest) {
+  auto c = client();
+  int chunks = 0;
+  auto r = c.Get("/sse?n=200&gap_ms=50", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+                 [&](const char*, std::size_t) { return ++chunks < 2; });  // hang up after the first events
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(upstream_.wait_for_disconnect(10s)) << "the upstream kept streaming to nobody";
+  EXPECT_LT(upstream_.sent_times().size(), 150u);
+}
+
+TEST_F(Gateway, RefusedUpstreamIs502AndStalledUpstreamIs504BothJson) {
+  auto refused = client().Get("/down/anything", bearer(kAlice));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 502);
+  EXPECT_EQ(nlohmann::json::parse(refused->body)["error"], "upstream_unavailable");
+
+  const auto t0 = SteadyClock::now();
+  auto stalled = client().Get("/stall?ms=8000", bearer(kAlice));
+  ASSERT_TRUE(stalled);
+  EXPECT_EQ(stalled->status, 504);
+  EXPECT_EQ(nlohmann::json::parse(stalled->body)["error"], "upstream_timeout");
+  EXPECT_LT(SteadyClock::now() - t0, 6s);  // header_timeout = 1 s, not the upstream's 8 s
+
+  auto after = client().Post("/json", bearer(kAlice), "{}", "application/json");  // still serving
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST_F(Gateway, UpstreamBreakingMidStreamBreaksTheClientStream) {
+  std::string received;
+  auto r = client().Get("/reset", bearer(kAlice), [&](const char* d, std::size_t n) {
+    received.append(d, n);
+    return true;
+  });
+  EXPECT_NE(received.find("data: first"), std::string::npos);
+  EXPECT_FALSE(r) << "a broken upstream stream must not look complete to the client";
+}
+
+TEST_F(Gateway, SessionAnswersOnlyToThePrincipalThatOpenedIt) {
+  auto opened =
+      client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(opened);
+  const std::string session = opened->get_header_value("Mcp-Session-Id");
+  ASSERT_FALSE(session.empty());
+  const auto seen_before = upstream_.requests().size();
+
+  auto hijack = client().Post("/json", bearer(kBob, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(hijack);
+  EXPECT_EQ(hijack->status, 404);
+  EXPECT_EQ(upstream_.requests().size(), seen_before) << "the hijack attempt reached the upstream";
+
+  auto owner =
+      client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->status, 200);
+  EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id"), session);
+}
+
+TEST_F(Gateway, RequestIdIsKeptWhenWellFormedElseGeneratedAndPassedUpstream) {
+  auto kept =
+      client().Post("/json", bearer(kAlice, {{"X-Request-Id", "abc-123.x_y"}}), "{}", "application/json");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->get_header_value("X-Request-Id"), "abc-123.x_y");
+  EXPECT_EQ(upstream_.last_request().header("X-Request-Id"), "abc-123.x_y");
+
+  auto replaced =
+      client().Post("/json", bearer(kAlice, {{"X-Request-Id", "bad id\"<>"}}), "{}", "application/json");
+  ASSERT_TRUE(replaced);
+  const std::string id = replaced->get_header_value("X-Request-Id");
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(upstream_.last_request().header("X-Request-Id"), id);
+}
+
+TEST_F(Gateway, UpstreamBasePathReplacesTheRoutePrefix) {
+  auto r = client().Post("/mapped", bearer(kAlice), "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(upstream_.last_request().path, "/json");
+}
+
+TEST_F(Gateway, UnauthenticatedRequestGetsTheChallengeAndNeverReachesUpstream) {
+  auto r = client().Post("/json", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("resource_metadata="), std::string::npos);
+  auto bad = client().Post("/json", bearer("not-a-valid-token-at-all"), "{}", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 401);
+  EXPECT_NE(bad->get_header_value("WWW-Authenticate").find("error=\"invalid_token\""), std::string::npos);
+  EXPECT_TRUE(upstream_.requests().empty());
+}
+
+TEST_F(Gateway, SigtermLetsAnInFlightResponseFinishClosesOpenStreamsAndExitsZero) {
+  // A POST answered as a stream (a tool call in progress) is drained; a GET event stream is closed at once.
+  std::string post_body;
+  std::atomic<bool> post_ok{false};
+  std::thread post([&] {
+    auto c = client();
+    auto r = c.Post("/sse?n=4&gap_ms=300", bearer(kAlice, {{"Accept", "text/event-stream"}}), "{}", 2,
+                    "application/json");
+    if (r && r->status == 200) {
+      post_body = r->body;
+      post_ok = true;
+    }
+  });
+  std::atomic<bool> get_ended{false};
+  std::thread get([&] {
+    auto c = client();
+    c.Get("/sse?n=1000&gap_ms=100", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+          [&](const char*, std::size_t) { return true; });
+    get_ended = true;
+  });
+  const auto deadline = SteadyClock::now() + 5s;
+  while (upstream_.requests().size() < 2 && SteadyClock::now() < deadline) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(150ms);
+  const auto t0 = SteadyClock::now();
+  const int code = serve_->stop(SIGTERM, 10s);
+  const auto took = SteadyClock::now() - t0;
+  post.join();
+  get.join();
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(get_ended);
+  EXPECT_TRUE(post_ok) << "the in-flight response was cut";
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NE(post_body.find("{\"n\":" + std::to_string(i) + "}"), std::string::npos);
+  EXPECT_LT(took, 5s);
+  EXPECT_FALSE(testing::wait_for_port(port_, 200ms)) << "still accepting after SIGTERM";
+}
+
+TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {
+  client().Post("/json", bearer(kAlice), "{}", "application/json");
+  client().Post("/json", "{}", "application/json");
+  auto health = client(admin_port_).Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto ready = client(admin_port_).Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);  // the only issuer has a local key set
+  auto metrics = client(admin_port_).Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  const std::string& text = metrics->body;
+  EXPECT_NE(text.find("mcpgate_requests_total{route=\"/json\",method=\"POST\",status=\"200\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mcpgate_auth_total{outcome=\"ok_static\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("mcpgate_upstream_response_seconds_count{route=\"/json\"} 1"), std::string::npos)
+      << text;
+  // The real Prometheus parser accepts the whole exposition.
+  const std::string file = dir_ + "/metrics.txt";
+  std::ofstream(file) << text;
+  const std::string cmd =
+      "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import "
+      "text_string_to_metric_families as p; print(len(list(p(open(sys.argv[1]).read()))))\" " +
+      file + " > " + dir_ + "/families.txt 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << std::ifstream(dir_ + "/families.txt").rdbuf();
+  EXPECT_FALSE(testing::wait_for_port(admin_port_, 0ms) && admin_port_ == port_);
+}
+
+TEST_F(Gateway, AccessLogHasOneJsonLinePerRequestWithoutQueryOrToken) {
+  client().Post("/json?access_key=hunter2", bearer(kAlice), "{}", "application/json");
+  client().Post("/json", bearer("wrong-token-value-xyz"), "{}", "application/json");
+  serve_->stop(SIGTERM, 10s);
+  std::ifstream in(dir_ + "/stderr.log");
+  std::string line;
+  int access = 0;
+  bool saw_ok = false, saw_refused = false;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    auto j = nlohmann::json::parse(line);  // every JSON line parses
+    if (j.value("msg", "") != "access") continue;
+    ++access;
+    EXPECT_EQ(line.find("hunter2"), std::string::npos);
+    EXPECT_EQ(line.find("wrong-token-value-xyz"), std::string::npos);
+    if (j.value("status", 0) == 200 && j.value("subject", "") == "alice" &&
+        j.value("auth_source", "") == "static")
+      saw_ok = true;
+    if (j.value("status", 0) == 401 && j.value("reason", "") != "") saw_refused = true;
+    EXPECT_FALSE(j.value("request_id", "").empty());
+  }
+  EXPECT_EQ(access, 2);
+  EXPECT_TRUE(saw_ok);
+  EXPECT_TRUE(saw_refused);
+}
+
+}  // namespace
+}  // namespace mcpgate
