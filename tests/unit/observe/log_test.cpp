@@ -149,7 +149,7 @@ TEST(LogTest, ConcurrentWritersNeverInterleaveThroughTheStderrSink) {
   int saved = dup(STDERR_FILENO);
   ASSERT_GE(saved, 0);
   ASSERT_GE(dup2(fd, STDERR_FILENO), 0);
-  constexpr int kThreads = 4, kEach = 1500;
+  constexpr int kThreads = 4, kEach = 500;
   {
     Logger log;  // stderr_sink()
     std::vector<std::thread> threads;
