@@ -37,6 +37,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kServerVersion = "0.1.0";
+constexpr size_t kWorkerThreads = 64;
 constexpr const char* kLatestProtocol = "2025-06-18";
 const std::set<std::string> kSupportedProtocols = {"2025-06-18", "2025-03-26", "2024-11-05"};
 
@@ -167,6 +168,9 @@ json countdown_notification(const Countdown& c, int done, const json& progress_t
 class McpServer {
  public:
   McpServer(std::string path, int tick_ms) : path_(std::move(path)), tick_ms_(tick_ms) {
+    // Each open SSE stream holds one of httplib's worker threads (blocking I/O), and every connected client
+    // keeps a GET stream open: have more workers than httplib's default of 8.
+    http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
     http_.Post(path_, [this](const auto& req, auto& res) { post(req, res); });
     http_.Get(path_, [this](const auto& req, auto& res) { get(req, res); });
     http_.Delete(path_, [this](const auto& req, auto& res) { del(req, res); });
