@@ -77,9 +77,17 @@ class Guard {
   // The verified Principal of the request being handled on this thread; nullptr on public routes.
   const Principal* principal(const httplib::Request& request) const noexcept;
   // For access logs and metrics, after the response (cpp-httplib's logger runs on the request's thread): why
-  // the request was refused (Reason::Ok when allowed or discovery) and, through `principal`, who it was —
-  // including forward-auth checks.
-  Reason outcome(const httplib::Request& request, const Principal** principal = nullptr) const noexcept;
+  // the request was refused (Reason::Ok when allowed or discovery), who it was (also for forward-auth
+  // checks), and how long ago the Guard first saw it.
+  struct Outcome {
+    Reason reason = Reason::Ok;
+    const Principal* principal = nullptr;
+    double elapsed_ms = 0;
+  };
+  Outcome outcome(const httplib::Request& request) const noexcept;
+  // Takes the [[static_tokens]] and [[routes]] rules of `config` for every request from now on (SIGHUP);
+  // other sections keep the values the Guard was built with.
+  void reload(const Config& config);
   // True when `remote_addr` (the TCP peer) is one of server.trusted_proxies.
   bool is_trusted_proxy(std::string_view remote_addr) const noexcept;
 

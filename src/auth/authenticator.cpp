@@ -55,7 +55,7 @@ std::unique_ptr<Authenticator> Authenticator::create(const Config& config, std::
   auth->clock_ = clock;
   auth->leeway_ = config.auth.leeway_seconds;
   auth->profiles_ = derive_issuer_profiles(config);
-  auth->static_tokens_ = std::make_unique<StaticTokens>(config.static_tokens, clock);
+  auth->static_tokens_.store(std::make_shared<const StaticTokens>(config.static_tokens, clock));
   auth->token_cache_ = std::make_unique<VerifiedTokenCache>(config.token_cache.max_entries,
                                                             config.token_cache.ttl_seconds, clock);
   const JwksConfig& j = config.jwks;
@@ -171,7 +171,7 @@ AuthResult Authenticator::authenticate_jwt(std::string_view token, std::size_t i
 }
 
 AuthResult Authenticator::authenticate_static(const TokenDigest& digest, bool looked_like_jwt) {
-  StaticTokenResult r = static_tokens_->authenticate(digest);
+  StaticTokenResult r = static_tokens_.load()->authenticate(digest);
   AuthResult out;
   out.reason = r.reason;
   if (r.reason == Reason::Ok) {
@@ -185,6 +185,10 @@ AuthResult Authenticator::authenticate_static(const TokenDigest& digest, bool lo
     out.detail = "not a configured issuer, not a static token";
   }
   return out;
+}
+
+void Authenticator::replace_static_tokens(const std::vector<StaticTokenConfig>& tokens) {
+  static_tokens_.store(std::make_shared<const StaticTokens>(tokens, clock_));
 }
 
 bool Authenticator::wait_for_keys(std::chrono::milliseconds timeout) {

@@ -72,6 +72,8 @@ class Authenticator {
   // Waits (real time, bounded) until every issuer has had keys once. False on timeout.
   bool wait_for_keys(std::chrono::milliseconds timeout);
   AuthenticatorStats stats() const;
+  // SIGHUP: the new [[static_tokens]] take over at once (removed tokens stop working with the next request).
+  void replace_static_tokens(const std::vector<StaticTokenConfig>& tokens);
 
  private:
   Authenticator() = default;
@@ -82,7 +84,7 @@ class Authenticator {
   double leeway_ = 60;
   std::vector<IssuerProfile> profiles_;
   std::vector<std::shared_ptr<JwksCache>> caches_;
-  std::unique_ptr<StaticTokens> static_tokens_;
+  std::atomic<std::shared_ptr<const StaticTokens>> static_tokens_;
   std::unique_ptr<VerifiedTokenCache> token_cache_;
   std::atomic<std::uint64_t> signature_checks_{0};
 };

@@ -70,6 +70,30 @@ std::string outcome_name(Reason reason, const Principal* who, bool routed_public
   return routed_public ? "ok_public" : "none";
 }
 
+// SIGHUP: [[static_tokens]] and [[routes]] from the file as it is now. A file that does not load is refused
+// and logged; the running configuration stays. Connections and streams are never dropped.
+void reload(const std::string& path, Guard& guard, gateway::Proxy& proxy, observe::Logger& log) {
+  ConfigLoad next = load_config_file(path);
+  if (!next.ok()) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& e : next.errors) errors.push_back((e.key.empty() ? path : e.key) + ": " + e.message);
+    log.event("error", "reload refused", {{"errors", errors}, {"detail", "the running configuration stays"}});
+    return;
+  }
+  try {
+    proxy.reload(*next.config);
+  } catch (const std::exception& e) {
+    log.event("error", "reload refused",
+              {{"errors", {e.what()}}, {"detail", "the running configuration stays"}});
+    return;
+  }
+  guard.reload(*next.config);
+  log.event("info", "reloaded",
+            {{"static_tokens", next.config->static_tokens.size()},
+             {"routes", next.config->routes.size()},
+             {"detail", "static tokens and routes reloaded; other sections take effect on restart"}});
+}
+
 int run_serve(const std::string& path) {
   ConfigLoad loaded = load_config_file(path);
   for (const auto& w : loaded.warnings) std::cerr << "warning: " << w << "\n";
@@ -110,7 +134,8 @@ int run_serve(const std::string& path) {
             .upstream_error = [&metrics](
                                   std::string_view route,
                                   std::string_view kind) { metrics.count_upstream_error(route, kind); },
-            .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); }});
+            .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); },
+            .in_flight = [&metrics](int delta) { metrics.add_in_flight(delta); }});
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
@@ -156,9 +181,10 @@ int run_serve(const std::string& path) {
   guard->install(*server);
   proxy->install(*server);
   server->set_logger([&](const httplib::Request& req, const httplib::Response& res) {
-    const Principal* who = nullptr;
-    const Reason reason = guard->outcome(req, &who);
-    const std::string route = proxy->route_of(req.path);
+    const Guard::Outcome outcome = guard->outcome(req);
+    const Principal* who = outcome.principal;
+    const Reason reason = outcome.reason;
+    const std::string route = proxy->route_of(req.method, req.path);
     metrics.count_request(route.empty() ? "none" : route, req.method, res.status);
     metrics.count_auth(outcome_name(reason, who, !route.empty()));
     if (!config.gateway.access_log) return;
@@ -222,8 +248,7 @@ int run_serve(const std::string& path) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        log.event("warn", "reload",
-                  {{"result", "refused"}, {"detail", "reload is not available in this build"}});
+        reload(path, *guard, *proxy, log);
         continue;
       }
       draining = true;

@@ -82,11 +82,6 @@ std::string header_of(const httplib::Headers& headers, std::string_view canonica
   return {};
 }
 
-bool prefix_matches(std::string_view prefix, std::string_view path) {
-  if (path.rfind(prefix, 0) != 0) return false;
-  return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
-}
-
 }  // namespace
 
 std::string session_owner(const Principal& principal) {
@@ -94,35 +89,45 @@ std::string session_owner(const Principal& principal) {
   return "jwt\n" + principal.issuer + "\n" + principal.subject;
 }
 
+Proxy::RouteTable::RouteTable(const Config& config) : rules(config.routes) {
+  for (const auto& rc : config.routes) {
+    if (rc.upstream.empty()) {
+      by_index.push_back(nullptr);
+      continue;
+    }
+    auto up = parse_upstream(rc.upstream);
+    if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
+    by_index.push_back(
+        std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc)}));
+  }
+}
+
+const Proxy::Route* Proxy::RouteTable::match(std::string_view method, std::string_view path) const {
+  const auth::RouteRule& rule = rules.match(method, path);
+  if (rule.index < 0 || static_cast<std::size_t>(rule.index) >= by_index.size()) return nullptr;
+  return by_index[static_cast<std::size_t>(rule.index)].get();
+}
+
 Proxy::Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretResolver> resolver,
              ProxyEvents events)
     : config_(config), guard_(guard), resolver_(std::move(resolver)), events_(std::move(events)) {
-  for (const auto& rc : config_.routes) {
-    if (rc.upstream.empty()) continue;
-    auto up = parse_upstream(rc.upstream);
-    if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
-    routes_.push_back(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config_, rc)});
-  }
-  std::stable_sort(routes_.begin(), routes_.end(), [](const Route& a, const Route& b) {
-    return a.config.prefix.size() > b.config.prefix.size();
-  });
+  table_.store(std::make_shared<const RouteTable>(config_));
   sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
                                                 config_.gateway.session_idle_ttl, mcpgate::Clock::system());
 }
 
 Proxy::~Proxy() {
   cancel_all();
-  // Exchanges still referenced by live responses are joined by their releasers.
 }
 
-const Proxy::Route* Proxy::match(std::string_view path) const {
-  for (const auto& r : routes_)
-    if (prefix_matches(r.config.prefix, path)) return &r;
-  return nullptr;
+void Proxy::reload(const Config& config) {
+  auto table = std::make_shared<const RouteTable>(config);  // throws before anything changes
+  table_.store(std::move(table));
 }
 
-std::string Proxy::route_of(std::string_view path) const {
-  const Route* r = match(http::normalize_path(path));
+std::string Proxy::route_of(std::string_view method, std::string_view path) const {
+  auto table = table_.load();
+  const Route* r = table->match(method, http::normalize_path(path));
   return r ? r->config.prefix : std::string();
 }
 
@@ -174,12 +179,25 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
   if (!observe::acceptable_request_id(request_id)) request_id = observe::new_request_id();
   res.set_header(g.request_id_header, request_id);
 
+  // In flight until this handler returns or, for a streamed response, until the stream is released.
+  std::shared_ptr<void> in_flight;
+  if (events_.in_flight) {
+    events_.in_flight(+1);
+    in_flight = std::shared_ptr<void>(nullptr, [this](void*) { events_.in_flight(-1); });
+  }
   const std::string path = http::normalize_path(req.path);
-  const Route* route = match(path);
+  const std::shared_ptr<const RouteTable> table =
+      table_.load();  // this request's routes, even across a reload
+  const Route* route = table->match(req.method, path);
   if (!route) return json_error(res, 404, "not_found", "No upstream is configured for this path.");
   const Principal* who = guard_.principal(req);
-  if (!who && !route->config.is_public)  // cannot happen with one config; fail closed if it ever does
-    return json_error(res, 403, "access_denied", "No verified principal for a protected route.");
+  // The Guard judged this request by the same rules; checking again against this table's rule keeps a
+  // request judged just before a SIGHUP reload from reaching a route whose new rule it does not meet.
+  if (!route->config.is_public) {
+    if (!who) return json_error(res, 403, "access_denied", "No verified principal for a protected route.");
+    if (auth::RouteRules::authorize(table->rules.match(req.method, path), *who) != Reason::Ok)
+      return json_error(res, 403, "insufficient_scope", "The token lacks a scope this route requires.");
+  }
 
   // Session binding: a session id answers only to the principal that opened it.
   const std::string session_id = req.get_header_value("Mcp-Session-Id");
@@ -360,7 +378,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
           ex->cv.wait_for(lock, std::chrono::seconds(1));
         }
       },
-      [this, ex, stream](bool) {
+      [this, ex, stream, in_flight](bool) {
         ex->cancel();
         ex->join();
         untrack(ex.get());

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/route_rules.hpp"
 #include "gateway/headers.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
@@ -43,6 +44,7 @@ struct ProxyEvents {
   std::function<void(std::string_view route, std::string_view kind)>
       upstream_error;                           // refused|timeout|broken|secret
   std::function<void(int delta)> open_streams;  // event streams to clients
+  std::function<void(int delta)> in_flight;     // proxied requests not yet answered in full
 };
 
 class Proxy {
@@ -59,8 +61,13 @@ class Proxy {
   Proxy& operator=(const Proxy&) = delete;
 
   void install(httplib::Server& server);
-  // The upstream route (its prefix) a request path belongs to; "" when none.
-  std::string route_of(std::string_view path) const;
+  // The upstream route (its prefix) a request belongs to; "" when none. Routing is the Guard's own rule
+  // (auth::RouteRules: first matching [[routes]] entry in file order), so a request always goes to the
+  // upstream of the very rule its token was judged by.
+  std::string route_of(std::string_view method, std::string_view path) const;
+  // SIGHUP: new routes (upstreams, inject_headers) for new requests; exchanges in flight keep theirs.
+  // Throws std::runtime_error (and changes nothing) when an upstream URL is unusable.
+  void reload(const Config& config);
 
   void begin_drain();
   void cancel_all();
@@ -75,7 +82,12 @@ class Proxy {
     Upstream upstream;
     std::unique_ptr<UpstreamHeaderPlan> headers;
   };
-  const Route* match(std::string_view path) const;
+  struct RouteTable {
+    explicit RouteTable(const Config& config);
+    auth::RouteRules rules;
+    std::vector<std::unique_ptr<Route>> by_index;  // [[routes]] position → its upstream (null: none)
+    const Route* match(std::string_view method, std::string_view path) const;
+  };
   void handle(const httplib::Request& req, httplib::Response& res);
   void track(const std::shared_ptr<Exchange>& exchange);
   void untrack(const Exchange* exchange);
@@ -84,7 +96,7 @@ class Proxy {
   const Guard& guard_;
   std::shared_ptr<SecretResolver> resolver_;
   ProxyEvents events_;
-  std::vector<Route> routes_;  // longest prefix first
+  std::atomic<std::shared_ptr<const RouteTable>> table_;
   std::unique_ptr<SessionRegistry> sessions_;
   std::atomic<bool> draining_{false};
   mutable std::mutex live_mutex_;

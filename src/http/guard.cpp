@@ -54,7 +54,7 @@ Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences
   metadata_ = http::ResourceMetadata::create(config_, &error);
   if (!metadata_) throw std::runtime_error(error);
   cors_ = std::make_unique<http::CorsPolicy>(config_.server.allowed_origins, metadata_->origin());
-  rules_ = std::make_unique<auth::RouteRules>(config_.routes);
+  rules_.store(std::make_shared<const auth::RouteRules>(config_.routes));
   authenticator_ = auth::Authenticator::create(config_, &error);
   if (!authenticator_) throw std::runtime_error(error);
   if (config_.server.mirror_authorization_server && config_.stytch) {
@@ -68,6 +68,11 @@ Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences
 }
 
 Guard::Impl::~Impl() = default;
+
+void Guard::Impl::reload(const Config& config) {
+  rules_.store(std::make_shared<const auth::RouteRules>(config.routes));
+  authenticator_->replace_static_tokens(config.static_tokens);
+}
 
 Decision Guard::Impl::discovery(std::string_view method, std::string_view path) const {
   std::string body;
@@ -135,7 +140,8 @@ Decision Guard::Impl::decide(const RequestView& req) const {
   }
   if (has_origin && !cors_->allows(origin)) return refuse(Reason::OriginNotAllowed, req.path, nullptr, {}, 0);
 
-  const auth::RouteRule& rule = rules_->match(req.method, req.path);
+  const std::shared_ptr<const auth::RouteRules> rules = rules_.load();  // alive for this decision
+  const auth::RouteRule& rule = rules->match(req.method, req.path);
   Decision d;
   if (has_origin) cors_->add_response_headers(origin, d.headers);
   if (rule.is_public) {

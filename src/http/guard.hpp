@@ -11,6 +11,7 @@
 // table).
 #pragma once
 
+#include <atomic>
 #include <mcpgate/guard.hpp>
 #include <memory>
 #include <span>
@@ -45,6 +46,8 @@ class Guard::Impl {
   const http::ResourceMetadata& metadata() const noexcept { return *metadata_; }
   const http::ForwardAuth& forward_auth() const noexcept { return *forward_auth_; }
   auth::Authenticator& authenticator() const noexcept { return *authenticator_; }
+  // SIGHUP: new [[routes]] rules and [[static_tokens]]; everything else stays as it was built.
+  void reload(const Config& config);
 
  private:
   Decision discovery(std::string_view method, std::string_view path) const;
@@ -54,7 +57,7 @@ class Guard::Impl {
   Config config_;
   std::optional<http::ResourceMetadata> metadata_;
   std::unique_ptr<http::CorsPolicy> cors_;
-  std::unique_ptr<auth::RouteRules> rules_;
+  std::atomic<std::shared_ptr<const auth::RouteRules>> rules_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<http::AsMetadataMirror> mirror_;
   std::unique_ptr<http::ForwardAuth> forward_auth_;

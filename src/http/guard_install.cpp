@@ -2,6 +2,8 @@
 // for why a per-thread slot tagged with the Request's address).
 #include <httplib.h>
 
+#include <chrono>
+
 #include "http/challenge.hpp"
 #include "http/forward_auth.hpp"
 #include "http/guard.hpp"
@@ -17,6 +19,7 @@ struct PrincipalSlot {
   const httplib::Request* request = nullptr;
   std::optional<Principal> principal;
   Reason reason = Reason::Ok;
+  std::chrono::steady_clock::time_point started{};
 };
 thread_local PrincipalSlot slot;
 
@@ -35,7 +38,9 @@ void Guard::install(httplib::Server& server) {
   const ServerConfig& sc = impl_->config().server;
   http::apply_hardening(server, sc);
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    slot = PrincipalSlot{this, &req, std::nullopt};  // every request overwrites the worker's slot first
+    slot =
+        PrincipalSlot{this, &req, std::nullopt, Reason::Ok,
+                      std::chrono::steady_clock::now()};  // every request overwrites the worker's slot first
     http::scrub_socket_headers(req);
     const ServerConfig& c = impl_->config().server;
     if (auto refusal = http::check_header_limits(req, c)) {
@@ -88,10 +93,17 @@ void Guard::install(httplib::Server& server) {
   });
 }
 
-Reason Guard::outcome(const httplib::Request& request, const Principal** principal) const noexcept {
-  const bool mine = slot.guard == this && slot.request == &request;
-  if (principal) *principal = mine && slot.principal ? &*slot.principal : nullptr;
-  return mine ? slot.reason : Reason::Ok;
+Guard::Outcome Guard::outcome(const httplib::Request& request) const noexcept {
+  if (slot.guard != this || slot.request != &request) return {};
+  return {
+      .reason = slot.reason,
+      .principal = slot.principal ? &*slot.principal : nullptr,
+      .elapsed_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - slot.started).count()};
+}
+
+void Guard::reload(const Config& config) {
+  impl_->reload(config);
 }
 
 bool Guard::is_trusted_proxy(std::string_view remote_addr) const noexcept {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -345,6 +346,78 @@ TEST_F(Gateway, SigtermLetsAnInFlightResponseFinishClosesOpenStreamsAndExitsZero
     EXPECT_NE(post_body.find("{\"n\":" + std::to_string(i) + "}"), std::string::npos);
   EXPECT_LT(took, 5s);
   EXPECT_FALSE(testing::wait_for_port(port_, 200ms)) << "still accepting after SIGTERM";
+}
+
+TEST_F(Gateway, SighupReloadsStaticTokensAndRoutesWhileAStreamStaysOpen) {
+  constexpr const char* kCarol = "carol-static-token-0123456789";
+  std::atomic<int> events{0};
+  std::atomic<bool> stream_ok{false};
+  std::thread stream([&] {
+    auto c = client();
+    auto r = c.Get("/sse?n=30&gap_ms=50", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+                   [&](const char*, std::size_t) {
+                     ++events;
+                     return true;
+                   });
+    stream_ok = r && r->status == 200;
+  });
+  const auto open_deadline = SteadyClock::now() + 5s;
+  while (events < 2 && SteadyClock::now() < open_deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_GE(events.load(), 2);
+
+  // bob out, carol in.
+  const std::string path = dir_ + "/mcpgate.toml";
+  std::string text((std::istreambuf_iterator<char>(std::ifstream(path).rdbuf())),
+                   std::istreambuf_iterator<char>());
+  const std::string bob_hash = auth::digest_hex(auth::digest_token(kBob));
+  const std::string carol_hash = auth::digest_hex(auth::digest_token(kCarol));
+  text.replace(text.find("name = \"bob\""), 12, "name = \"carol\"");
+  text.replace(text.find(bob_hash), bob_hash.size(), carol_hash);
+  std::ofstream(path) << text;
+  const int before_reload = events;
+  ASSERT_EQ(::kill(serve_->pid(), SIGHUP), 0);
+  bool carol_in = false;
+  for (int i = 0; i < 100 && !carol_in; ++i) {
+    auto r = client().Post("/json", bearer(kCarol), "{}", "application/json");
+    carol_in = r && r->status == 200;
+    if (!carol_in) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(carol_in) << serve_->stderr_text();
+  auto bob = client().Post("/json", bearer(kBob), "{}", "application/json");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->status, 401);
+
+  // A broken file is refused and logged; the running configuration stays.
+  std::ofstream(path) << "[server\nthis is not toml";
+  ASSERT_EQ(::kill(serve_->pid(), SIGHUP), 0);
+  bool refused_logged = false;
+  for (int i = 0; i < 100 && !refused_logged; ++i) {
+    refused_logged = serve_->stderr_text().find("reload refused") != std::string::npos;
+    if (!refused_logged) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(refused_logged);
+  auto still = client().Post("/json", bearer(kCarol), "{}", "application/json");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+
+  stream.join();
+  EXPECT_TRUE(stream_ok) << "the open stream was dropped by the reload";
+  EXPECT_GT(events.load(), before_reload);
+  EXPECT_EQ(upstream_.sent_times().size(), 30u);
+}
+
+TEST_F(Gateway, RequestBodiesOverTheCapNeverReachTheUpstream) {
+  const std::string big(4 * 1024 * 1024 + 1, 'x');  // server.max_body_bytes defaults to 4 MiB
+  auto r = client().Post("/json", bearer(kAlice), big, "application/json");
+  if (r) {
+    EXPECT_GE(r->status, 400);
+  }
+  EXPECT_TRUE(upstream_.requests().empty());
+  const std::string fits(64 * 1024, 'y');
+  auto ok = client().Post("/json", bearer(kAlice), fits, "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(upstream_.last_request().body.size(), fits.size());
 }
 
 TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {

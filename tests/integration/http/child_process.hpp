@@ -28,6 +28,7 @@ class ChildProcess {
   // Sends `sig`, waits up to `timeout`; then SIGKILL and reports -1.
   int stop(int sig, std::chrono::milliseconds timeout);
   std::string stderr_text() const;
+  pid_t pid() const noexcept { return pid_; }
 
  private:
   pid_t pid_ = -1;
