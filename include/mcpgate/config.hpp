@@ -201,4 +201,10 @@ ConfigLoad load_config_file(const std::string& path, const EnvironmentLookup& en
 ConfigLoad load_config_text(std::string_view toml_text, const std::string& source,
                             const EnvironmentLookup& env = process_environment());
 
+// Every key the loader understands, in load order: "server.public_url", "jwks.max_stale", "routes[].prefix"
+// (arrays of tables as "name[]"). Taken from the loader's own reads, so it cannot drift from them;
+// `<key>_file` variants and MCPGATE_* overrides are not listed separately. docs/configuration.md and
+// config/mcpgate.example.toml are checked against it (tests/unit/config/config_docs_test.cpp).
+std::vector<std::string> config_keys();
+
 }  // namespace mcpgate

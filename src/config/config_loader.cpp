@@ -345,6 +345,16 @@ void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c
   }
 }
 
+// Every top-level name load_config_text reads; `array` for arrays of tables ([[routes]]).
+struct Section {
+  std::string_view name;
+  bool array;
+};
+constexpr Section kSections[] = {{"server", false},       {"auth", false},   {"token_cache", false},
+                                 {"jwks", false},         {"stytch", false}, {"issuers", true},
+                                 {"static_tokens", true}, {"routes", true},  {"gateway", false},
+                                 {"admin", false},        {"store", false}};
+
 const toml::table* table_of(const toml::table& root, const char* key, ConfigLoad& out) {
   const toml::node* node = root.get(key);
   if (!node) return nullptr;
@@ -389,12 +399,11 @@ ConfigLoad load_config_text(std::string_view toml_text, const std::string& sourc
   load_admin(table_of(root, "admin", out), env, c, out);
   load_store(table_of(root, "store", out), env, c, out);
 
-  static const std::set<std::string> kKnown = {"server",  "auth",    "token_cache",   "jwks",
-                                               "stytch",  "issuers", "static_tokens", "routes",
-                                               "gateway", "admin",   "store"};
   for (const auto& [k, v] : root) {
     std::string name(k.str());
-    if (!kKnown.count(name)) out.warnings.push_back(name + ": section not used by this build");
+    if (std::none_of(std::begin(kSections), std::end(kSections),
+                     [&](const Section& s) { return s.name == name; }))
+      out.warnings.push_back(name + ": section not used by this build");
   }
   if (out.errors.empty() && !c.stytch && c.issuers.empty() && c.static_tokens.empty()) {
     out.warnings.push_back(
@@ -402,6 +411,17 @@ ConfigLoad load_config_text(std::string_view toml_text, const std::string& sourc
   }
   if (out.errors.empty()) out.config = std::move(c);
   return out;
+}
+
+std::vector<std::string> config_keys() {
+  // Every section present (arrays of tables with one empty entry), so that each loader asks for all of its
+  // keys; the errors of that empty document do not matter here.
+  std::string every_section;
+  for (const Section& s : kSections)
+    every_section += s.array ? "[[" + std::string(s.name) + "]]\n" : "[" + std::string(s.name) + "]\n";
+  config::KeyRecording recording;
+  load_config_text(every_section, "<config_keys>", [](const std::string&) { return std::nullopt; });
+  return recording.keys();
 }
 
 ConfigLoad load_config_file(const std::string& path, const EnvironmentLookup& env) {

@@ -51,6 +51,9 @@ int two_digits(std::string_view s, std::size_t at) {
   return (s[at] - '0') * 10 + (s[at + 1] - '0');
 }
 
+// The active KeyRecording of this thread (config_keys()); null while loading normally.
+thread_local KeyRecording* active_recording = nullptr;
+
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {  // H. Hinnant's algorithm
   y -= m <= 2;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -133,6 +136,26 @@ bool is_loopback_url(std::string_view url) {
   return dots == 3;
 }
 
+KeyRecording::KeyRecording() : previous_(active_recording) {
+  active_recording = this;
+}
+
+KeyRecording::~KeyRecording() {
+  active_recording = previous_;
+}
+
+void KeyRecording::note(const std::string& key_path) {
+  // "routes[3].prefix" -> "routes[].prefix": the key, not the entry.
+  std::string generic;
+  for (std::size_t i = 0; i < key_path.size(); ++i) {
+    generic += key_path[i];
+    if (key_path[i] == '[') {
+      while (i + 1 < key_path.size() && key_path[i + 1] != ']') ++i;
+    }
+  }
+  if (seen_.insert(generic).second) keys_.push_back(generic);
+}
+
 SectionReader::SectionReader(const toml::table* table, std::string key_path, std::string env_prefix,
                              std::vector<ConfigError>& errors, const EnvironmentLookup& env)
     : table_(table),
@@ -149,8 +172,13 @@ void SectionReader::error(const std::string& key, const std::string& message) {
   errors_.push_back({path(key), message});
 }
 
-std::optional<SectionReader::Raw> SectionReader::raw(const std::string& key) {
+void SectionReader::asked(const std::string& key) {
   read_.insert(key);
+  if (active_recording) active_recording->note(path(key));
+}
+
+std::optional<SectionReader::Raw> SectionReader::raw(const std::string& key) {
+  asked(key);
   read_.insert(key + "_file");
   if (!env_prefix_.empty() && env_) {
     std::string name = env_prefix_ + upper(key);
@@ -283,10 +311,10 @@ bool SectionReader::string_list(const std::string& key, std::vector<std::string>
 
 bool SectionReader::string_table(const std::string& key,
                                  std::vector<std::pair<std::string, std::string>>& out) {
+  asked(key);
   if (!table_) return false;
   const toml::node* node = table_->get(key);
   if (!node) return false;
-  read_.insert(key);
   const toml::table* t = node->as_table();
   if (!t) {
     error(key, "expected a table of strings, e.g. { \"X-Name\" = \"value\" }");

@@ -7,6 +7,10 @@
 //   domain_file jwks.finish();                                      // unknown keys -> errors (typos must not
 //   weaken security)
 //
+//   KeyRecording recording;                        // mcpgate::config_keys(): note every key asked for
+//   ... run the loaders ...
+//   recording.keys();                              // {"server.public_url", ..., "routes[].prefix", ...}
+//
 // Precedence for a key K of [section]: env MCPGATE_<SECTION>_<K>, env MCPGATE_<SECTION>_<K>_FILE, the file's
 // K, the file's K_file. Every error names the key as written in the file ("routes[2].scopes") or the variable
 // it came from.
@@ -21,6 +25,27 @@
 #include <vector>
 
 namespace mcpgate::config {
+
+// While one is alive, every SectionReader on this thread notes each key it asks for, as "section.key" or
+// "routes[].key" for arrays of tables (in first-asked order, no duplicates). The loader's own reads are
+// thus the one list of known keys: config_keys() runs the loaders under a KeyRecording.
+class KeyRecording {
+ public:
+  KeyRecording();
+  ~KeyRecording();
+  KeyRecording(const KeyRecording&) = delete;
+  KeyRecording& operator=(const KeyRecording&) = delete;
+
+  const std::vector<std::string>& keys() const noexcept { return keys_; }
+
+ private:
+  friend class SectionReader;
+  void note(const std::string& key_path);
+
+  KeyRecording* previous_;
+  std::vector<std::string> keys_;
+  std::set<std::string> seen_;
+};
 
 class SectionReader {
  public:
@@ -55,6 +80,7 @@ class SectionReader {
     std::string origin;  // for messages: "MCPGATE_JWKS_MAX_STALE" or "jwks.max_stale"
   };
   std::optional<Raw> raw(const std::string& key);
+  void asked(const std::string& key);  // remembers `key` as read (and tells an active KeyRecording)
 
   const toml::table* table_;
   std::string key_path_;
