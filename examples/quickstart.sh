@@ -267,4 +267,17 @@ grep -q 'resource_metadata="http://127.0.0.1:'"$port"'/.well-known/oauth-protect
 health=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin_port/healthz" || true)
 echo "admin /healthz: HTTP $health"
 [ "$health" = 200 ] || fail "admin /healthz answered $health"
+prm=$(curl -sS --max-time 5 "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp")
+echo "protected-resource metadata: $prm"
+grep -qF "\"resource\":\"$url\"" <<<"$prm" || fail "the metadata does not describe $url"
+
+# Both stop cleanly on SIGTERM (exit 0), as on Ctrl-C.
+kill -TERM "${pids[1]}" "${pids[0]}" 2>/dev/null || true
+gateway_status=0 example_status=0
+wait "${pids[1]}" || gateway_status=$?
+wait "${pids[0]}" || example_status=$?
+pids=()
+echo "stopped: gateway exit $gateway_status, example server exit $example_status"
+[ "$gateway_status" = 0 ] || fail "mcpgate serve exited $gateway_status on SIGTERM"
+[ "$example_status" = 0 ] || fail "the example server exited $example_status on SIGTERM"
 echo "quickstart check: OK"

@@ -92,4 +92,9 @@ listening "$port" || fail "mcpgate serve did not listen on $port"
 
 MCPGATE_E2E_URL="http://127.0.0.1:$port/mcp" MCPGATE_E2E_TOKEN="$token" MCPGATE_E2E_SUBJECT="$subject" \
   timeout 60 node "$here/client_test.mjs" || fail "the SDK client failed (exit $?)"
+kill -TERM "${pids[1]}" 2>/dev/null || true
+status=0
+wait "${pids[1]}" || status=$?
+pids=("${pids[0]}")
+[ "$status" = 0 ] || fail "mcpgate serve exited $status on SIGTERM"
 if grep -qF "$token" "$work/gateway.log"; then fail "the token reached the gateway log"; fi
