@@ -165,6 +165,12 @@ EOF
 
 # -- the gateway ----------------------------------------------------------------------------------------------
 url="http://127.0.0.1:$port/mcp"
+for p in "$port" "$admin_port"; do
+  if listening "$p"; then
+    echo "quickstart.sh: port $p is in use (MCPGATE_PORT / MCPGATE_ADMIN_PORT pick others)" >&2
+    exit 1
+  fi
+done
 if ((check)); then
   "$mcpgate" serve --config "$config" 2>"$demo/gateway.log" &
 else
