@@ -137,18 +137,20 @@ struct Countdown {
   int from = 0;
   int interval_ms = 200;
 };
+// `args[key]` as an int within [lo, hi]; nullopt when it is not an integer or out of range. The range is
+// checked on the JSON number itself, so 4294967297 cannot wrap around to 1 on the way into an int.
+std::optional<int> int_in_range(const json& args, const char* key, int lo, int hi) {
+  const auto it = args.find(key);
+  if (it == args.end() || !it->is_number_integer() || *it < lo || *it > hi) return std::nullopt;
+  return it->get<int>();
+}
+
 // Reads countdown's arguments; nullopt when they do not match its inputSchema.
 std::optional<Countdown> parse_countdown(const json& args) {
-  Countdown c;
-  const auto from = args.find("from");
-  if (from == args.end() || !from->is_number_integer()) return std::nullopt;
-  c.from = from->get<int>();
-  if (const auto iv = args.find("interval_ms"); iv != args.end()) {
-    if (!iv->is_number_integer()) return std::nullopt;
-    c.interval_ms = iv->get<int>();
-  }
-  if (c.from < 1 || c.from > 20 || c.interval_ms < 0 || c.interval_ms > 10000) return std::nullopt;
-  return c;
+  const auto from = int_in_range(args, "from", 1, 20);
+  const auto interval_ms = args.contains("interval_ms") ? int_in_range(args, "interval_ms", 0, 10000) : 200;
+  if (!from || !interval_ms) return std::nullopt;
+  return Countdown{*from, *interval_ms};
 }
 
 // The message sent for step `done` of `c` (1-based): progress when the caller asked for it

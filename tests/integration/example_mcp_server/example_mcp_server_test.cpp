@@ -244,6 +244,19 @@ TEST_F(ExampleMcpServer, CountdownWithoutSseAcceptAnswersPlainJson) {
   EXPECT_EQ(json::parse(res->body)["result"]["content"][0]["text"], "liftoff");
 }
 
+TEST_F(ExampleMcpServer, CountdownRejectsArgumentsOutsideItsSchemaAsInvalidParams) {
+  const std::string session = start_session();
+  ASSERT_FALSE(session.empty());
+  for (const char* args : {R"({})", R"({"from":0})", R"({"from":21})", R"({"from":"3"})", R"({"from":2.5})",
+                           R"({"from":4294967297})", R"({"from":18446744073709551615})",
+                           R"({"from":2,"interval_ms":-1})", R"({"from":2,"interval_ms":10001})"}) {
+    auto res =
+        post(request(13, "tools/call", {{"name", "countdown"}, {"arguments", json::parse(args)}}), session);
+    ASSERT_TRUE(res) << args;
+    EXPECT_EQ(json::parse(res->body)["error"]["code"], -32602) << args;
+  }
+}
+
 TEST_F(ExampleMcpServer, MissingSessionIs400AndUnknownSessionIs404) {
   auto missing = post(request(8, "tools/list"), "");
   ASSERT_TRUE(missing);
