@@ -94,18 +94,17 @@ std::unique_ptr<Authenticator> Authenticator::create(const Config& config, std::
 }
 
 AuthResult Authenticator::authenticate(std::string_view token) {
-  if (token.empty()) return {Reason::MalformedToken, "empty bearer token", std::nullopt, 0};
-  if (token.size() > jose::kMaxTokenBytes) return {Reason::TokenTooLarge, "", std::nullopt, 0};
+  if (token.empty()) return {Reason::MalformedToken, "empty bearer token", nullptr, 0};
+  if (token.size() > jose::kMaxTokenBytes) return {Reason::TokenTooLarge, "", nullptr, 0};
   const TokenDigest digest = digest_token(token);
 
   if (auto hit = token_cache_->get(digest)) {
     // Still served by the issuer's current key set? (A key dropped by a refresh stops working; past
     // max_stale, 503.)
     KeyLookup still = caches_[hit->issuer_index]->peek(hit->kid);
-    if (still.reason == Reason::Ok) return {Reason::Ok, "", *hit->principal, 0};
+    if (still.reason == Reason::Ok) return {Reason::Ok, "", hit->principal, 0};
     if (still.reason == Reason::KeysStale) {
-      return {Reason::KeysStale, "issuer " + profiles_[hit->issuer_index].name, std::nullopt,
-              still.retry_after};
+      return {Reason::KeysStale, "issuer " + profiles_[hit->issuer_index].name, nullptr, still.retry_after};
     }
     token_cache_->erase(digest);  // re-verify from scratch below
   }
@@ -166,7 +165,7 @@ AuthResult Authenticator::authenticate_jwt(std::string_view token, std::size_t i
   principal.source = PrincipalSource::Jwt;
   auto shared = std::make_shared<const Principal>(std::move(principal));
   token_cache_->put(digest, shared, issuer_index, jws.kid);
-  out.principal = *shared;
+  out.principal = std::move(shared);
   return out;
 }
 

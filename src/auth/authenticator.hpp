@@ -45,9 +45,9 @@ namespace mcpgate::auth {
 struct AuthResult {
   Reason reason = Reason::MalformedToken;
   std::string detail;                  // for operators: which issuer / token name; never token material
-  std::optional<Principal> principal;  // set exactly when reason == Ok
+  std::shared_ptr<const Principal> principal;  // set exactly when reason == Ok (shared with the token cache)
   double retry_after = 0;              // seconds, for 503 reasons (KeysUnavailable, KeysStale)
-  bool ok() const noexcept { return reason == Reason::Ok && principal.has_value(); }
+  bool ok() const noexcept { return reason == Reason::Ok && principal != nullptr; }
 };
 
 struct AuthenticatorStats {

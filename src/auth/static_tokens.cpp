@@ -15,7 +15,7 @@ StaticTokens::StaticTokens(const std::vector<StaticTokenConfig>& tokens, std::sh
     p.subject = t.subject.empty() ? t.name : t.subject;
     p.scopes = t.scopes;
     p.expires_at = t.expires_at;
-    entries_.push_back({*digest, std::move(p)});
+    entries_.push_back({*digest, std::make_shared<const Principal>(std::move(p))});
   }
 }
 
@@ -30,8 +30,8 @@ StaticTokenResult StaticTokens::authenticate(const TokenDigest& digest) const {
   StaticTokenResult result;
   if (found == entries_.size()) return result;
   const Entry& e = entries_[found];
-  result.name = e.principal.token_name;
-  if (e.principal.expires_at && static_cast<double>(*e.principal.expires_at) <= clock_->now_seconds()) {
+  result.name = e.principal->token_name;
+  if (e.principal->expires_at && static_cast<double>(*e.principal->expires_at) <= clock_->now_seconds()) {
     result.reason = Reason::StaticTokenExpired;
     return result;
   }

@@ -26,7 +26,7 @@ namespace mcpgate::auth {
 struct StaticTokenResult {
   Reason reason = Reason::StaticTokenUnknown;
   std::string name;  // the matching token's name (also on StaticTokenExpired); empty when unknown
-  std::optional<Principal> principal;
+  std::shared_ptr<const Principal> principal;  // shared: nothing is copied per request
 };
 
 class StaticTokens {
@@ -40,7 +40,7 @@ class StaticTokens {
  private:
   struct Entry {
     TokenDigest digest;
-    Principal principal;
+    std::shared_ptr<const Principal> principal;
   };
   std::vector<Entry> entries_;
   std::shared_ptr<const Clock> clock_;

@@ -1,13 +1,14 @@
 #include "auth/token_digest.hpp"
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 namespace mcpgate::auth {
 
 TokenDigest digest_token(std::string_view token) noexcept {
+  // The one-shot SHA256() (not deprecated in OpenSSL 3): no EVP_MD fetch, no context allocation — this runs
+  // on every request, cache hits included.
   TokenDigest out{};
-  unsigned int length = 0;
-  EVP_Digest(token.data(), token.size(), out.data(), &length, EVP_sha256(), nullptr);
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), out.data());
   return out;
 }
 

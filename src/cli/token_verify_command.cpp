@@ -115,7 +115,8 @@ nlohmann::ordered_json verify_to_json(const jose::JwtVerifier& verifier, const j
 }
 
 nlohmann::ordered_json authentication_json(const auth::AuthResult& result) {
-  jose::VerifyResult as_verify{result.reason, result.detail, result.principal};
+  jose::VerifyResult as_verify{result.reason, result.detail,
+                              result.principal ? std::optional<Principal>(*result.principal) : std::nullopt};
   nlohmann::ordered_json verdict = verification_json(as_verify);
   if (!verdict["valid"].get<bool>()) {
     if (result.retry_after > 0) verdict["retry_after"] = result.retry_after;  // 503 reasons: when to retry

@@ -91,7 +91,7 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!engine.prepare()) {
-      if (running_in_ci())
+      if (postgres_required())
         FAIL() << "PostgreSQL required in CI: " << PostgresTestServer::shared().why_unavailable();
       GTEST_SKIP() << "SKIPPING PostgreSQL test: " << PostgresTestServer::shared().why_unavailable();
     }

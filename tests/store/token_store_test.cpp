@@ -338,7 +338,7 @@ TEST(SqliteStore, EveryConnectionHasWalAndForeignKeys) {
 TEST(PostgresStore, ReconnectsAfterTheServerRestarts) {
   PostgresEngine engine;
   if (!engine.prepare()) {
-    if (running_in_ci()) FAIL() << PostgresTestServer::shared().why_unavailable();
+    if (postgres_required()) FAIL() << PostgresTestServer::shared().why_unavailable();
     GTEST_SKIP() << "SKIPPING PostgreSQL test: " << PostgresTestServer::shared().why_unavailable();
   }
   auto opened = TokenStore::open(engine.options());
@@ -355,7 +355,7 @@ TEST(PostgresStore, ReconnectsAfterTheServerRestarts) {
 TEST(PostgresStore, ServerLogNeverContainsThePlaintext) {
   PostgresEngine engine;
   if (!engine.prepare()) {
-    if (running_in_ci()) FAIL() << PostgresTestServer::shared().why_unavailable();
+    if (postgres_required()) FAIL() << PostgresTestServer::shared().why_unavailable();
     GTEST_SKIP() << "SKIPPING PostgreSQL test: " << PostgresTestServer::shared().why_unavailable();
   }
   const std::string secret = "PG-PLAINTEXT-MARKER-51c2";

@@ -51,12 +51,12 @@ class PostgresTestEnvironment : public ::testing::Environment {
   do {                                                                       \
     auto& pg_ = ::mcpgate::testing::PostgresTestServer::shared();            \
     if (!pg_.available()) {                                                  \
-      if (::mcpgate::testing::running_in_ci())                               \
+      if (::mcpgate::testing::postgres_required())                           \
         FAIL() << "PostgreSQL required in CI: " << pg_.why_unavailable();    \
       GTEST_SKIP() << "SKIPPING PostgreSQL test: " << pg_.why_unavailable(); \
     }                                                                        \
   } while (0)
 
-bool running_in_ci();
+bool postgres_required();
 
 }  // namespace mcpgate::testing

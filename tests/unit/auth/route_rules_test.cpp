@@ -8,7 +8,12 @@ namespace {
 
 RouteConfig route(std::string prefix, std::vector<std::string> scopes, std::vector<std::string> methods = {},
                   bool is_public = false) {
-  return {std::move(prefix), std::move(methods), std::move(scopes), is_public};
+  RouteConfig r;
+  r.prefix = std::move(prefix);
+  r.methods = std::move(methods);
+  r.scopes = std::move(scopes);
+  r.is_public = is_public;
+  return r;
 }
 
 Principal with_scopes(std::vector<std::string> scopes) {

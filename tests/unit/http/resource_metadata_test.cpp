@@ -13,8 +13,10 @@ Config stytch_config(std::string public_url) {
   c.stytch.emplace();
   c.stytch->project_id = "project-test-1";
   c.stytch->domain = "https://Login.Example.com/";
-  c.routes.push_back(RouteConfig{.prefix = "/mcp", .methods = {}, .scopes = {"mcp:read", "mcp:write"}});
-  c.routes.push_back(RouteConfig{.prefix = "/admin", .methods = {}, .scopes = {"admin", "mcp:read"}});
+  c.routes.emplace_back().prefix = "/mcp";
+  c.routes.back().scopes = {"mcp:read", "mcp:write"};
+  c.routes.emplace_back().prefix = "/admin";
+  c.routes.back().scopes = {"admin", "mcp:read"};
   return c;
 }
 
