@@ -76,21 +76,10 @@ token=$(cat "$token_file")
 [ -n "$token" ] || { echo "quickstart.sh: $token_file is empty; delete it and run again" >&2; exit 1; }
 token_sha256=$(printf '%s\n' "$token" | "$mcpgate" token hash)
 
-# Without Stytch, a local placeholder issuer: `mcpgate serve` must name an authorization server in its RFC 9728
-# metadata (the MCP authorization spec demands one), so the demo lists one under the reserved .invalid domain
-# whose key set is a freshly generated public key nobody holds the private half of. It accepts no tokens.
+# Stytch is on when both variables are set (the MCPGATE_STYTCH_* environment overrides fill [stytch]). Without
+# it the gateway takes the static token only, and serves no OAuth discovery document.
 stytch_on=0
 if [ -n "${MCPGATE_STYTCH_PROJECT_ID:-}" ] && [ -n "${MCPGATE_STYTCH_DOMAIN:-}" ]; then stytch_on=1; fi
-jwks_file="$demo/placeholder-jwks.json"
-if [ ! -s "$jwks_file" ]; then
-  modulus=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null |
-    openssl rsa -noout -modulus 2>/dev/null | sed 's/^Modulus=//')
-  python3 -c 'import base64, json, sys
-n = int(sys.argv[1], 16)
-b64 = base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
-print(json.dumps({"keys": [{"kty": "RSA", "kid": "placeholder", "use": "sig", "alg": "RS256", "n": b64,
-                            "e": "AQAB"}]}))' "$modulus" >"$jwks_file"
-fi
 
 # -- the example MCP server -----------------------------------------------------------------------------------
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -146,15 +135,6 @@ name = "demo"
 sha256 = "$token_sha256"
 scopes = ["mcp:read"]
 
-$( ((stytch_on)) || cat <<ISSUER
-# A placeholder authorization server (see examples/quickstart.sh); set MCPGATE_STYTCH_PROJECT_ID and
-# MCPGATE_STYTCH_DOMAIN to use a real one instead.
-[[issuers]]
-issuer = "https://authorization-server.invalid"
-audiences = ["http://127.0.0.1:$port/mcp"]
-jwks_file = "$jwks_file"
-ISSUER
-)
 
 # Every authenticated caller reaches the example server; the service token comes from the encrypted store.
 [[routes]]
@@ -267,15 +247,25 @@ status=$(status_of)
 challenge=$(header_of WWW-Authenticate)
 echo "without a token: HTTP $status, WWW-Authenticate: $challenge"
 [ "$status" = 401 ] || fail "a request without a token answered $status"
-grep -q 'resource_metadata="http://127.0.0.1:'"$port"'/.well-known/oauth-protected-resource' <<<"$challenge" ||
-  fail "the 401 does not point at the protected-resource metadata"
+if ((stytch_on)); then
+  grep -q 'resource_metadata="http://127.0.0.1:'"$port"'/.well-known/oauth-protected-resource' <<<"$challenge" ||
+    fail "the 401 does not point at the protected-resource metadata"
+else
+  [ "$challenge" = 'Bearer realm="mcpgate"' ] || fail "unexpected challenge without an authorization server"
+fi
 
 health=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin_port/healthz" || true)
 echo "admin /healthz: HTTP $health"
 [ "$health" = 200 ] || fail "admin /healthz answered $health"
-prm=$(curl -sS --max-time 5 "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp")
-echo "protected-resource metadata: $prm"
-grep -qF "\"resource\":\"$url\"" <<<"$prm" || fail "the metadata does not describe $url"
+prm_status=$(curl -sS --max-time 5 -o "$demo/prm.json" -w '%{http_code}' \
+  "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp" || true)
+echo "protected-resource metadata: HTTP $prm_status $(cat "$demo/prm.json" 2>/dev/null)"
+if ((stytch_on)); then
+  [ "$prm_status" = 200 ] && grep -qF "\"resource\":\"$url\"" "$demo/prm.json" ||
+    fail "the metadata does not describe $url"
+else
+  [ "$prm_status" = 404 ] || fail "a static-token-only gateway served a metadata document ($prm_status)"
+fi
 
 # Both stop cleanly on SIGTERM (exit 0), as on Ctrl-C.
 kill -TERM "${pids[1]}" "${pids[0]}" 2>/dev/null || true

@@ -82,16 +82,22 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
   }
   auto servers = authorization_servers(config);
   if (servers.empty()) {
-    // RFC 9728 §2 / MCP authorization: the document MUST name at least one authorization server.
-    if (error) *error = "server: no authorization server to advertise (configure [stytch] or [[issuers]])";
-    return std::nullopt;
+    // RFC 9728 §2 / MCP authorization: a document MUST name at least one authorization server. Without one,
+    // only static tokens can work: serve no document rather than an invalid one.
+    if (config.static_tokens.empty()) {
+      if (error)
+        *error = "server: no authorization server to advertise and no static token "
+                 "(configure [stytch], [[issuers]] or [[static_tokens]])";
+      return std::nullopt;
+    }
+    m.advertised_ = false;
   }
   for (const auto& path : paths) {
     ProtectedResource r;
     r.path = path;
     r.url = m.origin_ + path;
     r.metadata_path = std::string(kProtectedResourceWellKnown) + path;
-    r.metadata_url = m.origin_ + r.metadata_path;
+    r.metadata_url = m.advertised_ ? m.origin_ + r.metadata_path : std::string();
     nlohmann::ordered_json doc;
     doc["resource"] = r.url;
     doc["authorization_servers"] = servers;
@@ -117,6 +123,7 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
 }
 
 const ProtectedResource* ResourceMetadata::document_at(std::string_view path) const noexcept {
+  if (!advertised_) return nullptr;
   if (path == kProtectedResourceWellKnown) return &primary();
   for (const auto& r : resources_)
     if (path == r.metadata_path) return &r;

@@ -55,8 +55,13 @@ class ResourceMetadata {
   const ProtectedResource& primary() const noexcept { return resources_[primary_]; }
   const std::string& origin() const noexcept { return origin_; }
   const std::vector<std::string>& scopes_supported() const noexcept { return scopes_; }
+  // False for a static-token-only gateway (no [stytch], no [[issuers]]): there is no authorization server to
+  // name, so no RFC 9728 document is served and challenges carry no resource_metadata (MCP clients then
+  // cannot start OAuth — they use a configured header, as Claude Code's --header does).
+  bool advertised() const noexcept { return advertised_; }
 
  private:
+  bool advertised_ = true;
   std::string origin_;
   std::vector<ProtectedResource> resources_;
   std::size_t primary_ = 0;

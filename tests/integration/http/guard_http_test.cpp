@@ -331,5 +331,34 @@ TEST_F(GuardOverHttp, ForwardAuthWithoutTokenAnswers401Challenge) {
       << resp;
 }
 
+// A gateway with static tokens only (Claude Code's --header, scripts): no authorization server to name, so no
+// RFC 9728 document (an invalid one would send OAuth clients nowhere) and no resource_metadata in challenges.
+TEST(GuardStaticTokensOnly, ServesNoMetadataAndChallengesWithoutResourceMetadata) {
+  Config c;
+  c.server.public_url = "http://127.0.0.1:8080/mcp";
+  StaticTokenConfig t;
+  t.name = "cli";
+  t.sha256 = auth::digest_hex(auth::digest_token("static-only-token-0123456789"));
+  t.scopes = {"mcp:read"};
+  c.static_tokens.push_back(t);
+  Guard guard(c);
+  Decision doc = guard.check("GET", "/.well-known/oauth-protected-resource/mcp", {});
+  EXPECT_EQ(doc.status, 404);
+  Decision challenge = guard.check("POST", "/mcp", {});
+  EXPECT_EQ(challenge.status, 401);
+  std::string www;
+  for (const auto& [k, v] : challenge.headers)
+    if (k == "WWW-Authenticate") www = v;
+  EXPECT_EQ(www, "Bearer realm=\"mcpgate\"");
+  Decision ok = guard.check("POST", "/mcp", {{"Authorization", "Bearer static-only-token-0123456789"}});
+  EXPECT_TRUE(ok.allow);
+  ASSERT_TRUE(ok.principal);
+  EXPECT_EQ(ok.principal->subject, "cli");
+
+  Config none;
+  none.server.public_url = "http://127.0.0.1:8080/mcp";
+  EXPECT_THROW(Guard{none}, std::runtime_error);  // nothing could ever be allowed: refuse to start
+}
+
 }  // namespace
 }  // namespace mcpgate
