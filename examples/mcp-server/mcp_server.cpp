@@ -173,6 +173,7 @@ class McpServer {
     // Each open SSE stream holds one of httplib's worker threads (blocking I/O), and every connected client
     // keeps a GET stream open: have more workers than httplib's default of 8.
     http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+    http_.set_tcp_nodelay(true);  // headers and body go out as separate writes: never wait for a delayed ACK
     http_.Post(path_, [this](const auto& req, auto& res) { post(req, res); });
     http_.Get(path_, [this](const auto& req, auto& res) { get(req, res); });
     http_.Delete(path_, [this](const auto& req, auto& res) { del(req, res); });

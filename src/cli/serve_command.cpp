@@ -231,6 +231,8 @@ int run_serve(const std::string& path) {
     port = server->bind_to_any_port(sc.listen_address);
   else if (!server->bind_to_port(sc.listen_address, port))
     port = -1;
+  // cpp-httplib listens with a backlog of 5: bursts of new connections would wait for SYN retries (1 s).
+  if (port > 0 && listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   if (port <= 0) {
     std::cerr << "error: server.listen_address/port: cannot listen on " << sc.listen_address << ":" << sc.port
               << "\n";

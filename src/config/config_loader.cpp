@@ -417,8 +417,9 @@ std::vector<std::string> config_keys() {
   // Every section present (arrays of tables with one empty entry), so that each loader asks for all of its
   // keys; the errors of that empty document do not matter here.
   std::string every_section;
-  for (const Section& s : kSections)
-    every_section += s.array ? "[[" + std::string(s.name) + "]]\n" : "[" + std::string(s.name) + "]\n";
+  for (const Section& s : kSections) {
+    every_section.append(s.array ? "[[" : "[").append(s.name).append(s.array ? "]]\n" : "]\n");
+  }
   config::KeyRecording recording;
   load_config_text(every_section, "<config_keys>", [](const std::string&) { return std::nullopt; });
   return recording.keys();

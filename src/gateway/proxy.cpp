@@ -1,5 +1,6 @@
 #include "gateway/proxy.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -141,6 +142,47 @@ void Proxy::install(httplib::Server& server) {
   server.Options(".*", handler);
 }
 
+std::unique_ptr<httplib::Client> Proxy::take_client(const std::string& origin) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    auto& idle = idle_clients_[origin];
+    if (!idle.empty()) {
+      auto client = std::move(idle.back());
+      idle.pop_back();
+      return client;
+    }
+  }
+  auto client = std::make_unique<httplib::Client>(origin);
+  const GatewayConfig& g = config_.gateway;
+  const auto seconds = [](double s, auto setter) {
+    setter(static_cast<time_t>(s),
+           static_cast<time_t>((s - static_cast<double>(static_cast<time_t>(s))) * 1e6));
+  };
+  seconds(g.connect_timeout, [&](time_t s, time_t us) { client->set_connection_timeout(s, us); });
+  seconds(config_.server.write_timeout, [&](time_t s, time_t us) { client->set_write_timeout(s, us); });
+  client->set_read_timeout(7 * 86400);  // streams may idle for hours; header_timeout is enforced per request
+  client->set_keep_alive(true);         // reused through the idle pool (a dead socket is reconnected)
+  client->set_tcp_nodelay(true);
+  client->set_url_encode(false);  // the proxy encodes the path itself
+  client->set_decompress(true);   // Content-Encoding is dropped towards the client
+  return client;
+}
+
+void Proxy::release(const std::shared_ptr<Exchange>& ex, const std::string& origin) {
+  bool reusable = false;
+  {
+    std::lock_guard lock(ex->m);
+    reusable = ex->finished && !ex->failed && !ex->cancelled && ex->chunks.empty();
+  }
+  if (!reusable) ex->cancel();
+  ex->join();
+  untrack(ex.get());
+  if (!reusable || draining_) return;
+  std::lock_guard lock(pool_mutex_);
+  auto& idle = idle_clients_[origin];
+  if (idle.size() < kMaxIdleClients) idle.push_back(std::move(ex->client));
+}
+
 void Proxy::track(const std::shared_ptr<Exchange>& exchange) {
   std::lock_guard lock(live_mutex_);
   live_.insert(exchange);
@@ -239,17 +281,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
 
   auto ex = std::make_shared<Exchange>();
   ex->long_lived = req.method == "GET";
-  ex->client = std::make_unique<httplib::Client>(route->upstream.origin);
-  const auto seconds = [](double s, auto setter) {
-    setter(static_cast<time_t>(s),
-           static_cast<time_t>((s - static_cast<double>(static_cast<time_t>(s))) * 1e6));
-  };
-  seconds(g.connect_timeout, [&](time_t s, time_t us) { ex->client->set_connection_timeout(s, us); });
-  seconds(config_.server.write_timeout, [&](time_t s, time_t us) { ex->client->set_write_timeout(s, us); });
-  ex->client->set_read_timeout(7 * 86400);  // streams may idle for hours; header_timeout is enforced below
-  ex->client->set_keep_alive(false);
-  ex->client->set_url_encode(false);  // encoded above
-  ex->client->set_decompress(true);   // Content-Encoding is dropped towards the client
+  ex->client = take_client(route->upstream.origin);
   up.headers.emplace("Accept-Encoding", "identity");
 
   std::weak_ptr<Exchange> weak = ex;
@@ -286,11 +318,8 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
     raw->error = error;
     raw->cv.notify_all();
   });
-  auto finish = [this, ex] {  // stop and forget an exchange whose response we do not stream
-    ex->cancel();
-    ex->join();
-    untrack(ex.get());
-  };
+  const std::string origin = route->upstream.origin;
+  auto finish = [this, ex, origin] { release(ex, origin); };  // for responses we do not stream
 
   // Wait for the upstream's headers (or its failure), at most header_timeout.
   const auto deadline =
@@ -325,6 +354,10 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
   std::string content_type = header_of(ex->headers, "content-type");
   res.headers.erase("Content-Type");  // set once below, by set_content / set_chunked_content_provider
   if (req.method == "HEAD" || ex->status == 204 || ex->status == 304) {
+    {
+      std::unique_lock lock(ex->m);  // no body follows: the exchange ends at once (bounded anyway)
+      ex->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return ex->finished; });
+    }
     finish();
     if (!content_type.empty()) res.set_header("Content-Type", content_type);
     return;
@@ -333,13 +366,19 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
 
   // A small body of known length: wait for it and answer with Content-Length (what JSON clients expect).
   const std::string length = header_of(ex->headers, "content-length");
-  if (!stream && !length.empty() && length.size() < 8 && std::stoul(length) <= kMaxBuffered) {
+  std::size_t declared = 0;
+  const bool known_length =
+      !length.empty() &&
+      std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc();
+  if (!stream && known_length && declared <= kMaxBuffered) {
     std::unique_lock lock(ex->m);
     ex->cv.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return ex->finished; });
     if (ex->finished && !ex->failed) {
       std::string body;
       body.reserve(ex->buffered);
       for (auto& c : ex->chunks) body += c;
+      ex->chunks.clear();
+      ex->buffered = 0;
       lock.unlock();
       finish();
       res.set_content(std::move(body), content_type);
@@ -378,10 +417,8 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
           ex->cv.wait_for(lock, std::chrono::seconds(1));
         }
       },
-      [this, ex, stream, in_flight](bool) {
-        ex->cancel();
-        ex->join();
-        untrack(ex.get());
+      [this, ex, origin, stream, in_flight](bool) {
+        release(ex, origin);
         if (stream && events_.open_streams) events_.open_streams(-1);
       });
 }

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mcpgate/config.hpp>
 #include <mcpgate/guard.hpp>
 #include <mcpgate/token_store.hpp>
@@ -51,6 +52,7 @@ class Proxy {
  public:
   static constexpr std::size_t kMaxBuffered =
       1 << 20;  // bytes read from upstream not yet written to the client
+  static constexpr std::size_t kMaxIdleClients = 64;  // kept-alive upstream connections per origin
 
   // `resolver` may be null when no route injects {secret:...} references. Throws std::runtime_error naming
   // the route whose upstream URL is unusable.
@@ -89,6 +91,10 @@ class Proxy {
     const Route* match(std::string_view method, std::string_view path) const;
   };
   void handle(const httplib::Request& req, httplib::Response& res);
+  std::unique_ptr<httplib::Client> take_client(const std::string& origin);
+  // Ends an exchange: a cleanly finished one returns its kept-alive connection to the idle pool, any other is
+  // cancelled (its upstream connection closed).
+  void release(const std::shared_ptr<Exchange>& exchange, const std::string& origin);
   void track(const std::shared_ptr<Exchange>& exchange);
   void untrack(const Exchange* exchange);
 
@@ -101,6 +107,8 @@ class Proxy {
   std::atomic<bool> draining_{false};
   mutable std::mutex live_mutex_;
   std::set<std::shared_ptr<Exchange>> live_;
+  std::mutex pool_mutex_;
+  std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_clients_;
 };
 
 // The identity a session is bound to: "jwt\n<iss>\n<sub>" or "static\n<name>".

@@ -75,7 +75,7 @@ UpstreamServer::~UpstreamServer() {
 
 void UpstreamServer::record(const httplib::Request& req) {
   std::lock_guard lock(mutex_);
-  requests_.push_back({req.method, req.path, req.body, req.headers});
+  requests_.push_back({req.method, req.path, req.body, req.headers, req.remote_port});
 }
 
 std::vector<SeenRequest> UpstreamServer::requests() const {

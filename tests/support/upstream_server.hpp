@@ -27,6 +27,7 @@ namespace mcpgate::testing {
 struct SeenRequest {
   std::string method, path, body;
   httplib::Headers headers;
+  int remote_port = 0;  // the gateway's side of the connection: equal ports = a reused connection
   bool has_header(const std::string& name) const { return headers.find(name) != headers.end(); }
   std::string header(const std::string& name) const {
     auto it = headers.find(name);

@@ -420,6 +420,18 @@ TEST_F(Gateway, RequestBodiesOverTheCapNeverReachTheUpstream) {
   EXPECT_EQ(upstream_.last_request().body.size(), fits.size());
 }
 
+TEST_F(Gateway, UpstreamConnectionsAreKeptAliveAndReused) {
+  for (int i = 0; i < 3; ++i) {
+    auto r = client().Post("/json", bearer(kAlice), "{}", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+  }
+  auto seen = upstream_.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].remote_port, seen[1].remote_port);
+  EXPECT_EQ(seen[1].remote_port, seen[2].remote_port);
+}
+
 TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {
   client().Post("/json", bearer(kAlice), "{}", "application/json");
   client().Post("/json", "{}", "application/json");
