@@ -146,6 +146,7 @@ JwkSet JwkSet::parse(std::string_view json_text) {
     // chose).
     if (r == Reason::Ok && !key.kid.empty() && set.find(key.kid) != nullptr) r = Reason::KeyDuplicateKid;
     if (r == Reason::Ok) {
+      prepare_verify_templates(key);
       set.keys_.push_back(std::move(key));
     } else {
       SkippedKey skipped;
@@ -166,6 +167,7 @@ JwkSet JwkSet::parse_single(std::string_view json_text) {
   Jwk key;
   Reason r = doc.is_discarded() ? Reason::KeyNotObject : parse_key(doc, key);
   if (r == Reason::Ok) {
+    prepare_verify_templates(key);
     set.keys_.push_back(std::move(key));
   } else {
     set.error_ = r;

@@ -28,12 +28,17 @@ namespace mcpgate::jose {
 
 enum class KeyType { RSA, EC_P256, EC_P384, Ed25519 };
 
+// One context per algorithm the key allows, already through EVP_DigestVerifyInit (signature.cpp): a
+// verification copies one instead of fetching the digest and signature implementations again.
+struct VerifyTemplates;
+
 struct Jwk {
   std::string kid;  // may be empty when the JWK has none
   KeyType type = KeyType::RSA;
-  std::optional<Algorithm> alg;    // the key's own "alg", when present
-  int bits = 0;                    // RSA modulus size; curve size for EC/OKP
-  std::shared_ptr<EVP_PKEY> pkey;  // public key, never null in a parsed set
+  std::optional<Algorithm> alg;                      // the key's own "alg", when present
+  int bits = 0;                                      // RSA modulus size; curve size for EC/OKP
+  std::shared_ptr<EVP_PKEY> pkey;                    // public key, never null in a parsed set
+  std::shared_ptr<const VerifyTemplates> templates;  // set by the parsers; verification works without it
 
   // The verifier's choice of algorithm is checked against the key: family (kty/crv) and the key's own 'alg'.
   bool allows(Algorithm a) const noexcept;
@@ -44,6 +49,9 @@ struct SkippedKey {
   std::string kid;        // empty when absent or not a string
   Reason reason = Reason::KeyMemberInvalid;
 };
+
+// Fills key.templates for every algorithm the key allows (the parsers call it; a failure leaves it empty).
+void prepare_verify_templates(Jwk& key);
 
 class JwkSet {
  public:

@@ -1,10 +1,12 @@
-// verify_signature (declared in jws.hpp): one EVP_DigestVerify per call over the key's immutable EVP_PKEY.
+// verify_signature (declared in jws.hpp): one EVP_DigestVerify per call over the key's immutable EVP_PKEY,
+// on a copy of a context prepared once per (key, algorithm) when the key set was parsed.
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <memory>
 
 #include "jose/jwk_public_key.hpp"
@@ -79,7 +81,47 @@ std::size_t expected_signature_bytes(const Jwk& key) {
   return 0;
 }
 
+// EVP_DigestVerifyInit plus the RSA padding the JWS algorithm names.
+bool init_verify(EVP_MD_CTX* ctx, Algorithm alg, const Jwk& key) {
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (EVP_DigestVerifyInit(ctx, &pctx, digest_for(alg), nullptr, key.pkey.get()) != 1) return false;
+  if (key.type != KeyType::RSA) return true;
+  if (is_pss(alg)) {
+    // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, digest_for(alg)) == 1;
+  }
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;  // RFC 7518 §3.3
+}
+
 }  // namespace
+
+struct VerifyTemplates {
+  std::array<EVP_MD_CTX*, kAlgorithmCount> ctx{};
+  VerifyTemplates() = default;
+  VerifyTemplates(const VerifyTemplates&) = delete;
+  VerifyTemplates& operator=(const VerifyTemplates&) = delete;
+  ~VerifyTemplates() {
+    for (auto* c : ctx) EVP_MD_CTX_free(c);
+  }
+};
+
+void prepare_verify_templates(Jwk& key) {
+  auto templates = std::make_shared<VerifyTemplates>();
+  for (int i = 0; i < kAlgorithmCount; ++i) {
+    const auto alg = static_cast<Algorithm>(i);
+    if (!key.allows(alg)) continue;
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (ctx && init_verify(ctx, alg, key)) {
+      templates->ctx[static_cast<std::size_t>(i)] = ctx;
+    } else {
+      EVP_MD_CTX_free(ctx);
+    }
+  }
+  ERR_clear_error();
+  key.templates = std::move(templates);
+}
 
 Reason verify_signature(const DecodedJws& jws, const Jwk& key) {
   if (!key.allows(jws.alg)) return Reason::KeyAlgorithmMismatch;
@@ -94,21 +136,13 @@ Reason verify_signature(const DecodedJws& jws, const Jwk& key) {
     signature = der;
   }
 
-  // A fresh context per call: EVP_MD_CTX is not shareable, the EVP_PKEY is (read-only, OpenSSL 3).
+  // A context of our own per call (an EVP_MD_CTX is not shareable): a copy of the key's prepared template
+  // when there is one (copying only reads the template), else a fresh EVP_DigestVerifyInit.
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;
+  const EVP_MD_CTX* prepared =
+      key.templates ? key.templates->ctx[static_cast<std::size_t>(jws.alg)] : nullptr;
   bool ready =
-      ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, digest_for(jws.alg), nullptr, key.pkey.get()) == 1;
-  if (ready && key.type == KeyType::RSA) {
-    if (is_pss(jws.alg)) {
-      // RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
-      ready = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-              EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, digest_for(jws.alg)) == 1;
-    } else {
-      ready = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;  // RFC 7518 §3.3
-    }
-  }
+      ctx && (prepared ? EVP_MD_CTX_copy_ex(ctx.get(), prepared) == 1 : init_verify(ctx.get(), jws.alg, key));
   int verified = ready ? EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                                           signature.size(),
                                           reinterpret_cast<const unsigned char*>(jws.signing_input.data()),

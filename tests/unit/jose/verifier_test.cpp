@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "jose/base64url.hpp"
 #include "jose/test_signer.hpp"
 
@@ -90,6 +93,31 @@ TEST(JwtVerifier, AcceptsValidTokensForEveryAlgorithm) {
     EXPECT_EQ(result.reason, Reason::Ok) << c.alg << ": " << result.detail;
     EXPECT_TRUE(result.principal.has_value()) << c.alg;
   }
+}
+
+// Every key's prepared verification contexts are shared by all threads (each call copies one): concurrent
+// verifications of good and tampered tokens against one key set all come out right.
+TEST(JwtVerifier, ConcurrentVerificationsShareTheKeySetsPreparedContexts) {
+  const JwkSet keys = issuer_keys();
+  const std::vector<std::string> good = {token(rsa(), "RS256", "rsa-1"), token(rsa(), "PS256", "rsa-1"),
+                                         token(p256(), "ES256", "ec-1"), token(ed25519(), "EdDSA", "ed-1")};
+  std::vector<std::string> bad;
+  for (const auto& t : good) bad.push_back(tamper_segment(t, 2));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      JwtVerifier v = verifier();
+      for (int i = 0; i < 50; ++i) {
+        for (std::size_t k = 0; k < good.size(); ++k) {
+          if (!v.verify(good[k], keys).ok()) ++wrong;
+          if (v.verify(bad[k], keys).reason != Reason::SignatureInvalid) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(JwtVerifier, BuildsThePrincipalFromVerifiedClaims) {
