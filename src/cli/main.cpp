@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mcpgate::cli::CommandResult result;
 
-  auto* token = app.add_subcommand("token", "Verify access tokens (and, later, mint and hash static ones)");
+  auto* token = app.add_subcommand("token", "Verify access tokens; mint and hash static ones");
   token->require_subcommand(1);
   mcpgate::cli::register_token_verify(*token, result);
   mcpgate::cli::register_token_mint(*token, result);

@@ -27,7 +27,6 @@ struct Proxy::Exchange {
   std::size_t buffered = 0;
   bool long_lived = false;  // a GET event stream: closed as soon as the gateway drains
   std::unique_ptr<httplib::Client> client;
-  std::thread worker;
 
   void cancel() {
     {
@@ -37,8 +36,9 @@ struct Proxy::Exchange {
     cv.notify_all();
     client->stop();  // unblocks a worker waiting on the upstream socket
   }
-  void join() {
-    if (worker.joinable()) worker.join();
+  void wait_finished() {  // the upstream request has returned (after a cancel(), promptly)
+    std::unique_lock lock(m);
+    cv.wait(lock, [this] { return finished; });
   }
 };
 
@@ -113,6 +113,7 @@ Proxy::Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretRes
              ProxyEvents events)
     : config_(config), guard_(guard), resolver_(std::move(resolver)), events_(std::move(events)) {
   table_.store(std::make_shared<const RouteTable>(config_));
+  workers_ = std::make_unique<WorkerPool>();
   sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
                                                 config_.gateway.session_idle_ttl, mcpgate::Clock::system());
 }
@@ -175,7 +176,7 @@ void Proxy::release(const std::shared_ptr<Exchange>& ex, const std::string& orig
     reusable = ex->finished && !ex->failed && !ex->cancelled && ex->chunks.empty();
   }
   if (!reusable) ex->cancel();
-  ex->join();
+  ex->wait_finished();
   untrack(ex.get());
   if (!reusable || draining_) return;
   std::lock_guard lock(pool_mutex_);
@@ -307,16 +308,15 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
     return true;
   };
   track(ex);
-  Exchange* raw = ex.get();
-  ex->worker = std::thread([raw, up = std::move(up)]() mutable {
+  workers_->submit([ex, up = std::move(up)]() mutable {
     httplib::Response ignored;
     httplib::Error error = httplib::Error::Success;
-    bool ok = raw->client->send(up, ignored, error);
-    std::lock_guard lock(raw->m);
-    raw->finished = true;
-    raw->failed = !ok;
-    raw->error = error;
-    raw->cv.notify_all();
+    bool ok = ex->client->send(up, ignored, error);
+    std::lock_guard lock(ex->m);
+    ex->finished = true;
+    ex->failed = !ok;
+    ex->error = error;
+    ex->cv.notify_all();
   });
   const std::string origin = route->upstream.origin;
   auto finish = [this, ex, origin] { release(ex, origin); };  // for responses we do not stream

@@ -36,6 +36,7 @@
 #include "gateway/headers.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
+#include "gateway/worker_pool.hpp"
 
 namespace mcpgate::gateway {
 
@@ -107,6 +108,7 @@ class Proxy {
   std::atomic<bool> draining_{false};
   mutable std::mutex live_mutex_;
   std::set<std::shared_ptr<Exchange>> live_;
+  std::unique_ptr<WorkerPool> workers_;  // threads reading upstream responses
   std::mutex pool_mutex_;
   std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_clients_;
 };
