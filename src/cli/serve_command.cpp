@@ -38,7 +38,8 @@ bool needs_store(const Config& c) {
 }
 
 // The store named by [store] (master keys from MCPGATE_STORE_KEYS or store.key_file, never the config).
-std::shared_ptr<SecretResolver> open_resolver(const Config& c, std::string& error) {
+std::shared_ptr<SecretResolver> open_resolver(const Config& c, std::shared_ptr<TokenStore>& opened,
+                                              std::string& error) {
   auto from_env = StoreOptions::from_environment();
   if (!from_env.ok()) {
     error = from_env.status.message();
@@ -61,6 +62,7 @@ std::shared_ptr<SecretResolver> open_resolver(const Config& c, std::string& erro
     error = "store (" + c.store.backend + "): " + store.status.message();
     return nullptr;
   }
+  opened = *store.value;
   return std::make_shared<SecretResolver>(*store.value, Clock::system(), c.store.cache_ttl);
 }
 
@@ -114,9 +116,10 @@ int run_serve(const std::string& path) {
   observe::Logger log;
   observe::Metrics metrics;
   std::shared_ptr<SecretResolver> resolver;
+  std::shared_ptr<TokenStore> store;
   if (needs_store(config)) {
     std::string error;
-    resolver = open_resolver(config, error);
+    resolver = open_resolver(config, store, error);
     if (!resolver) {
       std::cerr << "error: " << error << "\n";
       return kExitUsage;
@@ -135,7 +138,8 @@ int run_serve(const std::string& path) {
                                   std::string_view route,
                                   std::string_view kind) { metrics.count_upstream_error(route, kind); },
             .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); },
-            .in_flight = [&metrics](int delta) { metrics.add_in_flight(delta); }});
+            .in_flight = [&metrics](int delta) { metrics.add_in_flight(delta); }},
+        config.store.backend == "env" ? nullptr : store);  // sqlite/postgres: the principals table
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
@@ -199,7 +203,7 @@ int run_serve(const std::string& path) {
         .reason = reason == Reason::Ok ? std::string() : std::string(reason_name(reason)),
         .upstream = {},
         .status = res.status,
-        .duration_ms = 0,
+        .duration_ms = outcome.elapsed_ms,
         .bytes_out = res.body.size(),
         .remote_addr = req.remote_addr};
     log.access(record);

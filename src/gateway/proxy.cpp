@@ -71,6 +71,19 @@ std::string encode_path(std::string_view path) {
   return out;
 }
 
+constexpr std::string_view kPerUserSuffix = "@subject}";
+
+// "SERVICE/KEY" of each reference in an inject_headers value, for messages (never a value).
+std::string secret_names(std::string_view text) {
+  std::string out;
+  for (auto at = text.find("{secret:"); at != std::string_view::npos; at = text.find("{secret:", at + 1)) {
+    auto end = text.find_first_of("@}", at);
+    if (end == std::string_view::npos) break;
+    out += (out.empty() ? "" : ", ") + std::string(text.substr(at + 8, end - at - 8));
+  }
+  return out;
+}
+
 bool is_event_stream(const httplib::Headers& headers) {
   for (const auto& [k, v] : headers)
     if (canonical_header_name(k) == "content-type") return v.rfind("text/event-stream", 0) == 0;
@@ -110,8 +123,9 @@ const Proxy::Route* Proxy::RouteTable::match(std::string_view method, std::strin
 }
 
 Proxy::Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretResolver> resolver,
-             ProxyEvents events)
+             ProxyEvents events, std::shared_ptr<TokenStore> principals)
     : config_(config), guard_(guard), resolver_(std::move(resolver)), events_(std::move(events)) {
+  if (principals) recorder_ = std::make_unique<PrincipalRecorder>(std::move(principals));
   table_.store(std::make_shared<const RouteTable>(config_));
   workers_ = std::make_unique<WorkerPool>();
   sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
@@ -259,13 +273,31 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
                          .request_id = request_id,
                          .scheme = config_.server.tls_cert_file.empty() ? "http" : "https",
                          .injected = {}};
+  if (who && recorder_) recorder_->seen(*who);
   for (const auto& [name, value] : route->config.inject_headers) {
     if (value.find("{secret:") == std::string::npos) {
       context.injected.emplace_back(name, value);
       continue;
     }
-    auto expanded = resolver_ ? resolver_->expand(value) : StoreOutcome<std::string>{};
+    // {secret:SERVICE/KEY@subject}: the requesting principal's own token.
+    std::string text = value;
+    const bool per_user = text.find(kPerUserSuffix) != std::string::npos;
+    if (per_user) {
+      if (!who)
+        return json_error(res, 403, "access_denied", "A per-user service token needs a signed-in user.");
+      for (auto at = text.find(kPerUserSuffix); at != std::string::npos;
+           at = text.find(kPerUserSuffix, at + 1))
+        text.replace(at, kPerUserSuffix.size(), "@" + who->subject + "}");
+    }
+    auto expanded = resolver_ ? resolver_->expand(text) : StoreOutcome<std::string>{};
     if (!expanded.ok() || !expanded.value) {
+      if (per_user && (expanded.status.reason == Reason::SecretNotFound ||
+                       expanded.status.reason == Reason::SecretReferenceInvalid)) {
+        return json_error(
+            res, 403, "service_token_missing",
+            "No per-user service token is stored for this user (" + secret_names(value) +
+                "); an operator can add it with `mcpgate secrets put SERVICE KEY --subject SUBJECT`.");
+      }
       if (events_.upstream_error) events_.upstream_error(route->config.prefix, "secret");
       return json_error(res, 502, "upstream_credentials_unavailable",
                         "A service token this route needs is not available.");

@@ -34,6 +34,7 @@
 
 #include "auth/route_rules.hpp"
 #include "gateway/headers.hpp"
+#include "gateway/principal_recorder.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/worker_pool.hpp"
@@ -57,8 +58,9 @@ class Proxy {
 
   // `resolver` may be null when no route injects {secret:...} references. Throws std::runtime_error naming
   // the route whose upstream URL is unusable.
+  // `principals`: the store whose `principals` table records who used the gateway (null: not recorded).
   Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretResolver> resolver,
-        ProxyEvents events = {});
+        ProxyEvents events = {}, std::shared_ptr<TokenStore> principals = nullptr);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
@@ -108,6 +110,7 @@ class Proxy {
   std::atomic<bool> draining_{false};
   mutable std::mutex live_mutex_;
   std::set<std::shared_ptr<Exchange>> live_;
+  std::unique_ptr<PrincipalRecorder> recorder_;
   std::unique_ptr<WorkerPool> workers_;  // threads reading upstream responses
   std::mutex pool_mutex_;
   std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_clients_;

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <mcpgate/token_store.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -47,11 +49,14 @@ class Gateway : public ::testing::Test {
  protected:
   void SetUp() override { start(); }
 
-  void start(const std::string& extra_gateway = "") {
+  // `prepare` runs once the test's directory exists (e.g. to fill a store); `extra_tail` ends the config.
+  void start(const std::string& extra_gateway = "", const std::string& extra_tail = "",
+             const std::function<void()>& prepare = {}) {
     dir_ = ::testing::TempDir() + "mcpgate-gateway-" + std::to_string(::getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
+    if (prepare) prepare();
     std::ofstream(dir_ + "/jwks.json") << jose::testing::jwks_json(
         {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
     port_ = testing::free_loopback_port();
@@ -76,7 +81,8 @@ class Gateway : public ::testing::Test {
          << "[[routes]]\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
-         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port << "\"\n";
+         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port << "\"\n\n"
+         << extra_tail;
     conf.close();
     ::setenv("MCPGATE_SECRET_DEMO_API_TOKEN", kServiceSecret, 1);
     serve_ = std::make_unique<testing::ChildProcess>(
@@ -128,6 +134,7 @@ class Gateway : public ::testing::Test {
   int port_ = 0;
   int admin_port_ = 0;
   std::string jwt_;
+  std::vector<std::string> extra_secrets_;  // also never in the log
   std::unique_ptr<testing::ChildProcess> serve_;
 };
 
@@ -478,14 +485,107 @@ TEST_F(Gateway, AccessLogHasOneJsonLinePerRequestWithoutQueryOrToken) {
     EXPECT_EQ(line.find("hunter2"), std::string::npos);
     EXPECT_EQ(line.find("wrong-token-value-xyz"), std::string::npos);
     if (j.value("status", 0) == 200 && j.value("subject", "") == "alice" &&
-        j.value("auth_source", "") == "static")
+        j.value("auth_source", "") == "static") {
       saw_ok = true;
+      EXPECT_GT(j.value("duration_ms", 0.0), 0.0) << line;  // the proxied request took measurable time
+    }
     if (j.value("status", 0) == 401 && j.value("reason", "") != "") saw_refused = true;
     EXPECT_FALSE(j.value("request_id", "").empty());
   }
   EXPECT_EQ(access, 2);
   EXPECT_TRUE(saw_ok);
   EXPECT_TRUE(saw_refused);
+}
+
+}  // namespace
+}  // namespace mcpgate
+
+namespace mcpgate {
+namespace {
+
+constexpr const char* kAliceUserToken = "alice-own-upstream-token-7f3e";
+
+// The gateway with the encrypted SQLite store: shared and per-user service tokens, and the principals table.
+class GatewayWithStore : public Gateway {
+ protected:
+  void SetUp() override {
+    extra_secrets_ = {kAliceUserToken};
+    const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
+    auto tail = [&] {
+      return "[store]\nbackend = \"sqlite\"\npath = \"" + dir_ + "/store.db\"\nkey_file = \"" + dir_ +
+             "/master.key\"\n\n[[routes]]\nprefix = \"/peruser\"\nupstream = \"" + up +
+             "/json\"\ninject_headers = { X-User-Token = \"{secret:coda/user_token@subject}\" }\n";
+    };
+    // The directory name is only known inside start(); the tail is computed from the same rule.
+    dir_ = ::testing::TempDir() + "mcpgate-gateway-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    start("", tail(), [this] {
+      const std::string cli = std::string(MCPGATE_BINARY);
+      const std::string store = " --store sqlite:" + dir_ + "/store.db --key-file " + dir_ + "/master.key";
+      ASSERT_EQ(std::system((cli + " secrets keygen > " + dir_ + "/master.key").c_str()), 0);
+      std::filesystem::permissions(dir_ + "/master.key",
+                                   std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+      std::ofstream(dir_ + "/shared.txt") << kServiceSecret;
+      std::ofstream(dir_ + "/alice.txt") << kAliceUserToken;
+      ASSERT_EQ(
+          std::system((cli + " secrets put demo api_token" + store + " < " + dir_ + "/shared.txt > /dev/null")
+                          .c_str()),
+          0);
+      ASSERT_EQ(std::system((cli + " secrets put coda user_token --subject alice" + store + " < " + dir_ +
+                             "/alice.txt > /dev/null")
+                                .c_str()),
+                0);
+    });
+  }
+  StoreOptions store_options() const {
+    StoreOptions o;
+    o.backend = StoreBackend::Sqlite;
+    o.sqlite_path = dir_ + "/store.db";
+    o.key_file = dir_ + "/master.key";
+    return o;
+  }
+};
+
+TEST_F(GatewayWithStore, InjectsTheSharedAndThePrincipalsOwnTokenFromTheEncryptedStore) {
+  auto shared = client().Post("/json", bearer(kAlice), "{}", "application/json");
+  ASSERT_TRUE(shared);
+  ASSERT_EQ(shared->status, 200) << serve_->stderr_text();
+  EXPECT_EQ(upstream_.last_request().header("Authorization"), std::string("Bearer ") + kServiceSecret);
+
+  auto own = client().Post("/peruser", bearer(kAlice), "{}", "application/json");
+  ASSERT_TRUE(own);
+  ASSERT_EQ(own->status, 200);
+  EXPECT_EQ(upstream_.last_request().header("X-User-Token"), kAliceUserToken);
+
+  const auto seen = upstream_.requests().size();
+  auto missing = client().Post("/peruser", bearer(kBob), "{}", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 403);
+  auto body = nlohmann::json::parse(missing->body);
+  EXPECT_EQ(body["error"], "service_token_missing");
+  EXPECT_NE(body["error_description"].get<std::string>().find("coda/user_token"), std::string::npos);
+  EXPECT_EQ(upstream_.requests().size(), seen) << "a request without its service token reached the upstream";
+}
+
+TEST_F(GatewayWithStore, RecordsEachPrincipalItServesInTheStore) {
+  std::string token = sign_jwt({{"email", "jwt-user@example.com"}});
+  ASSERT_EQ(client().Post("/json", bearer(token.c_str()), "{}", "application/json")->status, 200);
+  ASSERT_EQ(client().Post("/json", bearer(kAlice), "{}", "application/json")->status, 200);
+  auto opened = TokenStore::open(store_options());
+  ASSERT_TRUE(opened.ok()) << opened.status.message();
+  auto& store = *opened.value;
+  auto found = [](const StoreOutcome<PrincipalRecord>& r) { return r.ok() && r.value.has_value(); };
+  StoreOutcome<PrincipalRecord> jwt_user, alice;
+  for (int i = 0; i < 250; ++i) {  // written off the request path: poll, bounded
+    jwt_user = store->principal(kIssuer, "user-jwt-1");
+    alice = store->principal("static", "alice");
+    if (found(jwt_user) && found(alice)) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(found(jwt_user)) << jwt_user.status.message();
+  EXPECT_EQ(jwt_user.value->email, "jwt-user@example.com");
+  EXPECT_GT(jwt_user.value->first_seen, 0);
+  ASSERT_TRUE(found(alice)) << alice.status.message();
 }
 
 }  // namespace
