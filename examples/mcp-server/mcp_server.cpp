@@ -174,6 +174,7 @@ class McpServer {
     // keeps a GET stream open: have more workers than httplib's default of 8.
     http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
     http_.set_tcp_nodelay(true);  // headers and body go out as separate writes: never wait for a delayed ACK
+    http_.set_keep_alive_max_count(1000);  // cpp-httplib closes after 5 requests by default: reconnect storms
     http_.Post(path_, [this](const auto& req, auto& res) { post(req, res); });
     http_.Get(path_, [this](const auto& req, auto& res) { get(req, res); });
     http_.Delete(path_, [this](const auto& req, auto& res) { del(req, res); });

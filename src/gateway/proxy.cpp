@@ -285,9 +285,10 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
     if (per_user) {
       if (!who)
         return json_error(res, 403, "access_denied", "A per-user service token needs a signed-in user.");
+      const std::string own = "@" + who->subject + "}";  // an odd subject fails the reference's own check
       for (auto at = text.find(kPerUserSuffix); at != std::string::npos;
-           at = text.find(kPerUserSuffix, at + 1))
-        text.replace(at, kPerUserSuffix.size(), "@" + who->subject + "}");
+           at = text.find(kPerUserSuffix, at + own.size()))
+        text.replace(at, kPerUserSuffix.size(), own);
     }
     auto expanded = resolver_ ? resolver_->expand(text) : StoreOutcome<std::string>{};
     if (!expanded.ok() || !expanded.value) {

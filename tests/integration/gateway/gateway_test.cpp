@@ -590,3 +590,48 @@ TEST_F(GatewayWithStore, RecordsEachPrincipalItServesInTheStore) {
 
 }  // namespace
 }  // namespace mcpgate
+
+namespace mcpgate {
+namespace {
+
+// [server] tls_cert_file / tls_key_file: the gateway itself speaks HTTPS (a self-signed certificate from
+// openssl).
+TEST(GatewayTls, ServesHttpsAndTellsTheUpstreamTheSchemeWasHttps) {
+  testing::UpstreamServer upstream;
+  const std::string dir = ::testing::TempDir() + "mcpgate-gateway-tls-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                         dir + "/key.pem -out " + dir + "/cert.pem 2>/dev/null")
+                            .c_str()),
+            0);
+  const int port = testing::free_loopback_port();
+  std::ofstream(dir + "/mcpgate.toml")
+      << "[server]\npublic_url = \"https://127.0.0.1:" << port << "/json\"\nport = " << port
+      << "\ntls_cert_file = \"" << dir << "/cert.pem\"\ntls_key_file = \"" << dir << "/key.pem\"\n"
+      << "[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
+      << auth::digest_hex(auth::digest_token(kAlice))
+      << "\"\n[[routes]]\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port() << "\"\n";
+  testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
+                              dir + "/stderr.log");
+  ASSERT_TRUE(testing::wait_for_port(port, 20s)) << serve.stderr_text();
+  httplib::SSLClient tls("127.0.0.1", port);
+  tls.enable_server_certificate_verification(false);  // self-signed for the test
+  tls.set_connection_timeout(5);
+  tls.set_read_timeout(10);
+  auto r = tls.Post("/json", {{"Authorization", std::string("Bearer ") + kAlice}}, "{}", "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error()) << serve.stderr_text();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(upstream.last_request().header("X-Forwarded-Proto"), "https");
+  httplib::Client plain("127.0.0.1", port);  // plain HTTP on the TLS port gets nothing useful
+  plain.set_read_timeout(3);
+  auto p =
+      plain.Post("/json", {{"Authorization", std::string("Bearer ") + kAlice}}, "{}", "application/json");
+  EXPECT_TRUE(!p || p->status != 200);
+  EXPECT_EQ(serve.stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(serve.stderr_text().find(kAlice), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mcpgate
