@@ -154,7 +154,7 @@ for r in $(seq 1 "$ROUNDS"); do
   ping "$work/wrk/direct-$r.txt" "http://127.0.0.1:$mcp_port/mcp" ""
   ping "$work/wrk/gateway-$r.txt" "http://127.0.0.1:$gw_port/mcp" "$token"
 done
-"$PY" "$here/wrk_summary.py" "$work/wrk"
+"$PY" "$here/wrk_summary.py" "$work/wrk" || echo "(a run had non-2xx responses: see its row)"
 
 echo
 echo "== 2. SSE flush-to-receipt latency, one event every 20 ms, $ROUNDS interleaved rounds x $SSE_EVENTS events"
