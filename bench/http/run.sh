@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
+# Worker threads of each server. cpp-httplib gives each kept-alive connection a worker for as long as it stays
+# open: with fewer threads than wrk connections (-c32), the connections left waiting make the p99 tail.
+THREADS=${THREADS:-16}
 cmake -S . -B build-bench-http -G Ninja -DCMAKE_BUILD_TYPE=Release -DMCPGATE_BUILD_TESTS=OFF >/dev/null
 cmake --build build-bench-http -j2 --target mcpgate mcpgate_embedded_example
 
@@ -37,7 +40,7 @@ write_config() {  # $1 = file, $2 = port
 public_url = "https://mcp.example.com/mcp"
 listen_address = "127.0.0.1"
 port = $2
-threads = 16
+threads = $THREADS
 forward_auth_path = "/auth"
 trusted_proxies = ["127.0.0.1"]
 

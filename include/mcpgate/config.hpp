@@ -48,7 +48,7 @@ struct ServerConfig {
   std::vector<std::string> allowed_origins;  // CORS + MCP Origin check; public_url's origin is always allowed
   std::string listen_address = "127.0.0.1";
   std::size_t port = 8080;
-  std::size_t threads = 16;  // worker pool; an SSE stream holds one for its whole life
+  std::size_t threads = 64;  // worker pool; each open connection (and each SSE stream) holds one while open
   std::size_t max_header_count = 64;
   std::size_t max_header_bytes = 16384;  // all names + values
   std::size_t max_body_bytes = 4 * 1024 * 1024;
