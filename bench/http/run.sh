@@ -57,6 +57,9 @@ scopes = ["mcp:read", "mcp:write"]
 [[routes]]
 prefix = "/mcp"
 scopes = ["mcp:read", "mcp:write"]
+
+[admin]
+enabled = false
 TOML
 }
 wait_port() {

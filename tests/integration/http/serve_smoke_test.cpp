@@ -28,6 +28,7 @@ class ServeSmoke : public ::testing::Test {
     std::ofstream(dir_ + "/jwks.json") << jose::testing::jwks_json(
         {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
     port_ = testing::free_loopback_port();
+    admin_port_ = testing::free_loopback_port();
     ASSERT_GT(port_, 0);
     std::ofstream(dir_ + "/mcpgate.toml")
         << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = "
@@ -36,7 +37,8 @@ class ServeSmoke : public ::testing::Test {
         << "jwks_file = \"" << dir_ << "/jwks.json\"\n\n"
         << "[[static_tokens]]\nname = \"smoke\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(kToken))
         << "\"\nscopes = [\"mcp:read\", \"mcp:write\"]\n\n"
-        << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\", \"mcp:write\"]\n";
+        << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\", \"mcp:write\"]\n\n"
+        << "[admin]\nport = " << admin_port_ << "\n";  // never the default 9090: tests run side by side
     serve_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
         dir_ + "/stderr.log");
@@ -56,6 +58,7 @@ class ServeSmoke : public ::testing::Test {
 
   std::string dir_;
   int port_ = 0;
+  int admin_port_ = 0;
   std::unique_ptr<testing::ChildProcess> serve_;
 };
 
