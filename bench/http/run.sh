@@ -2,6 +2,7 @@
 # Throughput of the HTTP surface with wrk: `mcpgate serve` answering forward-auth (GET /auth) and the embedded
 # example (a Guard on cpp-httplib) answering POST /mcp, both with a valid static bearer token.
 #   bench/http/run.sh                 # Release build in build-bench-http, then 2 × wrk -t2 -c32 -d10s --latency
+#   THREADS=16 bench/http/run.sh      # fewer workers than connections: see the p99 tail it makes
 #   DURATION=30s bench/http/run.sh
 # Prints req/s, p50 and p99 per endpoint; fails if any response was not 2xx (the token must be accepted).
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 # Worker threads of each server. cpp-httplib gives each kept-alive connection a worker for as long as it stays
 # open: with fewer threads than wrk connections (-c32), the connections left waiting make the p99 tail.
-THREADS=${THREADS:-16}
+THREADS=${THREADS:-64}
 cmake -S . -B build-bench-http -G Ninja -DCMAKE_BUILD_TYPE=Release -DMCPGATE_BUILD_TESTS=OFF >/dev/null
 cmake --build build-bench-http -j2 --target mcpgate mcpgate_embedded_example
 
