@@ -3,12 +3,10 @@
 namespace mcpgate::gateway {
 
 WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  gone_.wait(lock, [this] { return threads_ == 0; });
 }
 
 void WorkerPool::submit(std::function<void()> job) {
@@ -16,24 +14,26 @@ void WorkerPool::submit(std::function<void()> job) {
   jobs_.push_back(std::move(job));
   if (idle_ >= jobs_.size()) {
     cv_.notify_one();
-  } else {
-    threads_.emplace_back([this] { loop(); });  // no idle thread for it: never make a job wait
+    return;
   }
+  ++threads_;  // no idle thread for it: never make a job wait
+  std::thread([this] { loop(); }).detach();
 }
 
 std::size_t WorkerPool::threads() const {
   std::lock_guard lock(mutex_);
-  return threads_.size();
+  return threads_;
 }
 
 void WorkerPool::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (jobs_.empty()) {
-      if (stopping_) return;
+      if (stopping_) break;
       ++idle_;
-      cv_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
+      const bool woken = cv_.wait_for(lock, kIdleExit, [this] { return !jobs_.empty() || stopping_; });
       --idle_;
+      if (!woken && idle_ >= kKeepIdle) break;  // enough others stay idle: leave
       continue;
     }
     std::function<void()> job = std::move(jobs_.front());
@@ -43,6 +43,8 @@ void WorkerPool::loop() {
     job = nullptr;  // release what the job captured before sleeping
     lock.lock();
   }
+  --threads_;
+  gone_.notify_all();  // under the lock: the pool cannot be destroyed before this returns
 }
 
 }  // namespace mcpgate::gateway

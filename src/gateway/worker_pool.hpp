@@ -10,18 +10,21 @@
 // TLB shootdowns).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 namespace mcpgate::gateway {
 
 class WorkerPool {
  public:
+  static constexpr std::size_t kKeepIdle = 16;
+  static constexpr std::chrono::seconds kIdleExit{30};
+
   WorkerPool() = default;
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -36,9 +39,10 @@ class WorkerPool {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
+  std::condition_variable gone_;  // a thread left
   std::size_t idle_ = 0;
+  std::size_t threads_ = 0;  // running (detached) threads
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
 };
 
 }  // namespace mcpgate::gateway

@@ -448,10 +448,19 @@ TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {
   auto ready = client(admin_port_).Get("/readyz");
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200);  // the only issuer has a local key set
-  auto metrics = client(admin_port_).Get("/metrics");
-  ASSERT_TRUE(metrics);
-  EXPECT_EQ(metrics->status, 200);
-  const std::string& text = metrics->body;
+  // Requests are counted after their response is written: poll (bounded) until both show.
+  std::string text;
+  int status = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto metrics = client(admin_port_).Get("/metrics");
+    ASSERT_TRUE(metrics);
+    status = metrics->status;
+    text = metrics->body;
+    if (text.find("status=\"401\"") != std::string::npos && text.find("status=\"200\"") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
   EXPECT_NE(text.find("mcpgate_requests_total{route=\"/json\",method=\"POST\",status=\"200\"} 1"),
             std::string::npos)
       << text;
