@@ -37,12 +37,12 @@ struct ServerConfig {
   // Protected resources (paths on public_url's origin), each with its own RFC 9728 document at
   // /.well-known/oauth-protected-resource<path>. Empty = the path of public_url ("/mcp").
   std::vector<std::string> resources;
-  std::string primary_resource;  // described by the root /.well-known/oauth-protected-resource; "" = first
+  std::string primary_resource;   // described by the root /.well-known/oauth-protected-resource; "" = first
   std::string realm = "mcpgate";  // RFC 6750 §3 realm
   std::string resource_name;      // RFC 9728 resource_name, omitted when empty
-  std::string resource_documentation;       // RFC 9728 resource_documentation URL, omitted when empty
+  std::string resource_documentation;         // RFC 9728 resource_documentation URL, omitted when empty
   std::vector<std::string> scopes_supported;  // empty = every scope the [[routes]] require
-  bool accept_resource_audience = false;  // RFC 8707: accept tokens whose aud is an advertised resource URL
+  bool accept_resource_audience = false;    // RFC 8707: accept tokens whose aud is an advertised resource URL
   bool mirror_authorization_server = true;  // serve the Stytch AS metadata on our origin (older clients)
   double metadata_max_age = 3600;           // Cache-Control max-age of the discovery documents
   std::vector<std::string> allowed_origins;  // CORS + MCP Origin check; public_url's origin is always allowed
@@ -58,7 +58,8 @@ struct ServerConfig {
   double write_timeout = 10;
   // Forward-auth (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth).
   std::string forward_auth_path = "/auth";  // "" = off
-  std::vector<std::string> trusted_proxies;  // addresses (or IPv4 CIDRs) whose X-Forwarded-* / X-Original-* count
+  std::vector<std::string>
+      trusted_proxies;  // addresses (or IPv4 CIDRs) whose X-Forwarded-* / X-Original-* count
   std::string subject_header = "X-Auth-Subject";
   std::string scopes_header = "X-Auth-Scopes";
   std::string client_id_header = "X-Auth-Client-Id";
@@ -71,10 +72,11 @@ struct ServerConfig {
 
 // [gateway]: `mcpgate serve` proxying [[routes]] that name an upstream (src/gateway).
 struct GatewayConfig {
-  double connect_timeout = 5;   // upstream TCP (and TLS) connect
-  double header_timeout = 60;   // upstream response headers not there by then: 504 (streams then live on)
-  double drain_timeout = 20;    // SIGTERM/SIGINT: in-flight requests get this long; GET event streams close at once
-  bool session_binding = true;  // an Mcp-Session-Id answers only to the principal that opened it
+  double connect_timeout = 5;  // upstream TCP (and TLS) connect
+  double header_timeout = 60;  // upstream response headers not there by then: 504 (streams then live on)
+  double drain_timeout =
+      20;  // SIGTERM/SIGINT: in-flight requests get this long; GET event streams close at once
+  bool session_binding = true;        // an Mcp-Session-Id answers only to the principal that opened it
   std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
   double session_idle_ttl = 86400;    // a binding unused this long is forgotten
   std::string request_id_header = "X-Request-Id";  // taken when well-formed, else generated; passed upstream
@@ -90,8 +92,8 @@ struct AdminConfig {
   bool enabled = true;
 };
 
-// [store]: where {secret:SERVICE/KEY} references in [[routes]] inject_headers come from. Master keys never sit
-// in this file: MCPGATE_STORE_KEYS or key_file.
+// [store]: where {secret:SERVICE/KEY} references in [[routes]] inject_headers come from. Master keys never
+// sit in this file: MCPGATE_STORE_KEYS or key_file.
 struct StoreConfig {
   std::string backend = "env";  // env | sqlite | postgres
   std::string path;             // sqlite database file
@@ -159,6 +161,9 @@ struct RouteConfig {
   // Gateway: where matching requests go. "http(s)://host[:port]" passes the path unchanged;
   // "http(s)://host[:port]/base" replaces the prefix with /base (nginx proxy_pass semantics).
   std::string upstream;
+  // An https upstream's certificate is checked against this PEM bundle instead of the system CAs (an internal
+  // CA).
+  std::string upstream_ca_file;
   // Extra headers for the upstream (service tokens): {"Authorization" = "Bearer {secret:coda/api_token}"}.
   std::vector<std::pair<std::string, std::string>> inject_headers;
 };

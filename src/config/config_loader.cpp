@@ -331,6 +331,8 @@ void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c
           rt.upstream.find("://") + 3 >= rt.upstream.size())
         r.error("upstream", "expected an http:// or https:// URL such as http://127.0.0.1:3000/mcp");
     }
+    if (r.string("upstream_ca_file", rt.upstream_ca_file) && rt.upstream.rfind("https://", 0) != 0)
+      r.error("upstream_ca_file", "only meaningful with an https:// upstream");
     if (r.string_table("inject_headers", rt.inject_headers)) {
       for (const auto& [name, value] : rt.inject_headers) {
         if (!is_header_name(name)) r.error("inject_headers." + name, "not a header name");

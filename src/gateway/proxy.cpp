@@ -157,17 +157,22 @@ void Proxy::install(httplib::Server& server) {
   server.Options(".*", handler);
 }
 
-std::unique_ptr<httplib::Client> Proxy::take_client(const std::string& origin) {
+std::unique_ptr<httplib::Client> Proxy::take_client(const Upstream& upstream, const std::string& ca_file) {
+  const std::string key = upstream.origin + "\n" + ca_file;
   {
     std::lock_guard lock(pool_mutex_);
-    auto& idle = idle_clients_[origin];
+    auto& idle = idle_clients_[key];
     if (!idle.empty()) {
       auto client = std::move(idle.back());
       idle.pop_back();
       return client;
     }
   }
-  auto client = std::make_unique<httplib::Client>(origin);
+  auto client = std::make_unique<httplib::Client>(upstream.origin);
+  if (upstream.tls) {
+    client->enable_server_certificate_verification(true);  // and the host name (cpp-httplib checks SAN/CN)
+    if (!ca_file.empty()) client->set_ca_cert_path(ca_file.c_str());
+  }
   const GatewayConfig& g = config_.gateway;
   const auto seconds = [](double s, auto setter) {
     setter(static_cast<time_t>(s),
@@ -315,7 +320,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
 
   auto ex = std::make_shared<Exchange>();
   ex->long_lived = req.method == "GET";
-  ex->client = take_client(route->upstream.origin);
+  ex->client = take_client(route->upstream, route->config.upstream_ca_file);
   up.headers.emplace("Accept-Encoding", "identity");
 
   std::weak_ptr<Exchange> weak = ex;
@@ -351,7 +356,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
     ex->error = error;
     ex->cv.notify_all();
   });
-  const std::string origin = route->upstream.origin;
+  const std::string origin = route->upstream.origin + "\n" + route->config.upstream_ca_file;  // the pool key
   auto finish = [this, ex, origin] { release(ex, origin); };  // for responses we do not stream
 
   // Wait for the upstream's headers (or its failure), at most header_timeout.

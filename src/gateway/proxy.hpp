@@ -94,7 +94,8 @@ class Proxy {
     const Route* match(std::string_view method, std::string_view path) const;
   };
   void handle(const httplib::Request& req, httplib::Response& res);
-  std::unique_ptr<httplib::Client> take_client(const std::string& origin);
+  // Pool key: the origin, plus the CA file for https upstreams that name one.
+  std::unique_ptr<httplib::Client> take_client(const Upstream& upstream, const std::string& ca_file);
   // Ends an exchange: a cleanly finished one returns its kept-alive connection to the idle pool, any other is
   // cancelled (its upstream connection closed).
   void release(const std::shared_ptr<Exchange>& exchange, const std::string& origin);

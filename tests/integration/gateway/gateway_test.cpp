@@ -644,3 +644,64 @@ TEST(GatewayTls, ServesHttpsAndTellsTheUpstreamTheSchemeWasHttps) {
 
 }  // namespace
 }  // namespace mcpgate
+
+namespace mcpgate {
+namespace {
+
+// An https upstream: verified against [[routes]] upstream_ca_file (host name included); without it the system
+// CAs do not know the certificate and the gateway refuses the upstream (502), never sending the request
+// unverified.
+TEST(GatewayTls, HttpsUpstreamIsVerifiedAgainstTheRoutesCaFile) {
+  const std::string dir = ::testing::TempDir() + "mcpgate-gateway-https-up-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                         "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                         dir + "/up-key.pem -out " + dir + "/up-cert.pem 2>/dev/null")
+                            .c_str()),
+            0);
+  httplib::SSLServer upstream((dir + "/up-cert.pem").c_str(), (dir + "/up-key.pem").c_str());
+  ASSERT_TRUE(upstream.is_valid());
+  std::atomic<int> served{0};
+  upstream.Post("/json", [&](const httplib::Request& req, httplib::Response& res) {
+    ++served;
+    res.set_content(nlohmann::json{{"subject", req.get_header_value("X-Auth-Subject")}}.dump(),
+                    "application/json");
+  });
+  const int up_port = upstream.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(up_port, 0);
+  std::thread up_thread([&] { upstream.listen_after_bind(); });
+
+  const int port = testing::free_loopback_port();
+  const std::string up = "https://127.0.0.1:" + std::to_string(up_port);
+  std::ofstream(dir + "/mcpgate.toml")
+      << "[server]\npublic_url = \"http://127.0.0.1:" << port << "/json\"\nport = " << port
+      << "\n[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
+      << auth::digest_hex(auth::digest_token(kAlice)) << "\"\n"
+      << "[[routes]]\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \"" << dir
+      << "/up-cert.pem\"\n"
+      << "[[routes]]\nprefix = \"/untrusted\"\nupstream = \"" << up << "/json\"\n";
+  testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
+                              dir + "/stderr.log");
+  ASSERT_TRUE(testing::wait_for_port(port, 20s)) << serve.stderr_text();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(10);
+  auto trusted =
+      client.Post("/json", {{"Authorization", std::string("Bearer ") + kAlice}}, "{}", "application/json");
+  ASSERT_TRUE(trusted);
+  EXPECT_EQ(trusted->status, 200) << trusted->body;
+  EXPECT_EQ(nlohmann::json::parse(trusted->body)["subject"], "alice");
+  const int before = served;
+  auto untrusted = client.Post("/untrusted", {{"Authorization", std::string("Bearer ") + kAlice}}, "{}",
+                               "application/json");
+  ASSERT_TRUE(untrusted);
+  EXPECT_EQ(untrusted->status, 502);
+  EXPECT_EQ(served.load(), before) << "the request reached an upstream whose certificate was not verified";
+  EXPECT_EQ(serve.stop(SIGTERM, 10s), 0);
+  upstream.stop();
+  up_thread.join();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mcpgate
