@@ -37,32 +37,7 @@ fi
 # Every open stream holds a socket to the client and one to the upstream in the gateway, plus ours.
 ulimit -n 16384
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_line() {  # $1 = file, $2 = pattern: prints the first matching line, waits at most 20 s
-  for _ in $(seq 1 1000); do
-    grep -m1 "$2" "$1" 2>/dev/null && return 0
-    sleep 0.02
-  done
-  echo "no '$2' in $1" >&2
-  return 1
-}
-wait_port() {
-  for _ in $(seq 1 1000); do
-    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.02
-  done
-  echo "nothing listens on 127.0.0.1:$1" >&2
-  return 1
-}
+source "$root/bench/lib.sh"
 # Machine-wide count of connections dropped at a full listen queue (a dropped SYN is retried after ~1 s).
 listen_drops() { awk '$1 == "TcpExt:" && !h {for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next} $1 == "TcpExt:" {print $col["ListenDrops"]}' /proc/net/netstat; }
 status_of() { awk '/^VmRSS/ {rss = $2} /^Threads/ {t = $2} END {printf "VmRSS %8.1f MiB   Threads %5d\n", rss / 1024, t}' "/proc/$1/status"; }

@@ -19,24 +19,11 @@ if [[ ! -x $mcpgate || ! -x $example ]]; then
   [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja >/dev/null
   cmake --build "$build" -j2 --target mcpgate mcpgate_example_mcp_server
 fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 1000); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.02; done
-  echo "nothing listens on 127.0.0.1:$1" >&2; return 1
-}
+source "$root/bench/lib.sh"  # $work, pids, free_port, wait_port, wait_line
 
 "$example" --port 0 >"$work/example.out" 2>"$work/example.log" &
 pids+=($!)
-for _ in $(seq 1 500); do grep -q "listening on" "$work/example.out" 2>/dev/null && break; sleep 0.02; done
-mcp_port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/example.out")
+mcp_port=$(wait_line "$work/example.out" "listening on" | sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p')
 
 "$mcpgate" secrets keygen >"$work/master.key"
 chmod 600 "$work/master.key"

@@ -14,16 +14,7 @@ THREADS=${THREADS:-64}
 cmake -S . -B build-bench-http -G Ninja -DCMAKE_BUILD_TYPE=Release -DMCPGATE_BUILD_TESTS=OFF >/dev/null
 cmake --build build-bench-http -j2 --target mcpgate mcpgate_embedded_example
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh  # $work, pids, free_port, wait_port
 token="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 digest=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
 # A key set for an issuer no request uses: the static token is the credential being measured.
@@ -62,14 +53,6 @@ scopes = ["mcp:read", "mcp:write"]
 [admin]
 enabled = false
 TOML
-}
-wait_port() {
-  for _ in $(seq 1 500); do
-    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.02
-  done
-  echo "nothing listens on 127.0.0.1:$1" >&2
-  return 1
 }
 serve_port=$(free_port)
 write_config "$work/serve.toml" "$serve_port"
