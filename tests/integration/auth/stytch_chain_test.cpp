@@ -1,6 +1,8 @@
 // The authenticator chain against a fake Stytch project over real HTTP: issuer forms, audiences, B2B
 // organizations, static tokens, the verified-token cache, cheap checks before any fetch, generic OIDC
 // discovery, jwks_file.
+#include <unistd.h>
+
 #include <fstream>
 
 #include "auth_harness.hpp"
@@ -182,7 +184,7 @@ TEST(GenericIssuer, DiscoversJwksUriFromOpenIdConfiguration) {
 
 TEST(GenericIssuer, LocalJwksFileNeedsNoNetwork) {
   const auto& key = jose::testing::TestKey::shared(jose::testing::KeyKind::P256);
-  std::string path = ::testing::TempDir() + "mcpgate_jwks_file_test.json";
+  std::string path = ::testing::TempDir() + "mcpgate_jwks_file_test_" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << jose::testing::jwks_json({key.public_jwk("file-1")});
   Config config;
   config.issuers.push_back({"https://airgap.example", "", path, {"api"}, {"ES256"}, false});

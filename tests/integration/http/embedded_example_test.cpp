@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@
 namespace {
 
 TEST(EmbeddedExample, ProtectsItsJsonRpcEndpointAndHandsThePrincipalToTheHandler) {
-  std::string dir = ::testing::TempDir();
+  std::string dir = ::testing::TempDir() + "mcpgate_embedded_" + std::to_string(::getpid()) + "_";
   std::string jwks = dir + "embedded_example_jwks.json";
   std::ofstream(jwks) << mcpgate::jose::testing::jwks_json(
       {mcpgate::jose::testing::TestKey::shared(mcpgate::jose::testing::KeyKind::Rsa2048).public_jwk("k")});
@@ -22,8 +23,8 @@ TEST(EmbeddedExample, ProtectsItsJsonRpcEndpointAndHandsThePrincipalToTheHandler
   ASSERT_GT(port, 0);
   std::string conf = dir + "embedded_example.toml";
   std::ofstream(conf)
-      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = " << port
-      << "\n[[issuers]]\nissuer = \"https://as.example.org\"\njwks_file = \"" << jwks
+      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = "
+      << port << "\n[[issuers]]\nissuer = \"https://as.example.org\"\njwks_file = \"" << jwks
       << "\"\naudiences = [\"x\"]\n[[static_tokens]]\nname = \"ci\"\nsha256 = \""
       << mcpgate::auth::digest_hex(mcpgate::auth::digest_token("embedded-token-123"))
       << "\"\nscopes = [\"mcp:read\"]\n[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";

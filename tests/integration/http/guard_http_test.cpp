@@ -34,7 +34,7 @@ Config test_config() {
   issuer.issuer = "https://as.example.org";
   // A real public key of an issuer whose tokens this suite never presents (the static tokens are the
   // credentials).
-  issuer.jwks_file = ::testing::TempDir() + "guard_http_test_jwks.json";
+  issuer.jwks_file = ::testing::TempDir() + "guard_http_test_jwks_" + std::to_string(::getpid()) + ".json";
   std::ofstream(issuer.jwks_file) << jose::testing::jwks_json(
       {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
   issuer.audiences = {"https://mcp.example.com/mcp"};
@@ -85,6 +85,7 @@ class GuardOverHttp : public ::testing::Test {
   void TearDown() override {
     server_.stop();
     if (thread_.joinable()) thread_.join();
+    for (const auto& issuer : test_config().issuers) std::remove(issuer.jwks_file.c_str());
   }
   httplib::Client client() {
     httplib::Client c("127.0.0.1", port_);

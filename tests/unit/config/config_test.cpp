@@ -1,5 +1,6 @@
 // The configuration loader: defaults, every error names its key, env overrides, *_file secrets.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -235,7 +236,8 @@ TEST(Config, BadEnvironmentValueNamesTheVariable) {
 class ConfigFiles : public ::testing::Test {
  protected:
   std::string write(const std::string& name, const std::string& content) {
-    std::string path = ::testing::TempDir() + "mcpgate_config_test_" + name;
+    std::string path =
+        ::testing::TempDir() + "mcpgate_config_test_" + std::to_string(::getpid()) + "_" + name;
     std::ofstream(path) << content;
     paths_.push_back(path);
     return path;
