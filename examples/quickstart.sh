@@ -157,12 +157,18 @@ else
   "$mcpgate" serve --config "$config" &
 fi
 pids+=($!)
+# Up? The port answers and the gateway is alive (with --check, its log also says it holds the port: another
+# program that took the port meanwhile would answer too).
+gateway_up() {
+  listening "$port" && kill -0 "${pids[1]}" 2>/dev/null &&
+    { ((!check)) || grep -q '"msg":"listening"' "$demo/gateway.log"; }
+}
 for _ in $(seq 200); do  # up to 20 s
-  listening "$port" && kill -0 "${pids[1]}" 2>/dev/null && break
+  gateway_up && break
   kill -0 "${pids[1]}" 2>/dev/null || break
   sleep 0.1
 done
-if ! kill -0 "${pids[1]}" 2>/dev/null || ! listening "$port"; then
+if ! gateway_up; then
   echo "quickstart.sh: mcpgate serve did not start on port $port (MCPGATE_PORT picks another)" >&2
   [ -f "$demo/gateway.log" ] && cat "$demo/gateway.log" >&2
   exit 1

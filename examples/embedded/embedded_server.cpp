@@ -1,6 +1,6 @@
 // embedded_server.cpp — a tiny JSON-RPC server on cpp-httplib, protected by mcpgate::Guard.
 //
-//   ./mcpgate_embedded_example mcpgate.toml        # listens on [server] listen_address:port
+//   ./mcpgate_embedded_example mcpgate.toml        # listens on [server] listen_address:port (0: any)
 //
 // The lines marked "mcpgate" are all it takes: load the config, build the Guard, install it, read the
 // Principal.
@@ -37,6 +37,14 @@ int main(int argc, char** argv) {
     res.set_content(reply.dump(), "application/json");
   });
   const auto& sc = loaded.config->server;
-  std::cerr << "listening on " << sc.listen_address << ":" << sc.port << std::endl;
-  return server.listen(sc.listen_address, static_cast<int>(sc.port)) ? 0 : 1;
+  const int port = sc.port == 0 ? server.bind_to_any_port(sc.listen_address)  // port 0: any free port
+                                : (server.bind_to_port(sc.listen_address, static_cast<int>(sc.port))
+                                       ? static_cast<int>(sc.port)
+                                       : -1);
+  if (port <= 0) {
+    std::cerr << "cannot listen on " << sc.listen_address << ":" << sc.port << "\n";
+    return 1;
+  }
+  std::cerr << "listening on " << sc.listen_address << ":" << port << std::endl;
+  return server.listen_after_bind() ? 0 : 1;
 }

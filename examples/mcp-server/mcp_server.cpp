@@ -400,6 +400,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   McpServer server(path, tick_ms);
+  // cpp-httplib's default SO_REUSEPORT would let a second server bind the same port and take half the
+  // requests; SO_REUSEADDR alone still allows a quick restart.
+  server.http().set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   const int bound = port == 0 ? server.http().bind_to_any_port(listen)
                               : (server.http().bind_to_port(listen, port) ? port : -1);
   if (bound < 0) {

@@ -48,7 +48,6 @@ token=$("$mcpgate" token new --name e2e-client --scopes mcp:read | awk '/^  mcpg
 [ -n "$token" ] || fail "mcpgate token new printed no token"
 sha256=$(printf '%s\n' "$token" | "$mcpgate" token hash)
 subject="e2e-subject"
-port=$(free_port)
 # An authorization server for the RFC 9728 metadata; its key set is a public key nobody holds the private half of.
 modulus=$(openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl rsa -noout -modulus |
   sed 's/^Modulus=//')
@@ -57,7 +56,12 @@ n = int(sys.argv[1], 16)
 b64 = base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
 print(json.dumps({"keys": [{"kty": "RSA", "kid": "k", "use": "sig", "alg": "RS256", "n": b64, "e": "AQAB"}]}))' \
   "$modulus" >"$work/jwks.json"
-cat >"$work/mcpgate.toml" <<CONF
+
+# The gateway's port is in its public URL (the SDK follows resource_metadata there), so it is picked here, not
+# bound as port 0. Should another test take it first, serve exits ("cannot listen") and another port is tried;
+# serve logs "listening" only once it holds the port.
+write_config() {
+  cat >"$work/mcpgate.toml" <<CONF
 [server]
 public_url = "http://127.0.0.1:$port/mcp"
 port = $port
@@ -81,20 +85,31 @@ prefix = "/mcp"
 scopes = ["mcp:read"]
 upstream = "$upstream"
 CONF
-"$mcpgate" serve --config "$work/mcpgate.toml" 2>"$work/gateway.log" &
-pids+=($!)
-for _ in $(seq 200); do
-  listening "$port" && break
-  kill -0 "${pids[1]}" 2>/dev/null || break
-  sleep 0.1
+}
+gateway=""
+for _ in 1 2 3; do
+  port=$(free_port)
+  write_config
+  "$mcpgate" serve --config "$work/mcpgate.toml" 2>"$work/gateway.log" &
+  gateway=$!
+  pids+=("$gateway")
+  for _ in $(seq 200); do
+    grep -q '"msg":"listening"' "$work/gateway.log" && break
+    kill -0 "$gateway" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '"msg":"listening"' "$work/gateway.log" && kill -0 "$gateway" 2>/dev/null && break
+  wait "$gateway" 2>/dev/null || true
+  pids=("${pids[0]}")
+  gateway=""
 done
-listening "$port" || fail "mcpgate serve did not listen on $port"
+[ -n "$gateway" ] && listening "$port" || fail "mcpgate serve did not listen"
 
 MCPGATE_E2E_URL="http://127.0.0.1:$port/mcp" MCPGATE_E2E_TOKEN="$token" MCPGATE_E2E_SUBJECT="$subject" \
   timeout 60 node "$here/client_test.mjs" || fail "the SDK client failed (exit $?)"
-kill -TERM "${pids[1]}" 2>/dev/null || true
+kill -TERM "$gateway" 2>/dev/null || true
 status=0
-wait "${pids[1]}" || status=$?
+wait "$gateway" || status=$?
 pids=("${pids[0]}")
 [ "$status" = 0 ] || fail "mcpgate serve exited $status on SIGTERM"
 if grep -qF "$token" "$work/gateway.log"; then fail "the token reached the gateway log"; fi

@@ -59,17 +59,14 @@ class Gateway : public ::testing::Test {
     if (prepare) prepare();
     std::ofstream(dir_ + "/jwks.json") << jose::testing::jwks_json(
         {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
-    port_ = testing::free_loopback_port();
-    admin_port_ = testing::free_loopback_port();
-    const int closed_port = testing::free_loopback_port();
     const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
     std::ofstream conf(dir_ + "/mcpgate.toml");
-    conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = "
-         << port_ << "\nthreads = 32\n\n"
+    conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
+         << "threads = 32\n\n"
          << "[gateway]\nheader_timeout = 1\ndrain_timeout = 5\nclaim_to_headers = { email = \"X-Auth-Email\" "
             "}\n"
          << extra_gateway << "\n"
-         << "[admin]\nport = " << admin_port_ << "\n\n"
+         << "[admin]\nport = 0\n\n"
          << "[[issuers]]\nissuer = \"" << kIssuer << "\"\naudiences = [\"https://mcp.example.com/json\"]\n"
          << "jwks_file = \"" << dir_ << "/jwks.json\"\n\n";
     for (auto [name, token] : {std::pair{"alice", kAlice}, {"bob", kBob}})
@@ -81,16 +78,20 @@ class Gateway : public ::testing::Test {
          << "[[routes]]\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
-         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port << "\"\n\n"
+         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port_.port() << "\"\n\n"
          << extra_tail;
     conf.close();
     ::setenv("MCPGATE_SECRET_DEMO_API_TOKEN", kServiceSecret, 1);
     serve_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
         dir_ + "/stderr.log");
-    ASSERT_TRUE(testing::wait_for_port(port_, 20s))
-        << "mcpgate serve did not listen: " << serve_->stderr_text();
-    ASSERT_TRUE(testing::wait_for_port(admin_port_, 10s)) << serve_->stderr_text();
+    // Port 0 for both listeners: the "listening" log line says which ports they got.
+    const auto listening = testing::wait_for_log_event(*serve_, "listening", 20s);
+    ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << serve_->stderr_text();
+    port_ = listening->value("port", 0);
+    admin_port_ = listening->value("admin_port", 0);
+    ASSERT_GT(port_, 0) << listening->dump();
+    ASSERT_GT(admin_port_, 0) << listening->dump();
   }
 
   void TearDown() override {
@@ -130,6 +131,7 @@ class Gateway : public ::testing::Test {
   }
 
   testing::UpstreamServer upstream_;
+  testing::ReservedPort closed_port_;  // the /down route's upstream: connections refused
   std::string dir_;
   int port_ = 0;
   int admin_port_ = 0;
@@ -475,7 +477,7 @@ TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {
       "text_string_to_metric_families as p; print(len(list(p(open(sys.argv[1]).read()))))\" " +
       file + " > " + dir_ + "/families.txt 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << std::ifstream(dir_ + "/families.txt").rdbuf();
-  EXPECT_FALSE(testing::wait_for_port(admin_port_, 0ms) && admin_port_ == port_);
+  EXPECT_NE(admin_port_, port_);  // metrics have a listener of their own
 }
 
 TEST_F(Gateway, AccessLogHasOneJsonLinePerRequestWithoutQueryOrToken) {
@@ -614,16 +616,17 @@ TEST(GatewayTls, ServesHttpsAndTellsTheUpstreamTheSchemeWasHttps) {
                          dir + "/key.pem -out " + dir + "/cert.pem 2>/dev/null")
                             .c_str()),
             0);
-  const int port = testing::free_loopback_port();
   std::ofstream(dir + "/mcpgate.toml")
-      << "[server]\npublic_url = \"https://127.0.0.1:" << port << "/json\"\nport = " << port
+      << "[server]\npublic_url = \"https://127.0.0.1/json\"\nport = 0"
       << "\ntls_cert_file = \"" << dir << "/cert.pem\"\ntls_key_file = \"" << dir << "/key.pem\"\n"
       << "[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice))
       << "\"\n[[routes]]\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port() << "\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");
-  ASSERT_TRUE(testing::wait_for_port(port, 20s)) << serve.stderr_text();
+  const auto listening = testing::wait_for_log_event(serve, "listening", 20s);
+  ASSERT_TRUE(listening) << serve.stderr_text();
+  const int port = listening->value("port", 0);
   httplib::SSLClient tls("127.0.0.1", port);
   tls.enable_server_certificate_verification(false);  // self-signed for the test
   tls.set_connection_timeout(5);
@@ -672,10 +675,9 @@ TEST(GatewayTls, HttpsUpstreamIsVerifiedAgainstTheRoutesCaFile) {
   ASSERT_GT(up_port, 0);
   std::thread up_thread([&] { upstream.listen_after_bind(); });
 
-  const int port = testing::free_loopback_port();
   const std::string up = "https://127.0.0.1:" + std::to_string(up_port);
   std::ofstream(dir + "/mcpgate.toml")
-      << "[server]\npublic_url = \"http://127.0.0.1:" << port << "/json\"\nport = " << port
+      << "[server]\npublic_url = \"http://127.0.0.1/json\"\nport = 0"
       << "\n[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice)) << "\"\n"
       << "[[routes]]\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \"" << dir
@@ -683,8 +685,9 @@ TEST(GatewayTls, HttpsUpstreamIsVerifiedAgainstTheRoutesCaFile) {
       << "[[routes]]\nprefix = \"/untrusted\"\nupstream = \"" << up << "/json\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");
-  ASSERT_TRUE(testing::wait_for_port(port, 20s)) << serve.stderr_text();
-  httplib::Client client("127.0.0.1", port);
+  const auto listening = testing::wait_for_log_event(serve, "listening", 20s);
+  ASSERT_TRUE(listening) << serve.stderr_text();
+  httplib::Client client("127.0.0.1", listening->value("port", 0));
   client.set_read_timeout(10);
   auto trusted =
       client.Post("/json", {{"Authorization", std::string("Bearer ") + kAlice}}, "{}", "application/json");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -91,8 +92,8 @@ int free_loopback_port() {
 }
 
 bool wait_for_port(int port, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {  // at least one attempt, even with a zero timeout
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -101,9 +102,54 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(fd);
     if (ok) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return false;
+}
+
+std::optional<nlohmann::json> wait_for_log_event(ChildProcess& child, std::string_view msg,
+                                                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const bool alive = child.running();  // read before the log, so a last line written before exit is seen
+    std::istringstream lines(child.stderr_text());
+    for (std::string line; std::getline(lines, line);) {
+      auto event = nlohmann::json::parse(line, nullptr, false);
+      if (event.is_object() && event.value("msg", "") == msg) return event;
+    }
+    if (!alive || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int wait_for_listening_line(ChildProcess& child, std::chrono::milliseconds timeout) {
+  static const std::regex kLine(R"(^listening on (?:https?://)?[^:/\s]+:([0-9]{1,5})(?:[/\s]|$))");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const bool alive = child.running();
+    std::istringstream lines(child.stderr_text());
+    std::smatch m;
+    for (std::string line; std::getline(lines, line);)
+      if (std::regex_search(line, m, kLine)) return std::stoi(m[1].str());
+    if (!alive || std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+ReservedPort::ReservedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  socklen_t len = sizeof a;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("ReservedPort: cannot bind 127.0.0.1:0");
+  port_ = ntohs(a.sin_port);
+}
+
+ReservedPort::~ReservedPort() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace mcpgate::testing

@@ -19,19 +19,17 @@ TEST(EmbeddedExample, ProtectsItsJsonRpcEndpointAndHandsThePrincipalToTheHandler
   std::string jwks = dir + "embedded_example_jwks.json";
   std::ofstream(jwks) << mcpgate::jose::testing::jwks_json(
       {mcpgate::jose::testing::TestKey::shared(mcpgate::jose::testing::KeyKind::Rsa2048).public_jwk("k")});
-  int port = mcpgate::testing::free_loopback_port();
-  ASSERT_GT(port, 0);
   std::string conf = dir + "embedded_example.toml";
   std::ofstream(conf)
-      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = "
-      << port << "\n[[issuers]]\nissuer = \"https://as.example.org\"\njwks_file = \"" << jwks
+      << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0"
+      << "\n[[issuers]]\nissuer = \"https://as.example.org\"\njwks_file = \"" << jwks
       << "\"\naudiences = [\"x\"]\n[[static_tokens]]\nname = \"ci\"\nsha256 = \""
       << mcpgate::auth::digest_hex(mcpgate::auth::digest_token("embedded-token-123"))
       << "\"\nscopes = [\"mcp:read\"]\n[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";
   // The child is always stopped (destructor), so a failed assertion never leaves the example running.
   mcpgate::testing::ChildProcess example({MCPGATE_EMBEDDED_EXAMPLE, conf}, dir + "embedded_example.stderr");
-  ASSERT_TRUE(mcpgate::testing::wait_for_port(port, std::chrono::seconds(20)))
-      << "the example did not listen: " << example.stderr_text();
+  const int port = mcpgate::testing::wait_for_listening_line(example, std::chrono::seconds(20));
+  ASSERT_GT(port, 0) << "the example did not listen: " << example.stderr_text();
 
   httplib::Client client("127.0.0.1", port);
   client.set_tcp_nodelay(true);

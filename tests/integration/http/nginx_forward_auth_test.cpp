@@ -101,14 +101,26 @@ class NginxForwardAuth : public ::testing::Test {
     upstream_.start();
     ASSERT_GT(upstream_.port, 0);
 
-    nginx_port_ = testing::free_loopback_port();
-    ASSERT_GT(nginx_port_, 0);
-    write_nginx_conf();
-    nginx_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{kNginx, "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
-        dir_ + "/logs/stderr.log");
-    ASSERT_TRUE(testing::wait_for_port(nginx_port_, std::chrono::seconds(10)))
-        << "nginx did not listen: " << nginx_->stderr_text();
+    // nginx cannot bind port 0 and report it: pick a free port, and should another test take it first
+    // (nginx then exits: "bind() failed"), try another. nginx writes its pid file only once it has bound.
+    for (int attempt = 0; attempt < 3 && !nginx_listening(); ++attempt) {
+      nginx_port_ = testing::free_loopback_port();
+      ASSERT_GT(nginx_port_, 0);
+      write_nginx_conf();
+      std::filesystem::remove(dir_ + "/logs/nginx.pid");
+      nginx_ = std::make_unique<testing::ChildProcess>(
+          std::vector<std::string>{kNginx, "-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
+          dir_ + "/logs/stderr.log");
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+      while (nginx_->running() && !nginx_listening() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(nginx_listening()) << "nginx did not listen: " << nginx_->stderr_text();
+  }
+
+  bool nginx_listening() {
+    return nginx_ && nginx_->running() && std::filesystem::exists(dir_ + "/logs/nginx.pid") &&
+           testing::wait_for_port(nginx_port_, std::chrono::milliseconds(0));
   }
 
   void TearDown() override {

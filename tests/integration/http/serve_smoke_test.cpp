@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "auth/token_digest.hpp"
 #include "integration/http/child_process.hpp"
@@ -27,23 +28,22 @@ class ServeSmoke : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ + "/jwks.json") << jose::testing::jwks_json(
         {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
-    port_ = testing::free_loopback_port();
-    admin_port_ = testing::free_loopback_port();
-    ASSERT_GT(port_, 0);
     std::ofstream(dir_ + "/mcpgate.toml")
-        << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = "
-        << port_ << "\nthreads = 4\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n\n"
+        << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0"
+        << "\nthreads = 4\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n\n"
         << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
         << "jwks_file = \"" << dir_ << "/jwks.json\"\n\n"
         << "[[static_tokens]]\nname = \"smoke\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(kToken))
         << "\"\nscopes = [\"mcp:read\", \"mcp:write\"]\n\n"
         << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\", \"mcp:write\"]\n\n"
-        << "[admin]\nport = " << admin_port_ << "\n";  // never the default 9090: tests run side by side
+        << "[admin]\nport = 0\n";  // never the default 9090: tests run side by side
     serve_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
         dir_ + "/stderr.log");
-    ASSERT_TRUE(testing::wait_for_port(port_, std::chrono::seconds(10)))
-        << "mcpgate serve did not listen: " << serve_->stderr_text();
+    const auto listening = testing::wait_for_log_event(*serve_, "listening", std::chrono::seconds(10));
+    ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << serve_->stderr_text();
+    port_ = listening->value("port", 0);
+    ASSERT_GT(port_, 0) << listening->dump();
   }
   void TearDown() override {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
@@ -58,7 +58,6 @@ class ServeSmoke : public ::testing::Test {
 
   std::string dir_;
   int port_ = 0;
-  int admin_port_ = 0;
   std::unique_ptr<testing::ChildProcess> serve_;
 };
 
@@ -88,6 +87,32 @@ TEST_F(ServeSmoke, AnswersPrmChallengeAndForwardAuthThenExitsZeroOnSigterm) {
 
   EXPECT_EQ(serve_->stop(SIGTERM, std::chrono::seconds(10)), 0) << serve_->stderr_text();
   EXPECT_EQ(serve_->stderr_text().find(kToken), std::string::npos);  // the secret is never logged
+}
+
+// A second gateway configured for a port the first one holds must fail loudly, never share the port (which
+// cpp-httplib's default SO_REUSEPORT would allow, silently splitting the traffic between two configs).
+TEST_F(ServeSmoke, SecondInstanceOnABusyPortExitsNonZeroNamingThePort) {
+  std::ifstream in(dir_ + "/mcpgate.toml");
+  std::stringstream conf;
+  conf << in.rdbuf();
+  std::string text = conf.str();
+  const std::string any = "\nport = 0\n";
+  const std::size_t at = text.find(any);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, any.size(), "\nport = " + std::to_string(port_) + "\n");
+  std::ofstream(dir_ + "/second.toml") << text;
+  testing::ChildProcess second({MCPGATE_BINARY, "serve", "--config", dir_ + "/second.toml"},
+                               dir_ + "/second.log");
+  // Signal 0 sends nothing: stop() then only waits for the exit.
+  EXPECT_EQ(second.stop(0, std::chrono::seconds(20)), 1) << second.stderr_text();
+  EXPECT_NE(second.stderr_text().find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos)
+      << second.stderr_text();
+  // The first instance still answers every request.
+  for (int i = 0; i < 20; ++i) {
+    auto r = client().Get("/.well-known/oauth-protected-resource/mcp");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
 }
 
 }  // namespace
