@@ -224,10 +224,10 @@ TEST_F(ExampleMcpServer, CountdownOverSseDeliversProgressEventsBeforeTheResultAs
   EXPECT_EQ(last["id"], 6);
   EXPECT_EQ(last["result"]["content"][0]["text"], "liftoff");
   // Streaming, not buffering: the server waits kFrom * kIntervalMs (1 s) between sending the first progress
-  // event and the result, so the first must arrive well before the result does.
+  // event and the result, so the first must arrive well before the result does. (Only this lower bound: an
+  // upper bound on when the first event arrives would measure the machine's load, not the server.)
   const auto spread = sse.events.back().arrived - sse.events.front().arrived;
   EXPECT_GE(spread, std::chrono::milliseconds((kFrom - 2) * kIntervalMs));
-  EXPECT_LT(sse.events.front().arrived - started, std::chrono::milliseconds(kIntervalMs * 2));
   EXPECT_LT(Clock::now() - started, 5s);
 }
 
