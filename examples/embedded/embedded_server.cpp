@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   mcpgate::Guard guard{*loaded.config};  // mcpgate
   httplib::Server server;
   guard.install(server);  // mcpgate
+  // Not cpp-httplib's default SO_REUSEPORT: a second copy on the same port must fail, not share the traffic.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
 
   server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
     const mcpgate::Principal* who = guard.principal(req);  // mcpgate
