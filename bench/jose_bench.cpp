@@ -3,6 +3,7 @@
 //   build-bench/bench/jose_bench --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true
 //   bench/run.sh   # builds in build-bench (Release), runs this, prints min/median/max of full/raw per
 //   algorithm
+//   bench/node/run.sh   # the same tokens through the Node `jose` library, side by side (--export-fixtures)
 //
 // For each of RS256, ES256 and EdDSA the same token is checked two ways in the same run:
 //   Full/<alg>  JwtVerifier::verify: size and format, strict base64url, header rules, JSON parse with
@@ -25,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "jose/base64url.hpp"
 #include "jose/jwk.hpp"
@@ -66,6 +68,7 @@ struct Fixture {
   mcpgate::jose::JwkSet keys;
   const EVP_PKEY* key = nullptr;  // the parsed set's own key object
   std::unique_ptr<mcpgate::jose::JwtVerifier> verifier;
+  nlohmann::json public_jwk;  // for --export-fixtures
 };
 
 // Makes a fresh key, a JWKS holding its public half, and a Stytch-shaped token signed with it.
@@ -145,6 +148,7 @@ Fixture make_fixture(const std::string& alg) {
   }
   f.token = f.signing_input + "." + base64url_encode(jws_signature);
 
+  f.public_jwk = jwk;
   f.keys = mcpgate::jose::JwkSet::parse(nlohmann::json({{"keys", {jwk}}}).dump());
   if (!f.keys.ok() || f.keys.keys().size() != 1) die("the key set did not parse for " + alg);
   f.key = f.keys.keys().front().pkey.get();
@@ -196,6 +200,40 @@ BENCHMARK_CAPTURE(raw_digest_verify, ES256, "ES256")->Name("Raw/ES256");
 BENCHMARK_CAPTURE(full_verify, EdDSA, "EdDSA")->Name("Full/EdDSA");
 BENCHMARK_CAPTURE(raw_digest_verify, EdDSA, "EdDSA")->Name("Raw/EdDSA");
 
+// --export-fixtures=FILE: writes each algorithm's token, key set, issuer, audience and clock as JSON, so that
+// another verifier (bench/node: the Node `jose` library) checks the very tokens this process checks.
+void export_fixtures(const std::string& path) {
+  nlohmann::json out;
+  for (const char* alg : {"RS256", "ES256", "EdDSA"}) {
+    const Fixture& f = fixture(alg);
+    out[alg] = {{"token", f.token},
+                {"jwks", {{"keys", {f.public_jwk}}}},
+                {"issuer", kIssuer},
+                {"audience", kAudience},
+                {"now", kNow}};
+  }
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (!file) die("cannot write " + path);
+  const std::string text = out.dump();
+  std::fwrite(text.data(), 1, text.size(), file);
+  std::fclose(file);
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  const std::string flag = "--export-fixtures=";
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]).starts_with(flag))
+      export_fixtures(std::string(argv[i]).substr(flag.size()));
+    else
+      args.push_back(argv[i]);
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
