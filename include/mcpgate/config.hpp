@@ -76,6 +76,10 @@ struct GatewayConfig {
   double header_timeout = 60;  // upstream response headers not there by then: 504 (streams then live on)
   double drain_timeout =
       20;  // SIGTERM/SIGINT: in-flight requests get this long; GET event streams close at once
+  // An event stream with nothing to send for this long gets an SSE comment line (": keepalive") between events:
+  // idle-timeout proxies keep it open, and a client that left is noticed then, not at the next upstream event.
+  // 0 = never.
+  double sse_keepalive = 15;
   bool session_binding = true;        // an Mcp-Session-Id answers only to the principal that opened it
   std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
   double session_idle_ttl = 86400;    // a binding unused this long is forgotten

@@ -126,6 +126,7 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   r.number("connect_timeout", g.connect_timeout, 0.1, 300);
   r.number("header_timeout", g.header_timeout, 0.1, 3600);
   r.number("drain_timeout", g.drain_timeout, 0, 3600);
+  r.number("sse_keepalive", g.sse_keepalive, 0, 3600);
   r.boolean("session_binding", g.session_binding);
   r.count("max_sessions", g.max_sessions, 1, 100'000'000);
   r.number("session_idle_ttl", g.session_idle_ttl, 1, 30 * 86400);

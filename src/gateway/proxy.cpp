@@ -27,6 +27,9 @@ struct Proxy::Exchange {
   std::size_t buffered = 0;
   bool long_lived = false;  // a GET event stream: closed as soon as the gateway drains
   std::unique_ptr<httplib::Client> client;
+  // Touched only by the thread writing to the client (the content provider), never under `m`.
+  std::chrono::steady_clock::time_point last_write{};
+  std::string written_tail;  // the last bytes sent: is the client at an event boundary?
 
   void cancel() {
     {
@@ -45,6 +48,24 @@ struct Proxy::Exchange {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// An SSE comment line: clients ignore it (WHATWG HTML, "event stream interpretation": lines starting with ':').
+constexpr std::string_view kKeepaliveComment = ": keepalive\n\n";
+
+// True when what the client has received so far ends between two events (or nothing was sent yet): only there
+// may a comment go without splitting an event the upstream is still writing.
+bool at_event_boundary(std::string_view tail) {
+  return tail.empty() || tail.ends_with("\n\n") || tail.ends_with("\r\r") || tail.ends_with("\r\n\r\n");
+}
+
+// Writes to the client and remembers when and how the stream ended so far. False: the client went away.
+bool write_to_client(Proxy::Exchange& ex, httplib::DataSink& sink, std::string_view data) {
+  if (!sink.write(data.data(), data.size())) return false;
+  ex.last_write = Clock::now();
+  ex.written_tail.append(data.substr(data.size() > 4 ? data.size() - 4 : 0));
+  if (ex.written_tail.size() > 4) ex.written_tail.erase(0, ex.written_tail.size() - 4);
+  return true;
+}
 
 void json_error(httplib::Response& res, int status, std::string_view code, std::string_view description) {
   res.status = status;
@@ -426,9 +447,14 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
 
   ex->long_lived = ex->long_lived && stream;
   if (stream && events_.open_streams) events_.open_streams(+1);
+  const Clock::duration keepalive =
+      stream && g.sse_keepalive > 0
+          ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(g.sse_keepalive))
+          : Clock::duration::zero();
+  ex->last_write = Clock::now();
   res.set_chunked_content_provider(
       content_type,
-      [this, ex](std::size_t, httplib::DataSink& sink) {
+      [this, ex, keepalive](std::size_t, httplib::DataSink& sink) {
         std::unique_lock lock(ex->m);
         for (;;) {
           if (!ex->chunks.empty()) {
@@ -437,8 +463,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
             ex->buffered -= chunk.size();
             ex->cv.notify_all();
             lock.unlock();
-            if (!sink.write(chunk.data(), chunk.size())) return false;  // the client went away
-            return true;
+            return write_to_client(*ex, sink, chunk);  // false: the client went away
           }
           if (ex->finished) {
             if (ex->failed) return false;  // broken upstream: no terminating chunk
@@ -452,7 +477,18 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
             sink.done();  // drain: end the stream cleanly; MCP clients reconnect elsewhere
             return true;
           }
-          ex->cv.wait_for(lock, std::chrono::seconds(1));
+          Clock::duration wait = std::chrono::seconds(1);
+          if (keepalive != Clock::duration::zero() && at_event_boundary(ex->written_tail)) {
+            const Clock::duration idle = Clock::now() - ex->last_write;
+            if (idle >= keepalive) {
+              lock.unlock();
+              // A write to a client that has gone fails (at the latest on the second one): the exchange ends
+              // and its upstream request is cancelled, instead of waiting for the upstream's next event.
+              return write_to_client(*ex, sink, kKeepaliveComment);
+            }
+            wait = std::min(wait, keepalive - idle);
+          }
+          ex->cv.wait_for(lock, wait);
         }
       },
       [this, ex, origin, stream, in_flight](bool) {

@@ -19,9 +19,10 @@ UpstreamServer::UpstreamServer() {
     record(req);
     int n = req.has_param("n") ? std::stoi(req.get_param_value("n")) : 3;
     int gap = req.has_param("gap_ms") ? std::stoi(req.get_param_value("gap_ms")) : 50;
+    const bool split = req.get_param_value("split") == "1";
     auto sent = std::make_shared<int>(0);
     res.set_chunked_content_provider(
-        "text/event-stream", [this, n, gap, sent](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [this, n, gap, split, sent](std::size_t, httplib::DataSink& sink) {
           if (*sent > 0) std::this_thread::sleep_for(std::chrono::milliseconds(gap));
           if (*sent >= n || stopping_) {
             sink.done();
@@ -32,7 +33,16 @@ UpstreamServer::UpstreamServer() {
             std::lock_guard lock(mutex_);
             sent_.push_back(std::chrono::steady_clock::now());
           }
-          if (!sink.write(event.data(), event.size())) {
+          bool written = true;
+          if (split) {  // half an event, a pause of gap_ms, then the rest
+            const std::size_t half = event.size() / 2;
+            written = sink.write(event.data(), half);
+            if (written) std::this_thread::sleep_for(std::chrono::milliseconds(gap));
+            written = written && sink.write(event.data() + half, event.size() - half);
+          } else {
+            written = sink.write(event.data(), event.size());
+          }
+          if (!written) {
             std::lock_guard lock(mutex_);
             disconnected_ = true;
             cv_.notify_all();

@@ -5,6 +5,7 @@
 //   up.port();
 //   //   POST|GET|DELETE /json           200 {"ok":true}; with X-Test-New-Session: 1 also Mcp-Session-Id: s-N
 //   //   GET|POST /sse?n=5&gap_ms=100     5 events, one per chunk, gap_ms apart; then the stream ends
+//   //                   ...&split=1      each event in two writes, gap_ms apart (a pause mid-event)
 //   //   GET /stall?ms=3000               waits before any header (bounded, ends early when stopped)
 //   //   GET /reset                       one event, then the connection is dropped without the last chunk
 //   up.requests();                        // every request seen: method, path, headers, body

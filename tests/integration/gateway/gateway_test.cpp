@@ -238,6 +238,70 @@ TEST_F(Gateway, ClientDisconnectCancelsTheUpstreamRequest) {
   EXPECT_LT(upstream_.sent_times().size(), 150u);
 }
 
+// [gateway] sse_keepalive: idle event streams get ": keepalive" comments, only ever between two events.
+class GatewayKeepalive : public Gateway {
+ protected:
+  void SetUp() override { start("sse_keepalive = 0.3\n"); }
+  // The gauge of open streams, read from the admin listener (-1 when unreadable).
+  int open_streams() {
+    auto r = client(admin_port_).Get("/metrics");
+    if (!r) return -1;
+    const std::string name = "\nmcpgate_open_streams ";
+    const auto at = r->body.find(name);
+    return at == std::string::npos ? -1 : std::atoi(r->body.c_str() + at + name.size());
+  }
+};
+
+TEST_F(GatewayKeepalive, IdleStreamGetsCommentsOnlyBetweenEventsAndTheEventsArriveIntact) {
+  std::string received;
+  // Three events 0.7 s apart, each written in two halves 0.7 s apart: idle between and inside events.
+  auto r = client().Get("/sse?n=3&gap_ms=700&split=1", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+                        [&](const char* d, std::size_t n) {
+                          received.append(d, n);
+                          return true;
+                        });
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  const std::string comment = ": keepalive\n\n";
+  std::string events;  // what the client got, comments taken out
+  std::size_t comments = 0;
+  for (std::size_t at = 0; at < received.size();) {
+    if (received.compare(at, comment.size(), comment) == 0) {
+      EXPECT_TRUE(at == 0 || received.compare(at - 2, 2, "\n\n") == 0)
+          << "a comment split an event at byte " << at << ": " << received;
+      ++comments;
+      at += comment.size();
+    } else {
+      events += received[at++];
+    }
+  }
+  EXPECT_GE(comments, 2u) << received;
+  std::string sent;
+  for (int i = 0; i < 3; ++i) sent += "event: message\ndata: {\"n\":" + std::to_string(i) + "}\n\n";
+  EXPECT_EQ(events, sent);
+}
+
+TEST_F(GatewayKeepalive, ClientLeavingAnIdleStreamIsNoticedBeforeTheUpstreamSpeaksAgain) {
+  std::atomic<bool> first{false};
+  std::thread reader([&] {
+    auto c = client();
+    // One event, then 6 s of silence; the client hangs up after the first event.
+    c.Get("/sse?n=2&gap_ms=6000", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+          [&](const char* d, std::size_t n) {
+            if (std::string_view(d, n).find("data:") == std::string_view::npos) return true;
+            first = true;
+            return false;
+          });
+  });
+  reader.join();
+  ASSERT_TRUE(first);
+  const auto gone = SteadyClock::now();
+  int open = -1;
+  while (SteadyClock::now() - gone < 4s && (open = open_streams()) != 0) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(open, 0) << "the stream to a departed client was still open";
+  EXPECT_EQ(upstream_.sent_times().size(), 1u) << "noticed only when the upstream sent its next event";
+}
+
 TEST_F(Gateway, RefusedUpstreamIs502AndStalledUpstreamIs504BothJson) {
   auto refused = client().Get("/down/anything", bearer(kAlice));
   ASSERT_TRUE(refused);
