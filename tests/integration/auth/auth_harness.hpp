@@ -27,9 +27,11 @@ struct AuthHarness {
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(kStart);
   const jose::testing::TestKey& key1 = jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048);
   Config config;
-  std::unique_ptr<auth::Authenticator> auth;
+  // Before `auth`: members are destroyed in reverse order, and the Authenticator's background fetcher may log
+  // into these until the Authenticator is gone (it joins that thread).
   std::mutex warn_mutex;
   std::vector<std::string> warnings;
+  std::unique_ptr<auth::Authenticator> auth;
   int jti = 0;
 
   AuthHarness() {
