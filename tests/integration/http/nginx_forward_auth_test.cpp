@@ -158,14 +158,15 @@ class NginxForwardAuth : public ::testing::Test {
   }
 
   std::string dir_;
+  // What the upstream handler records: declared before the servers, so it outlives their threads.
+  std::mutex mutex_;
+  httplib::Headers upstream_headers_;
+  int upstream_hits_ = 0;
   std::unique_ptr<Guard> guard_;
   LoopbackServer mcpgate_;
   LoopbackServer upstream_;
   int nginx_port_ = 0;
   std::unique_ptr<testing::ChildProcess> nginx_;
-  std::mutex mutex_;
-  httplib::Headers upstream_headers_;
-  int upstream_hits_ = 0;
 };
 
 TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheClientToken) {
