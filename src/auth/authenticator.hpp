@@ -39,6 +39,7 @@
 #include "auth/jwks_fetcher.hpp"
 #include "auth/static_tokens.hpp"
 #include "auth/verified_token_cache.hpp"
+#include "core/shared_slot.hpp"
 
 namespace mcpgate::auth {
 
@@ -84,7 +85,7 @@ class Authenticator {
   double leeway_ = 60;
   std::vector<IssuerProfile> profiles_;
   std::vector<std::shared_ptr<JwksCache>> caches_;
-  std::atomic<std::shared_ptr<const StaticTokens>> static_tokens_;
+  SharedSlot<StaticTokens> static_tokens_;
   std::unique_ptr<VerifiedTokenCache> token_cache_;
   std::atomic<std::uint64_t> signature_checks_{0};
 };

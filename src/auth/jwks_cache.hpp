@@ -45,6 +45,7 @@
 #include <thread>
 
 #include "jose/jwk.hpp"
+#include "core/shared_slot.hpp"
 
 namespace mcpgate::auth {
 
@@ -135,7 +136,7 @@ class JwksCache {
   std::shared_ptr<const Clock> clock_;
   bool fixed_ = false;
 
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  SharedSlot<Snapshot> snapshot_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // the background thread waits here
   std::condition_variable done_;  // callers waiting for a fetch to complete wait here

@@ -25,7 +25,7 @@ struct Proxy::Exchange {
   httplib::Headers headers;
   std::deque<std::string> chunks;
   std::size_t buffered = 0;
-  bool long_lived = false;  // a GET event stream: closed as soon as the gateway drains
+  std::atomic<bool> long_lived{false};  // a GET event stream: closed at once when draining (read by begin_drain)
   std::unique_ptr<httplib::Client> client;
   // Touched only by the thread writing to the client (the content provider), never under `m`.
   std::chrono::steady_clock::time_point last_write{};

@@ -38,6 +38,7 @@
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/worker_pool.hpp"
+#include "core/shared_slot.hpp"
 
 namespace mcpgate::gateway {
 
@@ -106,7 +107,7 @@ class Proxy {
   const Guard& guard_;
   std::shared_ptr<SecretResolver> resolver_;
   ProxyEvents events_;
-  std::atomic<std::shared_ptr<const RouteTable>> table_;
+  SharedSlot<RouteTable> table_;
   std::unique_ptr<SessionRegistry> sessions_;
   std::atomic<bool> draining_{false};
   mutable std::mutex live_mutex_;

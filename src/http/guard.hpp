@@ -11,7 +11,6 @@
 // table).
 #pragma once
 
-#include <atomic>
 #include <mcpgate/guard.hpp>
 #include <memory>
 #include <span>
@@ -22,6 +21,7 @@
 #include "http/as_metadata_mirror.hpp"
 #include "http/cors.hpp"
 #include "http/resource_metadata.hpp"
+#include "core/shared_slot.hpp"
 
 namespace mcpgate {
 namespace http {
@@ -57,7 +57,7 @@ class Guard::Impl {
   Config config_;
   std::optional<http::ResourceMetadata> metadata_;
   std::unique_ptr<http::CorsPolicy> cors_;
-  std::atomic<std::shared_ptr<const auth::RouteRules>> rules_;
+  SharedSlot<auth::RouteRules> rules_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<http::AsMetadataMirror> mirror_;
   std::unique_ptr<http::ForwardAuth> forward_auth_;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mcpgate/config.hpp>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,7 @@ struct AuthHarness {
   std::mutex warn_mutex;
   std::vector<std::string> warnings;
   std::unique_ptr<auth::Authenticator> auth;
-  int jti = 0;
+  std::atomic<int> jti{0};  // tokens are minted from several threads in the flood tests
 
   AuthHarness() {
     stytch.set_keys({key1.public_jwk("kid-1")});
