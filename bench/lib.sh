@@ -2,6 +2,7 @@
 #   source "$root/bench/lib.sh"
 #   "$server" ... & pids+=($!)        # every background process it starts; all are stopped on exit
 #   port=$(free_port); wait_port "$port"; line=$(wait_line "$work/out" "listening on")
+#   gateway_binaries build             # sets $mcpgate and $example (built there when missing)
 # $work is a fresh temporary directory, removed on exit.
 work=$(mktemp -d)
 pids=()
@@ -11,6 +12,26 @@ bench_cleanup() {
   rm -rf "$work"
 }
 trap bench_cleanup EXIT
+
+# Sets $mcpgate and $example (the example MCP server): from $MCPGATE_BIN_DIR when set, else from build directory $1
+# (relative to the repository root), building the two targets there when either is missing.
+gateway_binaries() {
+  local root build
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  build=$1
+  [[ $build = /* ]] || build=$root/$build
+  if [[ -n ${MCPGATE_BIN_DIR:-} ]]; then
+    mcpgate=$MCPGATE_BIN_DIR/mcpgate
+    example=$MCPGATE_BIN_DIR/mcpgate_example_mcp_server
+    return
+  fi
+  mcpgate=$build/src/cli/mcpgate
+  example=$build/examples/mcp-server/mcpgate_example_mcp_server
+  if [[ ! -x $mcpgate || ! -x $example ]]; then
+    [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja >/dev/null
+    cmake --build "$build" -j2 --target mcpgate mcpgate_example_mcp_server
+  fi
+}
 
 # A loopback TCP port nobody listens on right now.
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -12,8 +12,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=${1:-${MCPGATE_BUILD_DIR:-build}}
-[[ $build = /* ]] || build=$root/$build
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-8s}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -23,21 +21,11 @@ STREAMS=${STREAMS:-1000}
 HOLD_INTERVAL_MS=${HOLD_INTERVAL_MS:-1000}
 PY=/usr/bin/python3
 
-if [[ -n ${MCPGATE_BIN_DIR:-} ]]; then
-  mcpgate=$MCPGATE_BIN_DIR/mcpgate
-  example=$MCPGATE_BIN_DIR/mcpgate_example_mcp_server
-else
-  mcpgate=$build/src/cli/mcpgate
-  example=$build/examples/mcp-server/mcpgate_example_mcp_server
-  if [[ ! -x $mcpgate || ! -x $example ]]; then
-    [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$build" -j2 --target mcpgate mcpgate_example_mcp_server
-  fi
-fi
 # Every open stream holds a socket to the client and one to the upstream in the gateway, plus ours.
 ulimit -n 16384
 
 source "$root/bench/lib.sh"
+gateway_binaries "${1:-${MCPGATE_BUILD_DIR:-build}}"
 # Machine-wide count of connections dropped at a full listen queue (a dropped SYN is retried after ~1 s).
 listen_drops() { awk '$1 == "TcpExt:" && !h {for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next} $1 == "TcpExt:" {print $col["ListenDrops"]}' /proc/net/netstat; }
 status_of() { awk '/^VmRSS/ {rss = $2} /^Threads/ {t = $2} END {printf "VmRSS %8.1f MiB   Threads %5d\n", rss / 1024, t}' "/proc/$1/status"; }

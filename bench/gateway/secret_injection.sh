@@ -8,18 +8,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=${1:-${MCPGATE_BUILD_DIR:-build}}
-[[ $build = /* ]] || build=$root/$build
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-6s}
 PY=/usr/bin/python3
-mcpgate=$build/src/cli/mcpgate
-example=$build/examples/mcp-server/mcpgate_example_mcp_server
-if [[ ! -x $mcpgate || ! -x $example ]]; then
-  [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -G Ninja >/dev/null
-  cmake --build "$build" -j2 --target mcpgate mcpgate_example_mcp_server
-fi
-source "$root/bench/lib.sh"  # $work, pids, free_port, wait_port, wait_line
+source "$root/bench/lib.sh"  # $work, pids, free_port, wait_port, wait_line, gateway_binaries
+gateway_binaries "${1:-${MCPGATE_BUILD_DIR:-build}}"
 
 "$example" --port 0 >"$work/example.out" 2>"$work/example.log" &
 pids+=($!)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -107,33 +108,47 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
   }
 }
 
-std::optional<nlohmann::json> wait_for_log_event(ChildProcess& child, std::string_view msg,
-                                                 std::chrono::milliseconds timeout) {
+namespace {
+
+// Polls `child`'s output (every 20 ms, up to `timeout`) for the first line `match` accepts (it returns true and
+// fills its result). False when the child exits or the time is up without one.
+bool wait_for_line(ChildProcess& child, std::chrono::milliseconds timeout,
+                   const std::function<bool(const std::string&)>& match) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const bool alive = child.running();  // read before the log, so a last line written before exit is seen
     std::istringstream lines(child.stderr_text());
-    for (std::string line; std::getline(lines, line);) {
-      auto event = nlohmann::json::parse(line, nullptr, false);
-      if (event.is_object() && event.value("msg", "") == msg) return event;
-    }
-    if (!alive || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    for (std::string line; std::getline(lines, line);)
+      if (match(line)) return true;
+    if (!alive || std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
+}  // namespace
+
+std::optional<nlohmann::json> wait_for_log_event(ChildProcess& child, std::string_view msg,
+                                                 std::chrono::milliseconds timeout) {
+  std::optional<nlohmann::json> found;
+  wait_for_line(child, timeout, [&](const std::string& line) {
+    auto event = nlohmann::json::parse(line, nullptr, false);
+    if (!event.is_object() || event.value("msg", "") != msg) return false;
+    found = std::move(event);
+    return true;
+  });
+  return found;
+}
+
 int wait_for_listening_line(ChildProcess& child, std::chrono::milliseconds timeout) {
   static const std::regex kLine(R"(^listening on (?:https?://)?[^:/\s]+:([0-9]{1,5})(?:[/\s]|$))");
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const bool alive = child.running();
-    std::istringstream lines(child.stderr_text());
+  int port = -1;
+  wait_for_line(child, timeout, [&](const std::string& line) {
     std::smatch m;
-    for (std::string line; std::getline(lines, line);)
-      if (std::regex_search(line, m, kLine)) return std::stoi(m[1].str());
-    if (!alive || std::chrono::steady_clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+    if (!std::regex_search(line, m, kLine)) return false;
+    port = std::stoi(m[1].str());
+    return true;
+  });
+  return port;
 }
 
 ReservedPort::ReservedPort() {
