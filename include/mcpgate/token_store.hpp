@@ -1,14 +1,14 @@
 // mcpgate/token_store.hpp — encrypted upstream service tokens, the audit log and the principals table.
 //
-//   mcpgate::StoreOptions options = mcpgate::StoreOptions::from_environment();   // or fill the struct
-//   yourself auto opened = mcpgate::TokenStore::open(options); if (!opened.ok()) { std::cerr <<
-//   opened.status.message(); return; } auto& store = *opened.value; store->put({"github", "token",
-//   std::nullopt}, value, {"alice", "req-1"});   // AES-256-GCM under the active key auto token =
-//   store->read({"github", "token", "user-42"});                   // per-user, or shared when absent
+//   mcpgate::StoreOptions options = mcpgate::StoreOptions::from_environment();   // or fill the struct yourself
+//   auto opened = mcpgate::TokenStore::open(options);
+//   if (!opened.ok()) { std::cerr << opened.status.message(); return; }
+//   auto& store = *opened.value;
+//   store->put({"github", "token", std::nullopt}, value, {"alice", "req-1"});   // AES-256-GCM, active key
+//   auto mine = store->read({"github", "token", mcpgate::SecretOwner{"https://as.example.org", "user-42"}});
 //
-//   mcpgate::SecretResolver secrets(store, clock);                              // what the gateway calls
-//   auto header = secrets.expand("Bearer {secret:github/token@user-42}");      // cached for
-//   options.cache_ttl
+//   mcpgate::SecretResolver secrets(store, clock);                  // what the gateway calls
+//   auto header = secrets.resolve({"github", "token", owner});      // cached for options.cache_ttl
 //
 // Three backends behind one interface: `env` (read-only, MCPGATE_SECRET_<SERVICE>_<KEY>), `sqlite` (one file)
 // and `postgres` (shared by many gateway instances). Values never appear in a StoreStatus message or in the
@@ -71,11 +71,20 @@ struct StoreOptions {
   StoreStatus apply_store_spec(std::string_view spec);
 };
 
-// Which token: a service ("github"), a key name ("token") and, for per-user tokens, the principal's subject.
+// Whose per-user token: the principal's identity as the `principals` table records it — a JWT's (iss, sub),
+// a static token's ("static", its subject). A subject alone is not an identity: two issuers may both have
+// an "alice".
+struct SecretOwner {
+  std::string issuer;
+  std::string subject;
+  bool operator==(const SecretOwner&) const = default;
+};
+
+// Which token: a service ("github"), a key name ("token") and, for a per-user token, its owner.
 struct SecretRef {
   std::string service;
   std::string key_name;
-  std::optional<std::string> subject;  // none = the shared token of the service
+  std::optional<SecretOwner> owner;  // none = the shared token of the service
 };
 
 struct TokenMetadata {
@@ -83,6 +92,9 @@ struct TokenMetadata {
   std::string key_id;  // master key that encrypts it
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+  // A per-user token stored before owners had an issuer (schema 1): ref.owner->issuer is empty and no
+  // principal is served it until `mcpgate secrets bind-issuer` gives it one.
+  bool unbound = false;
 };
 
 // Who asks (written to the audit log with each change).
@@ -95,6 +107,7 @@ struct AuditEntry {
   std::int64_t id = 0;
   std::int64_t at = 0;
   std::string actor, action, service, key_name, subject, result, request_id;
+  std::string issuer;  // with `subject`: whose token ('' for shared tokens and entries from schema 1)
 };
 
 struct PrincipalSighting {
@@ -111,6 +124,11 @@ struct RotationReport {
   std::int64_t rows_reencrypted = 0;
   std::int64_t batches = 0;
   std::string active_key_id;
+};
+
+struct BindReport {
+  std::int64_t bound = 0;      // unbound per-user tokens now owned by (issuer, their subject)
+  std::int64_t conflicts = 0;  // left unbound: that issuer's principal already has a token there
 };
 
 class TokenStore {
@@ -138,6 +156,13 @@ class TokenStore {
       const Actor& actor, int batch_size = 100,
       const std::function<void(const RotationReport&)>& progress = {}) = 0;
 
+  // Gives every unbound per-user token (TokenMetadata::unbound), or those of `service` / `subject` when given,
+  // the owner (issuer, its subject): re-encrypted under the active key with associated data that covers
+  // the issuer, one audit row each, all in one transaction.
+  virtual StoreOutcome<BindReport> bind_issuer(std::string_view issuer, const Actor& actor,
+                                               std::string_view service = {},
+                                               std::string_view subject = {}) = 0;
+
   virtual StoreStatus record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
                                    std::string_view result) = 0;
   virtual StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit = 1000) = 0;
@@ -150,18 +175,23 @@ class TokenStore {
   virtual StoreOutcome<int> migrate() = 0;
 };
 
-// Parses "{secret:SERVICE/KEY}" or "{secret:SERVICE/KEY@subject}" (the whole text is one reference).
-StoreOutcome<SecretRef> parse_secret_reference(std::string_view text);
+// A reference as configuration writes it: "{secret:SERVICE/KEY}" (the service's shared token) or
+// "{secret:SERVICE/KEY@subject}", where `subject` is the literal word for "the requesting principal". The
+// principal's identity is never text in a reference: the caller fills SecretRef::owner with it.
+struct SecretReference {
+  std::string service;
+  std::string key_name;
+  bool per_user = false;
+};
+StoreOutcome<SecretReference> parse_secret_reference(std::string_view text);
 
-// Resolves secret references for the gateway, keeping each value for `ttl_seconds` in memory.
+// Resolves service tokens for the gateway, keeping each value for `ttl_seconds` in memory.
 class SecretResolver {
  public:
   SecretResolver(std::shared_ptr<TokenStore> store, std::shared_ptr<const Clock> clock,
                  double ttl_seconds = 30);
 
   StoreOutcome<std::string> resolve(const SecretRef& ref);
-  // Replaces every {secret:...} in `text`; fails on the first reference that does not resolve.
-  StoreOutcome<std::string> expand(std::string_view text);
   void invalidate();
 
  private:

@@ -22,7 +22,7 @@ struct StoreArgs {
 };
 
 struct TokenArgs {
-  std::string service, key_name, subject;
+  std::string service, key_name, issuer, subject;
   std::string from_file;
   bool reveal = false;
   std::string list_service;
@@ -53,8 +53,25 @@ Actor cli_actor() {
   return {std::string("cli:") + (user && *user ? user : "unknown"), ""};
 }
 
-SecretRef ref_of(const TokenArgs& a) {
-  return {a.service, a.key_name, a.subject.empty() ? std::nullopt : std::optional<std::string>(a.subject)};
+// A per-user token belongs to (issuer, subject), as the principals table records it; one without the other
+// names nobody.
+StoreOutcome<SecretRef> ref_of(const TokenArgs& a) {
+  if (!a.subject.empty() && a.issuer.empty())
+    return {std::nullopt,
+            {Reason::StoreOptionsInvalid,
+             "--subject needs --issuer: a per-user token belongs to (issuer, subject); the issuer of "
+             "static-token principals is 'static'"}};
+  if (a.subject.empty() && !a.issuer.empty())
+    return {std::nullopt, {Reason::StoreOptionsInvalid, "--issuer needs --subject"}};
+  SecretRef ref{a.service, a.key_name, std::nullopt};
+  if (!a.subject.empty()) ref.owner = SecretOwner{a.issuer, a.subject};
+  return {std::move(ref), {}};
+}
+
+std::string describe(const TokenArgs& a) {
+  std::string out = a.service + "/" + a.key_name;
+  if (!a.subject.empty()) out += " for issuer '" + a.issuer + "' subject '" + a.subject + "'";
+  return out;
 }
 
 StoreOutcome<std::shared_ptr<TokenStore>> open_from(const StoreArgs& args) {
@@ -67,8 +84,15 @@ StoreOutcome<std::shared_ptr<TokenStore>> open_from(const StoreArgs& args) {
 }
 
 nlohmann::json to_json(const TokenMetadata& m) {
-  return {{"service", m.ref.service}, {"key", m.ref.key_name},      {"subject", m.ref.subject.value_or("")},
-          {"key_id", m.key_id},       {"created_at", m.created_at}, {"updated_at", m.updated_at}};
+  nlohmann::json out = {{"service", m.ref.service},
+                        {"key", m.ref.key_name},
+                        {"issuer", m.ref.owner ? m.ref.owner->issuer : ""},
+                        {"subject", m.ref.owner ? m.ref.owner->subject : ""},
+                        {"key_id", m.key_id},
+                        {"created_at", m.created_at},
+                        {"updated_at", m.updated_at}};
+  if (m.unbound) out["unbound"] = true;  // served to no one until `mcpgate secrets bind-issuer`
+  return out;
 }
 
 StoreOutcome<std::string> read_value(const TokenArgs& a) {
@@ -108,7 +132,18 @@ void add_store_options(CLI::App& cmd, StoreArgs& args) {
 void add_ref(CLI::App& cmd, TokenArgs& a) {
   cmd.add_option("service", a.service, "Upstream service name")->required();
   cmd.add_option("key", a.key_name, "Key name within the service")->required();
-  cmd.add_option("--subject", a.subject, "The principal's subject, for a per-user token (default: shared)");
+  cmd.add_option("--issuer", a.issuer,
+                 "The principal's issuer, for a per-user token ('static' for static-token principals)");
+  cmd.add_option("--subject", a.subject,
+                 "The principal's subject, for a per-user token; needs --issuer (default: shared)");
+}
+
+// Runs `body` with the reference the arguments name; a bad combination is a usage error before any store.
+template <class Body>
+int with_ref(const TokenArgs& a, Body body) {
+  auto ref = ref_of(a);
+  if (!ref.ok()) return fail(ref.status);
+  return body(*ref.value);
 }
 
 }  // namespace
@@ -124,18 +159,16 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
   put->add_option("--from-file", a->from_file, "Read the value from this file instead of stdin");
   add_store_options(*put, *store_args);
   put->callback([&result, store_args, a] {
-    auto value = read_value(*a);
-    if (!value.ok()) {
-      result.exit_code = fail(value.status);
-      return;
-    }
-    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
-      auto s = store.put(ref_of(*a), *value.value, cli_actor());
-      OPENSSL_cleanse(value.value->data(), value.value->size());
-      if (!s.ok()) return fail(s);
-      std::cout << "stored " << a->service << "/" << a->key_name
-                << (a->subject.empty() ? "" : "@" + a->subject) << "\n";
-      return kExitOk;
+    result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
+      auto value = read_value(*a);
+      if (!value.ok()) return fail(value.status);
+      return with_store(*store_args, [&](TokenStore& store) {
+        auto s = store.put(ref, *value.value, cli_actor());
+        OPENSSL_cleanse(value.value->data(), value.value->size());
+        if (!s.ok()) return fail(s);
+        std::cout << "stored " << describe(*a) << "\n";
+        return kExitOk;
+      });
     });
   });
 
@@ -144,20 +177,22 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
   get->add_flag("--reveal", a->reveal, "Print the decrypted value (audited as 'reveal')");
   add_store_options(*get, *store_args);
   get->callback([&result, store_args, a] {
-    result.exit_code = with_store(*store_args, [&](TokenStore& store) {
-      const auto ref = ref_of(*a);
-      if (a->reveal) {
-        auto value = store.read(ref);
-        store.record_audit(cli_actor(), "reveal", ref, value.ok() ? "ok" : reason_name(value.status.reason));
-        if (!value.ok()) return fail(value.status);
-        std::cout << *value.value << "\n";
+    result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
+      return with_store(*store_args, [&](TokenStore& store) {
+        if (a->reveal) {
+          auto value = store.read(ref);
+          store.record_audit(cli_actor(), "reveal", ref,
+                             value.ok() ? "ok" : reason_name(value.status.reason));
+          if (!value.ok()) return fail(value.status);
+          std::cout << *value.value << "\n";
+          return kExitOk;
+        }
+        auto meta = store.describe(ref);
+        store.record_audit(cli_actor(), "get", ref, meta.ok() ? "ok" : reason_name(meta.status.reason));
+        if (!meta.ok()) return fail(meta.status);
+        std::cout << to_json(*meta.value).dump(2) << "\n";
         return kExitOk;
-      }
-      auto meta = store.describe(ref);
-      store.record_audit(cli_actor(), "get", ref, meta.ok() ? "ok" : reason_name(meta.status.reason));
-      if (!meta.ok()) return fail(meta.status);
-      std::cout << to_json(*meta.value).dump(2) << "\n";
-      return kExitOk;
+      });
     });
   });
 
@@ -181,11 +216,34 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
   add_ref(*del, *a);
   add_store_options(*del, *store_args);
   del->callback([&result, store_args, a] {
+    result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
+      return with_store(*store_args, [&](TokenStore& store) {
+        auto s = store.remove(ref, cli_actor());
+        if (!s.ok()) return fail(s);
+        std::cout << "deleted " << describe(*a) << "\n";
+        return kExitOk;
+      });
+    });
+  });
+
+  auto* bind = secrets->add_subcommand(
+      "bind-issuer",
+      "Give per-user tokens stored before issuers were recorded (listed as unbound) an issuer");
+  bind->add_option("issuer", a->issuer, "The issuer their subjects belong to ('static' for static tokens)")
+      ->required();
+  bind->add_option("--service", a->list_service, "Only this service's tokens");
+  bind->add_option("--subject", a->subject, "Only this subject's tokens");
+  add_store_options(*bind, *store_args);
+  bind->callback([&result, store_args, a] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
-      auto s = store.remove(ref_of(*a), cli_actor());
-      if (!s.ok()) return fail(s);
-      std::cout << "deleted " << a->service << "/" << a->key_name
-                << (a->subject.empty() ? "" : "@" + a->subject) << "\n";
+      auto report = store.bind_issuer(a->issuer, cli_actor(), a->list_service, a->subject);
+      if (!report.ok()) return fail(report.status);
+      std::cout << "bound " << report.value->bound << " per-user tokens to issuer '" << a->issuer << "'";
+      if (report.value->conflicts > 0)
+        std::cout
+            << "; " << report.value->conflicts
+            << " left unbound: that issuer's principal has its own token there (delete it to bind the older)";
+      std::cout << "\n";
       return kExitOk;
     });
   });
@@ -238,12 +296,13 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
       if (!rows.ok()) return fail(rows.status);
       store.record_audit(cli_actor(), "audit", {}, "ok");
       for (const auto& e : *rows.value)
-        std::cout
-            << nlohmann::json{{"id", e.id},           {"at", e.at},           {"actor", e.actor},
-                              {"action", e.action},   {"service", e.service}, {"key", e.key_name},
-                              {"subject", e.subject}, {"result", e.result},   {"request_id", e.request_id}}
-                   .dump()
-            << "\n";
+        std::cout << nlohmann::json{{"id", e.id},           {"at", e.at},
+                                    {"actor", e.actor},     {"action", e.action},
+                                    {"service", e.service}, {"key", e.key_name},
+                                    {"issuer", e.issuer},   {"subject", e.subject},
+                                    {"result", e.result},   {"request_id", e.request_id}}
+                         .dump()
+                  << "\n";
       return kExitOk;
     });
   });

@@ -2,8 +2,9 @@
 //
 //   mcpgate secrets keygen --id k2                         # prints "k2:BASE64" for MCPGATE_STORE_KEYS
 //   printf %s "$TOKEN" | mcpgate secrets put github token --store sqlite:/var/lib/mcpgate/store.db
-//   mcpgate secrets get github token --subject alice      # metadata only; --reveal prints the value
+//   mcpgate secrets get github token --issuer https://as.example.org --subject alice   # --reveal: the value
 //   mcpgate secrets list | delete | rotate | audit --since 3600
+//   mcpgate secrets bind-issuer static              # per-user tokens stored before issuers: these are static
 //   mcpgate migrate --store postgres:"host=db dbname=mcpgate sslmode=verify-full"
 //
 // Values come from stdin or --from-file, never argv (visible in ps and shell history). Every command writes

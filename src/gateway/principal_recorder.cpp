@@ -2,6 +2,10 @@
 
 namespace mcpgate::gateway {
 
+SecretOwner store_identity(const Principal& p) {
+  return {p.source == PrincipalSource::Static ? "static" : p.issuer, p.subject};
+}
+
 PrincipalRecorder::PrincipalRecorder(std::shared_ptr<TokenStore> store, std::shared_ptr<const Clock> clock)
     : store_(std::move(store)), clock_(std::move(clock)), thread_([this] { loop(); }) {}
 
@@ -16,8 +20,9 @@ PrincipalRecorder::~PrincipalRecorder() {
 
 void PrincipalRecorder::seen(const Principal& p) {
   PrincipalSighting sighting;
-  sighting.issuer = p.source == PrincipalSource::Static ? "static" : p.issuer;
-  sighting.subject = p.subject;
+  auto identity = store_identity(p);
+  sighting.issuer = std::move(identity.issuer);
+  sighting.subject = std::move(identity.subject);
   if (auto email = p.claims.find("email"); email != p.claims.end() && email->is_string())
     sighting.email = email->get<std::string>();
   if (p.organization) sighting.organization = p.organization->id;

@@ -23,6 +23,10 @@
 
 namespace mcpgate::gateway {
 
+// The identity the store keys a principal by, in the principals table and for its per-user tokens: a JWT's
+// (iss, sub); a static token's ("static", its subject).
+SecretOwner store_identity(const Principal& principal);
+
 class PrincipalRecorder {
  public:
   static constexpr double kInterval = 60;         // seconds between two writes for one principal

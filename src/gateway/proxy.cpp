@@ -92,19 +92,6 @@ std::string encode_path(std::string_view path) {
   return out;
 }
 
-constexpr std::string_view kPerUserSuffix = "@subject}";
-
-// "SERVICE/KEY" of each reference in an inject_headers value, for messages (never a value).
-std::string secret_names(std::string_view text) {
-  std::string out;
-  for (auto at = text.find("{secret:"); at != std::string_view::npos; at = text.find("{secret:", at + 1)) {
-    auto end = text.find_first_of("@}", at);
-    if (end == std::string_view::npos) break;
-    out += (out.empty() ? "" : ", ") + std::string(text.substr(at + 8, end - at - 8));
-  }
-  return out;
-}
-
 bool is_event_stream(const httplib::Headers& headers) {
   for (const auto& [k, v] : headers)
     if (canonical_header_name(k) == "content-type") return v.rfind("text/event-stream", 0) == 0;
@@ -132,8 +119,10 @@ Proxy::RouteTable::RouteTable(const Config& config) : rules(config.routes) {
     }
     auto up = parse_upstream(rc.upstream);
     if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
-    by_index.push_back(
-        std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc)}));
+    auto secrets = SecretInjection::parse(rc.inject_headers);
+    if (!secrets.plan) throw std::runtime_error("routes " + rc.prefix + ": inject_headers." + secrets.error);
+    by_index.push_back(std::make_unique<Route>(
+        Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc), std::move(*secrets.plan)}));
   }
 }
 
@@ -300,37 +289,24 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
                          .scheme = config_.server.tls_cert_file.empty() ? "http" : "https",
                          .injected = {}};
   if (who && recorder_) recorder_->seen(*who);
-  for (const auto& [name, value] : route->config.inject_headers) {
-    if (value.find("{secret:") == std::string::npos) {
-      context.injected.emplace_back(name, value);
-      continue;
-    }
-    // {secret:SERVICE/KEY@subject}: the requesting principal's own token.
-    std::string text = value;
-    const bool per_user = text.find(kPerUserSuffix) != std::string::npos;
-    if (per_user) {
-      if (!who)
-        return json_error(res, 403, "access_denied", "A per-user service token needs a signed-in user.");
-      const std::string own = "@" + who->subject + "}";  // an odd subject fails the reference's own check
-      for (auto at = text.find(kPerUserSuffix); at != std::string::npos;
-           at = text.find(kPerUserSuffix, at + own.size()))
-        text.replace(at, kPerUserSuffix.size(), own);
-    }
-    auto expanded = resolver_ ? resolver_->expand(text) : StoreOutcome<std::string>{};
-    if (!expanded.ok() || !expanded.value) {
-      if (per_user && (expanded.status.reason == Reason::SecretNotFound ||
-                       expanded.status.reason == Reason::SecretReferenceInvalid)) {
-        return json_error(
-            res, 403, "service_token_missing",
-            "No per-user service token is stored for this user (" + secret_names(value) +
-                "); an operator can add it with `mcpgate secrets put SERVICE KEY --subject SUBJECT`.");
-      }
+  // Parsed with the route table; a per-user token is looked up by the principal's identity, never by text.
+  Injection injection = route->secrets.fill(resolver_.get(), who);
+  switch (injection.failure) {
+    case InjectionFailure::None:
+      break;
+    case InjectionFailure::NoPrincipal:
+      return json_error(res, 403, "access_denied", "A per-user service token needs a signed-in user.");
+    case InjectionFailure::PerUserTokenMissing:
+      return json_error(res, 403, "service_token_missing",
+                        "No per-user service token is stored for this user (" + injection.reference +
+                            "); an operator can add it with `mcpgate secrets put SERVICE KEY --issuer ISSUER "
+                            "--subject SUBJECT`.");
+    case InjectionFailure::Unavailable:
       if (events_.upstream_error) events_.upstream_error(route->config.prefix, "secret");
       return json_error(res, 502, "upstream_credentials_unavailable",
                         "A service token this route needs is not available.");
-    }
-    context.injected.emplace_back(name, std::move(*expanded.value));
   }
+  context.injected = std::move(injection.headers);
 
   httplib::Request up;
   up.method = req.method;

@@ -35,6 +35,7 @@
 #include "auth/route_rules.hpp"
 #include "gateway/headers.hpp"
 #include "gateway/principal_recorder.hpp"
+#include "gateway/secret_injection.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/worker_pool.hpp"
@@ -87,6 +88,7 @@ class Proxy {
     RouteConfig config;
     Upstream upstream;
     std::unique_ptr<UpstreamHeaderPlan> headers;
+    SecretInjection secrets;  // inject_headers, parsed once; filled per request
   };
   struct RouteTable {
     explicit RouteTable(const Config& config);

@@ -35,8 +35,10 @@ class EnvTokenStore final : public TokenStore {
   std::string_view backend_name() const noexcept override { return "env"; }
 
   StoreOutcome<std::string> read(const SecretRef& ref) override {
+    if (ref.owner)
+      return {std::nullopt, {Reason::SecretNotFound, "the env backend holds no per-user tokens"}};
     const auto name = env_variable_for(prefix_, ref.service, ref.key_name);
-    const char* value = ref.subject ? nullptr : std::getenv(name.c_str());
+    const char* value = std::getenv(name.c_str());
     if (!value)
       return {std::nullopt, {Reason::SecretNotFound, "environment variable " + name + " is not set"}};
     return {std::string(value), {}};
@@ -45,7 +47,7 @@ class EnvTokenStore final : public TokenStore {
   StoreOutcome<TokenMetadata> describe(const SecretRef& ref) override {
     auto value = read(ref);
     if (!value.ok()) return {std::nullopt, value.status};
-    return {TokenMetadata{ref, "env", 0, 0}, {}};
+    return {TokenMetadata{ref, "env", 0, 0, false}, {}};
   }
 
   // Names are upper-cased, so the listing shows SERVICE_KEY split at the first '_' after the prefix.
@@ -64,7 +66,8 @@ class EnvTokenStore final : public TokenStore {
           {std::string(rest.substr(0, split)), std::string(rest.substr(split + 1)), std::nullopt},
           "env",
           0,
-          0});
+          0,
+          false});
     }
     return {std::move(out), {}};
   }
@@ -76,6 +79,10 @@ class EnvTokenStore final : public TokenStore {
   StoreOutcome<RotationReport> rotate(const Actor&, int,
                                       const std::function<void(const RotationReport&)>&) override {
     return read_only<RotationReport>();
+  }
+  StoreOutcome<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
+                                       std::string_view) override {
+    return read_only<BindReport>();
   }
   StoreStatus record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
     return {};

@@ -48,11 +48,20 @@ StoreStatus invalid(std::string detail) {
 
 }  // namespace
 
-std::string row_associated_data(std::string_view service, std::string_view key_name, std::string_view subject,
-                                std::string_view key_id) {
-  std::string aad = "mcpgate.service_tokens.v1";
+std::optional<std::string> row_associated_data(int layout, std::string_view service,
+                                               std::string_view key_name, std::string_view issuer,
+                                               std::string_view subject, std::string_view key_id) {
+  std::string aad;
+  if (layout == kAadSchema1 && issuer.empty()) {
+    aad = "mcpgate.service_tokens.v1";
+  } else if (layout == kAadCurrent) {
+    aad = "mcpgate.service_tokens.v2";
+  } else {
+    return std::nullopt;
+  }
   append_field(aad, service);
   append_field(aad, key_name);
+  if (layout == kAadCurrent) append_field(aad, issuer);
   append_field(aad, subject);
   append_field(aad, key_id);
   return aad;

@@ -2,7 +2,7 @@
 //
 //   auto ring = Keyring::parse("k2:BASE64,k1:BASE64");   // first = active: encrypts; every key decrypts
 //   if (!ring.ok()) fail(ring.status);
-//   std::string aad = row_associated_data("github", "token", "", ring.value->active_id());
+//   auto aad = *row_associated_data(kAadCurrent, "github", "token", "", "", ring.value->active_id());
 //   Sealed box = ring.value->seal(plaintext, aad);        // fresh 96-bit nonce from RAND_bytes, 16-byte tag
 //   auto back = ring.value->open(box, aad);               // StoreDecryptFailed on any tamper, never partial
 //   text
@@ -13,6 +13,7 @@
 
 #include <array>
 #include <mcpgate/token_store.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +31,16 @@ struct Sealed {
   std::string tag;         // kTagBytes
 };
 
-// Length-prefixed (4-byte big-endian) fields, so ("ab","c") and ("a","bc") differ.
-std::string row_associated_data(std::string_view service, std::string_view key_name, std::string_view subject,
-                                std::string_view key_id);
+// The layouts of a row's associated data (service_tokens.aad_version), fields length-prefixed (4-byte
+// big-endian) so ("ab","c") and ("a","bc") differ.
+inline constexpr int kAadSchema1 = 1;  // "…v1", service, key name, subject, key id: rows from schema 1
+inline constexpr int kAadCurrent = 2;  // "…v2", service, key name, issuer, subject, key id: rows written now
+
+// Layout 1 has no issuer field, so it stands only for rows whose issuer is empty: nullopt for layout 1 with
+// an issuer (a legacy row moved to an issuer behind the store's back) and for an unknown layout.
+std::optional<std::string> row_associated_data(int layout, std::string_view service, std::string_view key_name,
+                                               std::string_view issuer, std::string_view subject,
+                                               std::string_view key_id);
 
 class Keyring {
  public:

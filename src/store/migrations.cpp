@@ -1,5 +1,6 @@
 #include "store/migrations.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,40 @@ const std::vector<Migration>& migrations() {
                 PRIMARY KEY (issuer, subject)))",
            R"(CREATE TABLE key_usage (key_id TEXT PRIMARY KEY, encryptions BIGINT NOT NULL))",
        }},
+      // A per-user token belongs to (issuer, subject), the principals table's identity, not to a subject that
+      // any configured issuer may also have. Rows already stored keep issuer '' and associated-data layout 1
+      // (keyring.hpp), so they still decrypt; per-user ones among them are served to no principal until
+      // `mcpgate secrets bind-issuer` gives them an issuer. aad_version has no default: every writer says.
+      {2,
+       {
+           // SQLite cannot change a UNIQUE constraint in place: rebuild the table
+           // (sqlite.org/lang_altertable, "Making Other Kinds Of Table Schema Changes"); ids are kept, no
+           // foreign key refers to it.
+           R"(CREATE TABLE service_tokens_v2 (
+                id INTEGER PRIMARY KEY, service TEXT NOT NULL, key_name TEXT NOT NULL,
+                issuer TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '', key_id TEXT NOT NULL,
+                aad_version INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, tag BLOB NOT NULL,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                UNIQUE (service, key_name, issuer, subject)) STRICT)",
+           R"(INSERT INTO service_tokens_v2 (id, service, key_name, issuer, subject, key_id, aad_version, nonce,
+                ciphertext, tag, created_at, updated_at)
+              SELECT id, service, key_name, '', subject, key_id, 1, nonce, ciphertext, tag, created_at, updated_at
+              FROM service_tokens)",
+           "DROP TABLE service_tokens",
+           "ALTER TABLE service_tokens_v2 RENAME TO service_tokens",
+           "CREATE INDEX service_tokens_key_id ON service_tokens (key_id)",
+           "ALTER TABLE audit_log ADD COLUMN issuer TEXT NOT NULL DEFAULT ''",
+       },
+       {
+           "ALTER TABLE service_tokens ADD COLUMN issuer TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE service_tokens ADD COLUMN aad_version BIGINT NOT NULL DEFAULT 1",
+           "ALTER TABLE service_tokens ALTER COLUMN aad_version DROP DEFAULT",
+           // The name PostgreSQL gave migration 1's UNIQUE (service, key_name, subject).
+           "ALTER TABLE service_tokens DROP CONSTRAINT service_tokens_service_key_name_subject_key",
+           "ALTER TABLE service_tokens ADD CONSTRAINT service_tokens_owner_key"
+           " UNIQUE (service, key_name, issuer, subject)",
+           "ALTER TABLE audit_log ADD COLUMN issuer TEXT NOT NULL DEFAULT ''",
+       }},
   };
   return list;
 }
@@ -102,11 +137,12 @@ int current_schema_version(SqlConnection& conn) {
   return max_version(conn);
 }
 
-int apply_migrations(SqlConnection& conn, std::int64_t now) {
+int apply_migrations(SqlConnection& conn, std::int64_t now, int up_to) {
+  if (up_to <= 0 || up_to > latest_schema_version()) up_to = latest_schema_version();
   // Cheap read first: an up-to-date database takes no write lock (many instances start at once).
   const int seen = current_schema_version(conn);
   if (seen > latest_schema_version()) throw SchemaTooNew(seen, latest_schema_version());
-  if (seen == latest_schema_version()) return seen;
+  if (seen >= up_to) return seen;
 
   SqlTransaction tx(conn);
   conn.lock_for_migration();
@@ -114,14 +150,14 @@ int apply_migrations(SqlConnection& conn, std::int64_t now) {
   const int found = max_version(conn);  // again, under the lock: another instance may have just migrated
   if (found > latest_schema_version()) throw SchemaTooNew(found, latest_schema_version());
   for (const auto& m : migrations()) {
-    if (m.version <= found) continue;
+    if (m.version <= found || m.version > up_to) continue;
     for (const char* statement : conn.engine() == SqlEngine::Sqlite ? m.sqlite : m.postgres)
       conn.exec(statement);
     conn.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
               {SqlValue(m.version), SqlValue(now)});
   }
   tx.commit();
-  return latest_schema_version();
+  return std::max(found, up_to);
 }
 
 }  // namespace mcpgate::store

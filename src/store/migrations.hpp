@@ -24,6 +24,7 @@ class SchemaTooNew : public std::runtime_error {
 int latest_schema_version() noexcept;
 int current_schema_version(SqlConnection& conn);  // 0 for an empty database
 // Under BEGIN IMMEDIATE (sqlite) or pg_advisory_xact_lock (postgres), so concurrent starters migrate once.
-int apply_migrations(SqlConnection& conn, std::int64_t now);
+// `up_to` (tests: a database as an older release left it) stops after that version; 0 = the latest.
+int apply_migrations(SqlConnection& conn, std::int64_t now, int up_to = 0);
 
 }  // namespace mcpgate::store

@@ -1,5 +1,6 @@
-// SecretResolver: what the gateway calls to turn {secret:SERVICE/KEY[@subject]} into a value, with a short
-// in-memory cache so a busy route does not hit the database (and AES-GCM) on every request.
+// SecretResolver: what the gateway calls to turn a SecretRef into a value, with a short in-memory cache so a
+// busy route does not hit the database (and AES-GCM) on every request. parse_secret_reference: the
+// `{secret:SERVICE/KEY[@subject]}` grammar of inject_headers.
 #include <openssl/crypto.h>
 
 #include <mcpgate/token_store.hpp>
@@ -8,6 +9,7 @@ namespace mcpgate {
 namespace {
 
 constexpr std::string_view kOpen = "{secret:";
+constexpr std::string_view kPrincipalMarker = "subject";  // "@subject": the requesting principal
 
 bool valid_part(std::string_view s) {
   if (s.empty() || s.size() > 256) return false;
@@ -16,14 +18,20 @@ bool valid_part(std::string_view s) {
   return true;
 }
 
+// Service and key name are valid parts (no '\n'); the owner's issuer and subject are arbitrary data from a
+// token, so the issuer is length-prefixed: ("a\nb", "c") and ("a", "b\nc") are different keys.
 std::string cache_key(const SecretRef& ref) {
-  // '\n' cannot occur in a valid part, so the key is unambiguous.
-  return ref.service + "\n" + ref.key_name + "\n" + (ref.subject ? "@" + *ref.subject : std::string());
+  std::string key = ref.service + "\n" + ref.key_name + "\n";
+  if (ref.owner)
+    key += "u" + std::to_string(ref.owner->issuer.size()) + ":" + ref.owner->issuer + ref.owner->subject;
+  else
+    key += "s";
+  return key;
 }
 
 }  // namespace
 
-StoreOutcome<SecretRef> parse_secret_reference(std::string_view text) {
+StoreOutcome<SecretReference> parse_secret_reference(std::string_view text) {
   const StoreStatus bad{Reason::SecretReferenceInvalid,
                         "expected {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}"};
   if (text.substr(0, kOpen.size()) != kOpen || text.size() < kOpen.size() + 1 || text.back() != '}')
@@ -31,14 +39,18 @@ StoreOutcome<SecretRef> parse_secret_reference(std::string_view text) {
   auto body = text.substr(kOpen.size(), text.size() - kOpen.size() - 1);
   const auto slash = body.find('/');
   if (slash == std::string_view::npos) return {std::nullopt, bad};
-  SecretRef ref;
+  SecretReference ref;
   ref.service = std::string(body.substr(0, slash));
   auto rest = body.substr(slash + 1);
   const auto at = rest.find('@');
   ref.key_name = std::string(rest.substr(0, at));
   if (at != std::string_view::npos) {
-    ref.subject = std::string(rest.substr(at + 1));
-    if (!valid_part(*ref.subject)) return {std::nullopt, bad};
+    // Only the marker: a per-user token belongs to (issuer, subject), which configuration cannot name.
+    if (rest.substr(at + 1) != kPrincipalMarker)
+      return {std::nullopt,
+              {Reason::SecretReferenceInvalid,
+               "after '@' only the word 'subject' (the requesting principal) may follow"}};
+    ref.per_user = true;
   }
   if (!valid_part(ref.service) || !valid_part(ref.key_name)) return {std::nullopt, bad};
   return {std::move(ref), {}};
@@ -64,27 +76,6 @@ StoreOutcome<std::string> SecretResolver::resolve(const SecretRef& ref) {
   slot.value = *value.value;
   slot.expires_at = now + ttl_seconds_;
   return value;
-}
-
-StoreOutcome<std::string> SecretResolver::expand(std::string_view text) {
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto start = text.find(kOpen, pos);
-    if (start == std::string_view::npos) break;
-    const auto end = text.find('}', start);
-    if (end == std::string_view::npos)
-      return {std::nullopt, {Reason::SecretReferenceInvalid, "unterminated {secret:"}};
-    auto ref = parse_secret_reference(text.substr(start, end - start + 1));
-    if (!ref.ok()) return {std::nullopt, ref.status};
-    auto value = resolve(*ref.value);
-    if (!value.ok()) return value;
-    out.append(text.substr(pos, start - pos));
-    out += *value.value;
-    pos = end + 1;
-  }
-  out.append(text.substr(pos));
-  return {std::move(out), {}};
 }
 
 void SecretResolver::invalidate() {

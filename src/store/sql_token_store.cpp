@@ -22,16 +22,25 @@ StoreOutcome<T> failed(StoreStatus s) {
   return {std::nullopt, std::move(s)};
 }
 
-std::string aad_for(const TokenRow& row) {
-  return row_associated_data(row.service, row.key_name, row.subject, row.sealed.key_id);
+std::optional<std::string> aad_for(const TokenRow& row) {
+  return row_associated_data(row.aad_version, row.service, row.key_name, row.issuer, row.subject,
+                             row.sealed.key_id);
 }
 
+// An owner is a whole identity: with an empty issuer a lookup would reach the unbound rows of schema 1.
 StoreStatus check_ref(const SecretRef& ref) {
   if (ref.service.empty() || ref.key_name.empty())
     return {Reason::SecretReferenceInvalid, "service and key name must not be empty"};
-  if (ref.subject && ref.subject->empty())
-    return {Reason::SecretReferenceInvalid, "a subject, when given, must not be empty"};
+  if (ref.owner && (ref.owner->issuer.empty() || ref.owner->subject.empty()))
+    return {Reason::SecretReferenceInvalid, "a per-user token's owner needs both an issuer and a subject"};
   return {};
+}
+
+std::string issuer_of(const SecretRef& ref) {
+  return ref.owner ? ref.owner->issuer : std::string();
+}
+std::string subject_of(const SecretRef& ref) {
+  return ref.owner ? ref.owner->subject : std::string();
 }
 
 class SqlTokenStore final : public TokenStore {
@@ -48,9 +57,10 @@ class SqlTokenStore final : public TokenStore {
     if (auto s = check_ref(ref); !s.ok()) return failed<std::string>(s);
     try {
       auto conn = db_->lease();
-      auto row = TokenRepository(*conn).find_token(ref.service, ref.key_name, ref.subject.value_or(""));
+      auto row =
+          TokenRepository(*conn).find_token(ref.service, ref.key_name, issuer_of(ref), subject_of(ref));
       if (!row) return failed<std::string>({Reason::SecretNotFound, describe_ref(ref)});
-      auto plain = keyring_.open(row->sealed, aad_for(*row));
+      auto plain = open_row(*row);
       if (!plain.ok()) plain.status.detail = describe_ref(ref) + ": " + plain.status.detail;
       return plain;
     } catch (const SqlError& e) {
@@ -62,7 +72,8 @@ class SqlTokenStore final : public TokenStore {
     if (auto s = check_ref(ref); !s.ok()) return failed<TokenMetadata>(s);
     try {
       auto conn = db_->lease();
-      auto row = TokenRepository(*conn).find_token(ref.service, ref.key_name, ref.subject.value_or(""));
+      auto row =
+          TokenRepository(*conn).find_token(ref.service, ref.key_name, issuer_of(ref), subject_of(ref));
       if (!row) return failed<TokenMetadata>({Reason::SecretNotFound, describe_ref(ref)});
       return {metadata(*row), {}};
     } catch (const SqlError& e) {
@@ -86,9 +97,13 @@ class SqlTokenStore final : public TokenStore {
     if (keyring_.empty()) return {Reason::StoreKeyInvalid, "no master key given: cannot encrypt"};
     try {
       const auto now = now_seconds();
-      TokenRow row{0, ref.service, ref.key_name, ref.subject.value_or(""), {}, now, now};
-      row.sealed.key_id = keyring_.active_id();
-      row.sealed = keyring_.seal(value, aad_for(row));
+      TokenRow row;
+      row.service = ref.service;
+      row.key_name = ref.key_name;
+      row.issuer = issuer_of(ref);
+      row.subject = subject_of(ref);
+      row.created_at = row.updated_at = now;
+      seal_into(row, value);
       std::int64_t count = 0;
       {
         auto conn = db_->lease();
@@ -113,7 +128,7 @@ class SqlTokenStore final : public TokenStore {
       auto conn = db_->lease();
       SqlTransaction tx(*conn);
       TokenRepository repo(*conn);
-      const bool removed = repo.delete_token(ref.service, ref.key_name, ref.subject.value_or(""));
+      const bool removed = repo.delete_token(ref.service, ref.key_name, issuer_of(ref), subject_of(ref));
       repo.append_audit(audit_entry(now, actor, "delete", ref, removed ? "ok" : "not_found"));
       tx.commit();
       if (!removed) return {Reason::SecretNotFound, describe_ref(ref)};
@@ -141,17 +156,16 @@ class SqlTokenStore final : public TokenStore {
         const auto now = now_seconds();
         std::int64_t changed = 0;
         for (const auto& row : rows) {
-          auto plain = keyring_.open(row.sealed, aad_for(row));
+          auto plain = open_row(row);
           if (!plain.ok()) {
             plain.status.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
                                   "): " + plain.status.detail;
             return failed<RotationReport>(plain.status);
           }
           TokenRow fresh = row;
-          fresh.sealed.key_id = report.active_key_id;
-          fresh.sealed = keyring_.seal(*plain.value, aad_for(fresh));
+          seal_into(fresh, *plain.value);  // and in the current associated-data layout
           OPENSSL_cleanse(plain.value->data(), plain.value->size());
-          if (repo.reseal_token(row.id, row.sealed.key_id, fresh.sealed, now)) ++changed;
+          if (repo.reseal_token(row.id, row.sealed.key_id, fresh.sealed, fresh.aad_version, now)) ++changed;
         }
         const auto count =
             repo.count_encryptions(report.active_key_id, static_cast<std::int64_t>(rows.size()));
@@ -169,6 +183,54 @@ class SqlTokenStore final : public TokenStore {
       return {report, {}};
     } catch (const SqlError& e) {
       return failed<RotationReport>(from_sql_error(e));
+    }
+  }
+
+  StoreOutcome<BindReport> bind_issuer(std::string_view issuer, const Actor& actor, std::string_view service,
+                                       std::string_view subject) override {
+    if (issuer.empty()) return failed<BindReport>({Reason::SecretReferenceInvalid, "the issuer is empty"});
+    if (keyring_.empty()) return failed<BindReport>({Reason::StoreKeyInvalid, "no master key given"});
+    try {
+      BindReport report;
+      const auto now = now_seconds();
+      std::int64_t count = 0;
+      {
+        auto conn = db_->lease();
+        SqlTransaction tx(*conn);
+        TokenRepository repo(*conn);
+        for (const auto& row : repo.unbound_tokens(service, subject)) {
+          const SecretRef ref{row.service, row.key_name, SecretOwner{std::string(issuer), row.subject}};
+          if (repo.find_token(row.service, row.key_name, issuer, row.subject)) {
+            ++report.conflicts;  // that principal already has a token here; the operator decides which stays
+            repo.append_audit(audit_entry(now, actor, "bind_issuer", ref, "conflict"));
+            continue;
+          }
+          auto plain = open_row(row);
+          if (!plain.ok()) {
+            plain.status.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
+                                  "): " + plain.status.detail;
+            return failed<BindReport>(plain.status);  // nothing is bound (the transaction rolls back)
+          }
+          TokenRow bound = row;
+          bound.issuer = std::string(issuer);
+          seal_into(bound, *plain.value);
+          OPENSSL_cleanse(plain.value->data(), plain.value->size());
+          if (!repo.bind_token(row.id, issuer, bound.sealed, bound.aad_version, now)) continue;
+          ++report.bound;
+          repo.append_audit(audit_entry(now, actor, "bind_issuer", ref, "ok"));
+        }
+        if (report.bound > 0) count = repo.count_encryptions(keyring_.active_id(), report.bound);
+        AuditEntry summary = audit_entry(now, actor, "bind_issuer", {std::string(service), "", std::nullopt},
+                                         "ok:" + std::to_string(report.bound));
+        summary.issuer = std::string(issuer);
+        summary.subject = std::string(subject);
+        repo.append_audit(summary);
+        tx.commit();
+      }
+      if (count > 0) warn_if_worn(keyring_.active_id(), count);
+      return {report, {}};
+    } catch (const SqlError& e) {
+      return failed<BindReport>(from_sql_error(e));
     }
   }
 
@@ -259,12 +321,15 @@ class SqlTokenStore final : public TokenStore {
 
  private:
   static std::string describe_ref(const SecretRef& ref) {
-    return "'" + ref.service + "/" + ref.key_name + (ref.subject ? "@" + *ref.subject : std::string()) + "'";
+    std::string out = "'" + ref.service + "/" + ref.key_name + "'";
+    if (ref.owner) out += " of issuer '" + ref.owner->issuer + "' subject '" + ref.owner->subject + "'";
+    return out;
   }
   static TokenMetadata metadata(const TokenRow& row) {
     TokenMetadata m;
     m.ref = {row.service, row.key_name,
-             row.subject.empty() ? std::nullopt : std::optional<std::string>(row.subject)};
+             row.subject.empty() ? std::nullopt : std::optional<SecretOwner>({row.issuer, row.subject})};
+    m.unbound = !row.subject.empty() && row.issuer.empty();
     m.key_id = row.sealed.key_id;
     m.created_at = row.created_at;
     m.updated_at = row.updated_at;
@@ -278,10 +343,26 @@ class SqlTokenStore final : public TokenStore {
     e.action = std::string(action);
     e.service = ref.service;
     e.key_name = ref.key_name;
-    e.subject = ref.subject.value_or("");
+    e.issuer = issuer_of(ref);
+    e.subject = subject_of(ref);
     e.result = std::string(result);
     e.request_id = actor.request_id;
     return e;
+  }
+  // The row's own associated-data layout: rows of schema 1 still open; a row whose columns its layout does
+  // not cover (layout 1 with an issuer) is refused like a tampered one.
+  StoreOutcome<std::string> open_row(const TokenRow& row) const {
+    const auto aad = aad_for(row);
+    if (!aad)
+      return failed<std::string>(
+          {Reason::StoreDecryptFailed, "the row's associated-data layout does not cover its owner"});
+    return keyring_.open(row.sealed, *aad);
+  }
+  // Seals under the active key in the current layout (which covers the issuer).
+  void seal_into(TokenRow& row, std::string_view plaintext) const {
+    row.aad_version = kAadCurrent;
+    row.sealed.key_id = keyring_.active_id();
+    row.sealed = keyring_.seal(plaintext, *aad_for(row));
   }
   std::int64_t now_seconds() const { return static_cast<std::int64_t>(clock_->now_seconds()); }
   void warn_if_worn(const std::string& key_id, std::int64_t count) const {

@@ -4,20 +4,23 @@ namespace mcpgate::store {
 namespace {
 
 constexpr const char* kTokenColumns =
-    "id, service, key_name, subject, key_id, nonce, ciphertext, tag, created_at, updated_at";
+    "id, service, key_name, issuer, subject, key_id, aad_version, nonce, ciphertext, tag, created_at, "
+    "updated_at";
 
 TokenRow to_token(const SqlRow& r) {
   TokenRow t;
   t.id = r.at(0).as_int();
   t.service = r.at(1).as_text();
   t.key_name = r.at(2).as_text();
-  t.subject = r.at(3).as_text();
-  t.sealed.key_id = r.at(4).as_text();
-  t.sealed.nonce = r.at(5).as_text();
-  t.sealed.ciphertext = r.at(6).as_text();
-  t.sealed.tag = r.at(7).as_text();
-  t.created_at = r.at(8).as_int();
-  t.updated_at = r.at(9).as_int();
+  t.issuer = r.at(3).as_text();
+  t.subject = r.at(4).as_text();
+  t.sealed.key_id = r.at(5).as_text();
+  t.aad_version = static_cast<int>(r.at(6).as_int());
+  t.sealed.nonce = r.at(7).as_text();
+  t.sealed.ciphertext = r.at(8).as_text();
+  t.sealed.tag = r.at(9).as_text();
+  t.created_at = r.at(10).as_int();
+  t.updated_at = r.at(11).as_int();
   return t;
 }
 
@@ -28,10 +31,11 @@ std::string sv(std::string_view s) {
 }  // namespace
 
 std::optional<TokenRow> TokenRepository::find_token(std::string_view service, std::string_view key_name,
-                                                    std::string_view subject) {
+                                                    std::string_view issuer, std::string_view subject) {
   auto rows = conn_.query(std::string("SELECT ") + kTokenColumns +
-                              " FROM service_tokens WHERE service = ? AND key_name = ? AND subject = ?",
-                          {sv(service), sv(key_name), sv(subject)});
+                              " FROM service_tokens WHERE service = ? AND key_name = ? AND issuer = ?"
+                              " AND subject = ?",
+                          {sv(service), sv(key_name), sv(issuer), sv(subject)});
   if (rows.empty()) return std::nullopt;
   return to_token(rows.front());
 }
@@ -43,7 +47,7 @@ std::vector<TokenRow> TokenRepository::list_tokens(std::string_view service) {
     sql += " WHERE service = ?";
     params.emplace_back(sv(service));
   }
-  sql += " ORDER BY service, key_name, subject";
+  sql += " ORDER BY service, key_name, issuer, subject";
   std::vector<TokenRow> out;
   for (const auto& r : conn_.query(sql, params)) out.push_back(to_token(r));
   return out;
@@ -51,20 +55,21 @@ std::vector<TokenRow> TokenRepository::list_tokens(std::string_view service) {
 
 void TokenRepository::upsert_token(const TokenRow& row, std::int64_t now) {
   conn_.exec(
-      "INSERT INTO service_tokens (service, key_name, subject, key_id, nonce, ciphertext, tag, created_at, "
-      "updated_at)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service, key_name, subject) DO UPDATE SET"
-      " key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, tag = "
-      "excluded.tag,"
-      " updated_at = excluded.updated_at",
-      {row.service, row.key_name, row.subject, row.sealed.key_id, SqlValue::blob(row.sealed.nonce),
-       SqlValue::blob(row.sealed.ciphertext), SqlValue::blob(row.sealed.tag), SqlValue(now), SqlValue(now)});
+      "INSERT INTO service_tokens (service, key_name, issuer, subject, key_id, aad_version, nonce, "
+      "ciphertext,"
+      " tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      " ON CONFLICT (service, key_name, issuer, subject) DO UPDATE SET key_id = excluded.key_id,"
+      " aad_version = excluded.aad_version, nonce = excluded.nonce, ciphertext = excluded.ciphertext,"
+      " tag = excluded.tag, updated_at = excluded.updated_at",
+      {row.service, row.key_name, row.issuer, row.subject, row.sealed.key_id, SqlValue(row.aad_version),
+       SqlValue::blob(row.sealed.nonce), SqlValue::blob(row.sealed.ciphertext),
+       SqlValue::blob(row.sealed.tag), SqlValue(now), SqlValue(now)});
 }
 
 bool TokenRepository::delete_token(std::string_view service, std::string_view key_name,
-                                   std::string_view subject) {
-  conn_.exec("DELETE FROM service_tokens WHERE service = ? AND key_name = ? AND subject = ?",
-             {sv(service), sv(key_name), sv(subject)});
+                                   std::string_view issuer, std::string_view subject) {
+  conn_.exec("DELETE FROM service_tokens WHERE service = ? AND key_name = ? AND issuer = ? AND subject = ?",
+             {sv(service), sv(key_name), sv(issuer), sv(subject)});
   return conn_.changes() > 0;
 }
 
@@ -78,12 +83,40 @@ std::vector<TokenRow> TokenRepository::tokens_not_under(std::string_view key_id,
 }
 
 bool TokenRepository::reseal_token(std::int64_t id, std::string_view expected_key_id, const Sealed& sealed,
-                                   std::int64_t now) {
+                                   int aad_version, std::int64_t now) {
   conn_.exec(
-      "UPDATE service_tokens SET key_id = ?, nonce = ?, ciphertext = ?, tag = ?, updated_at = ?"
-      " WHERE id = ? AND key_id = ?",
-      {sealed.key_id, SqlValue::blob(sealed.nonce), SqlValue::blob(sealed.ciphertext),
+      "UPDATE service_tokens SET key_id = ?, aad_version = ?, nonce = ?, ciphertext = ?, tag = ?,"
+      " updated_at = ? WHERE id = ? AND key_id = ?",
+      {sealed.key_id, SqlValue(aad_version), SqlValue::blob(sealed.nonce), SqlValue::blob(sealed.ciphertext),
        SqlValue::blob(sealed.tag), SqlValue(now), SqlValue(id), sv(expected_key_id)});
+  return conn_.changes() > 0;
+}
+
+std::vector<TokenRow> TokenRepository::unbound_tokens(std::string_view service, std::string_view subject) {
+  std::string sql =
+      std::string("SELECT ") + kTokenColumns + " FROM service_tokens WHERE issuer = '' AND subject <> ''";
+  SqlParams params;
+  if (!service.empty()) {
+    sql += " AND service = ?";
+    params.emplace_back(sv(service));
+  }
+  if (!subject.empty()) {
+    sql += " AND subject = ?";
+    params.emplace_back(sv(subject));
+  }
+  sql += " ORDER BY id";
+  std::vector<TokenRow> out;
+  for (const auto& r : conn_.query(sql, params)) out.push_back(to_token(r));
+  return out;
+}
+
+bool TokenRepository::bind_token(std::int64_t id, std::string_view issuer, const Sealed& sealed,
+                                 int aad_version, std::int64_t now) {
+  conn_.exec(
+      "UPDATE service_tokens SET issuer = ?, key_id = ?, aad_version = ?, nonce = ?, ciphertext = ?, tag = ?,"
+      " updated_at = ? WHERE id = ? AND issuer = ''",
+      {sv(issuer), sealed.key_id, SqlValue(aad_version), SqlValue::blob(sealed.nonce),
+       SqlValue::blob(sealed.ciphertext), SqlValue::blob(sealed.tag), SqlValue(now), SqlValue(id)});
   return conn_.changes() > 0;
 }
 
@@ -104,15 +137,16 @@ std::int64_t TokenRepository::count_encryptions(std::string_view key_id, std::in
 
 void TokenRepository::append_audit(const AuditEntry& e) {
   conn_.exec(
-      "INSERT INTO audit_log (at, actor, action, service, key_name, subject, result, request_id)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      {SqlValue(e.at), e.actor, e.action, e.service, e.key_name, e.subject, e.result, e.request_id});
+      "INSERT INTO audit_log (at, actor, action, service, key_name, issuer, subject, result, request_id)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {SqlValue(e.at), e.actor, e.action, e.service, e.key_name, e.issuer, e.subject, e.result,
+       e.request_id});
 }
 
 std::vector<AuditEntry> TokenRepository::audit_since(std::int64_t since, int limit) {
   std::vector<AuditEntry> out;
   for (const auto& r :
-       conn_.query("SELECT id, at, actor, action, service, key_name, subject, result, request_id"
+       conn_.query("SELECT id, at, actor, action, service, key_name, subject, result, request_id, issuer"
                    " FROM audit_log WHERE at >= ? ORDER BY id LIMIT ?",
                    {SqlValue(since), SqlValue(limit)})) {
     AuditEntry e;
@@ -125,6 +159,7 @@ std::vector<AuditEntry> TokenRepository::audit_since(std::int64_t since, int lim
     e.subject = r.at(6).as_text();
     e.result = r.at(7).as_text();
     e.request_id = r.at(8).as_text();
+    e.issuer = r.at(9).as_text();
     out.push_back(std::move(e));
   }
   return out;

@@ -14,7 +14,12 @@ Keyring ring(const std::string& text) {
   return *parsed.value;
 }
 
-const std::string kAad = row_associated_data("github", "token", "", "k1");
+std::string aad(std::string_view service, std::string_view key_name, std::string_view issuer,
+                std::string_view subject, std::string_view key_id = "k1") {
+  return *row_associated_data(kAadCurrent, service, key_name, issuer, subject, key_id);
+}
+
+const std::string kAad = aad("github", "token", "", "");
 
 TEST(Keyring, SealThenOpenReturnsThePlaintext) {
   auto k = ring(Keyring::generate("k1"));
@@ -73,13 +78,27 @@ TEST(Keyring, TruncatedTagIsRefused) {
 TEST(Keyring, CiphertextMovedToAnotherRowIsRefused) {
   auto k = ring(Keyring::generate("k1"));
   auto box = k.seal("secret-plaintext", kAad);
-  expect_refused(k, box, row_associated_data("gitlab", "token", "", "k1"));
-  expect_refused(k, box, row_associated_data("github", "token", "alice", "k1"));
+  expect_refused(k, box, aad("gitlab", "token", "", ""));
+  expect_refused(k, box, aad("github", "token", "", "alice"));
+  auto alices = k.seal("secret-plaintext", aad("github", "token", "https://a.example", "alice"));
+  expect_refused(k, alices, aad("github", "token", "https://b.example", "alice"));
 }
 
 TEST(Keyring, AssociatedDataFieldsCannotBeShifted) {
-  EXPECT_NE(row_associated_data("ab", "c", "", "k1"), row_associated_data("a", "bc", "", "k1"));
-  EXPECT_NE(row_associated_data("a", "b", "c", "k1"), row_associated_data("a", "", "bc", "k1"));
+  EXPECT_NE(aad("ab", "c", "", ""), aad("a", "bc", "", ""));
+  EXPECT_NE(aad("a", "b", "", "c"), aad("a", "", "", "bc"));
+  EXPECT_NE(aad("a", "b", "i", "s"), aad("a", "b", "", "is"));
+  EXPECT_NE(aad("a", "b", "i", "s"), aad("a", "b", "is", ""));
+}
+
+// Rows sealed before issuers (layout 1) keep opening; layout 1 cannot stand for a row that has an issuer,
+// and the two layouts never produce the same bytes.
+TEST(Keyring, SchemaOneLayoutOpensOnlyRowsWithoutAnIssuer) {
+  const auto v1 = row_associated_data(kAadSchema1, "github", "token", "", "alice", "k1");
+  ASSERT_TRUE(v1);
+  EXPECT_NE(*v1, aad("github", "token", "", "alice"));
+  EXPECT_FALSE(row_associated_data(kAadSchema1, "github", "token", "https://a.example", "alice", "k1"));
+  EXPECT_FALSE(row_associated_data(3, "github", "token", "", "", "k1"));
 }
 
 TEST(Keyring, WrongKeyUnderTheSameIdIsRefused) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "child_process.hpp"
 #include "store/keyring.hpp"
@@ -32,21 +33,85 @@ class SecretsCliTest : public EngineTest<Engine> {
 TYPED_TEST_SUITE(SecretsCliTest, StoreEngines, EngineNames);
 
 TYPED_TEST(SecretsCliTest, PutReadsStdinAndOnlyRevealPrintsTheValue) {
-  auto put = this->mcpgate({"secrets", "put", "github", "token", "--subject", "alice"}, test_key_k1(),
-                           kValue + "\n");
+  const std::vector<std::string> alice = {"--issuer", "https://as.example.org", "--subject", "alice"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), alice.begin(), alice.end());
+    return args;
+  };
+  auto put = this->mcpgate(with({"secrets", "put", "github", "token"}), test_key_k1(), kValue + "\n");
   ASSERT_EQ(put.exit_code, 0) << put.err;
   this->expect_no_value(put);
-  auto get = this->mcpgate({"secrets", "get", "github", "token", "--subject", "alice"});
+  auto get = this->mcpgate(with({"secrets", "get", "github", "token"}));
   ASSERT_EQ(get.exit_code, 0) << get.err;
   this->expect_no_value(get);
   EXPECT_NE(get.out.find("\"key_id\": \"k1\""), std::string::npos) << get.out;
-  auto reveal = this->mcpgate({"secrets", "get", "github", "token", "--subject", "alice", "--reveal"});
+  auto reveal = this->mcpgate(with({"secrets", "get", "github", "token", "--reveal"}));
   ASSERT_EQ(reveal.exit_code, 0) << reveal.err;
   EXPECT_EQ(reveal.out, kValue + "\n");
+  auto other_issuer = this->mcpgate(
+      {"secrets", "get", "github", "token", "--issuer", "static", "--subject", "alice", "--reveal"});
+  EXPECT_EQ(other_issuer.exit_code, 1);
+  EXPECT_NE(other_issuer.err.find("secret_not_found"), std::string::npos) << other_issuer.err;
   auto list = this->mcpgate({"secrets", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   this->expect_no_value(list);
   EXPECT_NE(list.out.find("\"subject\": \"alice\""), std::string::npos);
+  EXPECT_NE(list.out.find("\"issuer\": \"https://as.example.org\""), std::string::npos);
+}
+
+// A subject alone names no principal (two issuers may both have an "alice"): refused before the store is
+// touched, naming the missing flag.
+TYPED_TEST(SecretsCliTest, SubjectWithoutIssuerIsRefused) {
+  for (const char* command : {"put", "get", "delete"}) {
+    auto run =
+        this->mcpgate({"secrets", command, "github", "token", "--subject", "alice"}, test_key_k1(), kValue);
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_NE(run.err.find("--subject needs --issuer"), std::string::npos) << command << ": " << run.err;
+    EXPECT_NE(run.err.find("'static'"), std::string::npos) << run.err;
+    this->expect_no_value(run);
+  }
+  auto issuer_only =
+      this->mcpgate({"secrets", "put", "github", "token", "--issuer", "static"}, test_key_k1(), kValue);
+  EXPECT_EQ(issuer_only.exit_code, 2);
+  EXPECT_NE(issuer_only.err.find("--issuer needs --subject"), std::string::npos) << issuer_only.err;
+  auto list = this->mcpgate({"secrets", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out, "[]\n");
+}
+
+// Per-user tokens stored before issuers were recorded are listed as unbound, served to nobody, until
+// bind-issuer gives them one (each re-encrypted and audited).
+TYPED_TEST(SecretsCliTest, BindIssuerGivesUnboundTokensTheirIssuer) {
+  make_schema1_database(this->engine,
+                        {{"github", "token", "alice", kValue}, {"github", "token", "", "shared"}});
+  auto list = this->mcpgate({"secrets", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto rows = nlohmann::json::parse(list.out);
+  ASSERT_EQ(rows.size(), 2u) << list.out;
+  int unbound = 0;
+  for (const auto& row : rows) unbound += row.value("unbound", false) ? 1 : 0;
+  EXPECT_EQ(unbound, 1) << list.out;
+  auto before = this->mcpgate(
+      {"secrets", "get", "github", "token", "--issuer", "static", "--subject", "alice", "--reveal"});
+  EXPECT_EQ(before.exit_code, 1);
+  this->expect_no_value(before);
+
+  auto bind = this->mcpgate({"secrets", "bind-issuer", "static"});
+  ASSERT_EQ(bind.exit_code, 0) << bind.err;
+  EXPECT_EQ(bind.out, "bound 1 per-user tokens to issuer 'static'\n");
+  this->expect_no_value(bind);
+  auto after = this->mcpgate(
+      {"secrets", "get", "github", "token", "--issuer", "static", "--subject", "alice", "--reveal"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, kValue + "\n");
+  auto relisted = this->mcpgate({"secrets", "list"});
+  EXPECT_EQ(relisted.out.find("unbound"), std::string::npos) << relisted.out;
+  auto audit = this->mcpgate({"secrets", "audit"});
+  EXPECT_NE(audit.out.find("\"action\":\"bind_issuer\""), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("\"issuer\":\"static\""), std::string::npos) << audit.out;
+  this->expect_no_value(audit);
+  EXPECT_EQ(this->mcpgate({"secrets", "bind-issuer", "static"}).out,
+            "bound 0 per-user tokens to issuer 'static'\n");
 }
 
 TYPED_TEST(SecretsCliTest, PutRefusesAValueOnTheCommandLine) {

@@ -3,6 +3,7 @@
 //   TYPED_TEST_SUITE(TokenStoreTest, StoreEngines);
 //   auto options = this->engine.options();          // fresh sqlite file or fresh postgres database, two keys
 //   auto raw = this->engine.raw();                  // SqlDatabase for tampering behind the store's back
+//   make_schema1_database(this->engine, {{"svc", "k", "alice", "v"}});   // as the schema-1 release left it
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,8 +13,10 @@
 #include <filesystem>
 #include <mcpgate/token_store.hpp>
 #include <string>
+#include <vector>
 
 #include "store/keyring.hpp"
+#include "store/migrations.hpp"
 #include "store/sql_connection.hpp"
 #include "support/pg_test_server.hpp"
 
@@ -77,6 +80,35 @@ struct PostgresEngine {
 };
 
 using StoreEngines = ::testing::Types<SqliteEngine, PostgresEngine>;
+
+// A row as schema 1 stored it: no issuer; subject '' = shared.
+struct Schema1Row {
+  std::string service, key_name, subject, value;
+};
+inline constexpr std::int64_t kSchema1Time = 1'700'000'000;
+
+// The database a release with schema 1 left behind: migration 1 only, rows sealed under `keys`' active key
+// with the associated-data layout of that release.
+template <class Engine>
+void make_schema1_database(const Engine& engine, const std::vector<Schema1Row>& rows,
+                           const std::string& keys = test_key_k1()) {
+  auto ring = store::Keyring::parse(keys);
+  ASSERT_TRUE(ring.ok()) << ring.status.message();
+  auto db = engine.raw();
+  auto conn = db->lease();
+  ASSERT_EQ(store::apply_migrations(*conn, kSchema1Time, 1), 1);
+  for (const auto& row : rows) {
+    const auto aad = store::row_associated_data(store::kAadSchema1, row.service, row.key_name, "",
+                                                row.subject, ring.value->active_id());
+    const auto sealed = ring.value->seal(row.value, *aad);
+    conn->exec(
+        "INSERT INTO service_tokens (service, key_name, subject, key_id, nonce, ciphertext, tag, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {row.service, row.key_name, row.subject, sealed.key_id, store::SqlValue::blob(sealed.nonce),
+         store::SqlValue::blob(sealed.ciphertext), store::SqlValue::blob(sealed.tag),
+         store::SqlValue(kSchema1Time), store::SqlValue(kSchema1Time)});
+  }
+}
 
 struct EngineNames {
   template <class T>

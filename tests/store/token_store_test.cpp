@@ -17,8 +17,14 @@ class TokenStoreTest : public EngineTest<Engine> {};
 TYPED_TEST_SUITE(TokenStoreTest, StoreEngines, EngineNames);
 
 const Actor kActor{"test", "req-1"};
+constexpr const char* kIssuerA = "https://a.example";
+constexpr const char* kIssuerB = "https://b.example";
 const SecretRef kShared{"github", "token", std::nullopt};
-const SecretRef kAlice{"github", "token", "alice"};
+const SecretRef kAlice{"github", "token", SecretOwner{kIssuerA, "alice"}};
+
+SecretRef per_user(std::string service, std::string issuer, std::string subject) {
+  return {std::move(service), "token", SecretOwner{std::move(issuer), std::move(subject)}};
+}
 
 TYPED_TEST(TokenStoreTest, RoundTripsSharedAndPerUserTokens) {
   auto store = this->open_store(test_key_k1());
@@ -27,11 +33,147 @@ TYPED_TEST(TokenStoreTest, RoundTripsSharedAndPerUserTokens) {
   ASSERT_TRUE(store->put(kAlice, "alice-value", kActor).ok());
   EXPECT_EQ(*store->read(kShared).value, "shared-value");
   EXPECT_EQ(*store->read(kAlice).value, "alice-value");
-  EXPECT_EQ(store->read({"github", "token", "bob"}).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(store->read(per_user("github", kIssuerA, "bob")).status.reason, Reason::SecretNotFound);
   auto meta = store->describe(kAlice);
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta.value->key_id, "k1");
-  EXPECT_EQ(meta.value->ref.subject, "alice");
+  ASSERT_TRUE(meta.value->ref.owner);
+  EXPECT_EQ(*meta.value->ref.owner, (SecretOwner{kIssuerA, "alice"}));
+  EXPECT_FALSE(meta.value->unbound);
+}
+
+// The store keys a per-user token by the whole identity: the same subject under another issuer (or the
+// static tokens' "static") is another principal, and an owner without an issuer names nobody.
+TYPED_TEST(TokenStoreTest, PerUserSecretBelongsToIssuerAndSubject) {
+  auto store = this->open_store(test_key_k1());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put(per_user("github", kIssuerA, "alice"), "a-alice", kActor).ok());
+  for (const auto& other : {per_user("github", kIssuerB, "alice"), per_user("github", "static", "alice")})
+    EXPECT_EQ(store->read(other).status.reason, Reason::SecretNotFound) << other.owner->issuer;
+  EXPECT_EQ(store->read(kShared).status.reason, Reason::SecretNotFound);
+  ASSERT_TRUE(store->put(per_user("github", kIssuerB, "alice"), "b-alice", kActor).ok());
+  EXPECT_EQ(*store->read(per_user("github", kIssuerA, "alice")).value, "a-alice");
+  EXPECT_EQ(*store->read(per_user("github", kIssuerB, "alice")).value, "b-alice");
+  ASSERT_TRUE(store->remove(per_user("github", kIssuerA, "alice"), kActor).ok());
+  EXPECT_EQ(*store->read(per_user("github", kIssuerB, "alice")).value, "b-alice");
+  for (const auto& half : {per_user("github", "", "alice"), per_user("github", kIssuerA, "")}) {
+    EXPECT_EQ(store->read(half).status.reason, Reason::SecretReferenceInvalid);
+    EXPECT_EQ(store->put(half, "v", kActor).reason, Reason::SecretReferenceInvalid);
+  }
+  auto audit = store->audit_since(0);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit.value->empty());
+  EXPECT_EQ(audit.value->front().issuer, kIssuerA);
+  EXPECT_EQ(audit.value->front().subject, "alice");
+}
+
+// The associated data covers the issuer: a row moved to another issuer behind the store's back does not
+// decrypt, and neither does a schema-1 row (whose layout has no issuer) given one.
+TYPED_TEST(TokenStoreTest, RowMovedToAnotherIssuerFailsToDecrypt) {
+  make_schema1_database(this->engine, {{"legacy", "token", "alice", "legacy-alice"}});
+  auto store = this->open_store(test_key_k1());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put(per_user("github", kIssuerA, "alice"), "secret-plaintext", kActor).ok());
+  this->engine.raw()->lease()->exec("UPDATE service_tokens SET issuer = ? WHERE subject = 'alice'",
+                                    {SqlValue(kIssuerB)});
+  for (const char* service : {"github", "legacy"}) {
+    auto moved = store->read(per_user(service, kIssuerB, "alice"));
+    EXPECT_EQ(moved.status.reason, Reason::StoreDecryptFailed) << service;
+    EXPECT_FALSE(moved.value.has_value());
+  }
+}
+
+// Per-user rows from schema 1 have no issuer: no principal's lookup finds them until the operator says which
+// issuer their subjects belong to; then they are re-sealed in the layout that covers it.
+TYPED_TEST(TokenStoreTest, LegacyPerUserRowsAreNotServedUntilBoundToAnIssuer) {
+  make_schema1_database(this->engine, {{"github", "token", "", "shared-value"},
+                                       {"github", "token", "alice", "legacy-alice"},
+                                       {"github", "token", "bob", "legacy-bob"},
+                                       {"coda", "token", "alice", "legacy-coda-alice"}});
+  auto store = this->open_store(test_key_k1());
+  ASSERT_TRUE(store);
+  auto listed = store->list();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed.value->size(), 4u);
+  int unbound = 0;
+  for (const auto& m : *listed.value) {
+    EXPECT_EQ(m.unbound, m.ref.owner.has_value()) << m.ref.service;
+    if (m.unbound) {
+      EXPECT_EQ(m.ref.owner->issuer, "");
+    }
+    unbound += m.unbound;
+  }
+  EXPECT_EQ(unbound, 3);
+  for (const char* issuer : {kIssuerA, kIssuerB, "static"})
+    EXPECT_EQ(store->read(per_user("github", issuer, "alice")).status.reason, Reason::SecretNotFound)
+        << issuer;
+  EXPECT_EQ(store->read(per_user("github", "", "alice")).status.reason, Reason::SecretReferenceInvalid);
+
+  // bob already has a token of his own under kIssuerA: his legacy row stays unbound rather than replace it.
+  ASSERT_TRUE(store->put(per_user("github", kIssuerA, "bob"), "current-bob", kActor).ok());
+  auto bound = store->bind_issuer(kIssuerA, kActor, "github");
+  ASSERT_TRUE(bound.ok()) << bound.status.message();
+  EXPECT_EQ(bound.value->bound, 1);
+  EXPECT_EQ(bound.value->conflicts, 1);
+  EXPECT_EQ(*store->read(per_user("github", kIssuerA, "alice")).value, "legacy-alice");
+  EXPECT_EQ(*store->read(per_user("github", kIssuerA, "bob")).value, "current-bob");
+  EXPECT_EQ(store->read(per_user("coda", kIssuerA, "alice")).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(*store->read(kShared).value, "shared-value");
+
+  auto statics = store->bind_issuer("static", kActor, "", "alice");
+  ASSERT_TRUE(statics.ok()) << statics.status.message();
+  EXPECT_EQ(statics.value->bound, 1);
+  EXPECT_EQ(*store->read(per_user("coda", "static", "alice")).value, "legacy-coda-alice");
+  EXPECT_EQ(store->bind_issuer("", kActor).status.reason, Reason::SecretReferenceInvalid);
+
+  auto raw = this->engine.raw();
+  auto conn = raw->lease();
+  EXPECT_EQ(
+      conn->query("SELECT aad_version FROM service_tokens WHERE service = 'github' AND subject = 'alice'")
+          .at(0)
+          .at(0)
+          .as_int(),
+      store::kAadCurrent);
+  EXPECT_EQ(conn->query("SELECT COUNT(*) FROM audit_log WHERE action = 'bind_issuer' AND issuer = ?",
+                        {SqlValue(kIssuerA)})[0][0]
+                .as_int(),
+            3);  // alice bound, bob's conflict, the summary
+}
+
+// Upgrading a schema-1 database changes no stored value: every row still decrypts, keeps its id and times,
+// rotates, and a principal's new token may sit beside an unbound one of the same subject.
+TYPED_TEST(TokenStoreTest, MigrationKeepsStoredRowsReadable) {
+  make_schema1_database(this->engine,
+                        {{"github", "token", "", "shared-value"}, {"svc", "token", "alice", "legacy-alice"}});
+  std::vector<std::int64_t> ids_before;
+  for (const auto& r : this->engine.raw()->lease()->query("SELECT id FROM service_tokens ORDER BY id"))
+    ids_before.push_back(r[0].as_int());
+  auto store = this->open_store(test_key_k1());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->migrate().value, store::latest_schema_version());
+  EXPECT_EQ(*store->read(kShared).value, "shared-value");
+  auto meta = store->describe(kShared);
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta.value->created_at, kSchema1Time);
+  std::vector<std::int64_t> ids_after;
+  for (const auto& r : this->engine.raw()->lease()->query("SELECT id FROM service_tokens ORDER BY id"))
+    ids_after.push_back(r[0].as_int());
+  EXPECT_EQ(ids_after, ids_before);
+  ASSERT_TRUE(store->put(per_user("svc", kIssuerA, "alice"), "new-alice", kActor).ok());
+
+  auto rotating = this->open_store(test_key_k2() + "," + test_key_k1());
+  ASSERT_TRUE(rotating);
+  auto report = rotating->rotate(kActor, 1);
+  ASSERT_TRUE(report.ok()) << report.status.message();
+  EXPECT_EQ(report.value->rows_reencrypted, 3);
+  auto only_new = this->open_store(test_key_k2());
+  ASSERT_TRUE(only_new);
+  EXPECT_EQ(*only_new->read(kShared).value, "shared-value");
+  EXPECT_EQ(*only_new->read(per_user("svc", kIssuerA, "alice")).value, "new-alice");
+  auto bound = only_new->bind_issuer(kIssuerB, kActor);
+  ASSERT_TRUE(bound.ok()) << bound.status.message();
+  EXPECT_EQ(bound.value->bound, 1);
+  EXPECT_EQ(*only_new->read(per_user("svc", kIssuerB, "alice")).value, "legacy-alice");
 }
 
 TYPED_TEST(TokenStoreTest, BinaryValuesSurviveTheRoundTrip) {
@@ -282,21 +424,34 @@ TYPED_TEST(TokenStoreTest, WarnsWhenAKeyNearsTheGcmInvocationLimit) {
   EXPECT_NE(warnings[0].find("2147483648"), std::string::npos);
 }
 
-TYPED_TEST(TokenStoreTest, ResolverExpandsReferencesAndCachesForItsTtl) {
+TYPED_TEST(TokenStoreTest, ResolverCachesEachValueForItsTtl) {
   auto clock = std::make_shared<ManualClock>(1'800'000'000);
   auto store = this->open_store(test_key_k1(), clock);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put(kShared, "shared", kActor).ok());
   ASSERT_TRUE(store->put(kAlice, "alices", kActor).ok());
   SecretResolver resolver(store, clock, 30);
-  auto text = resolver.expand("Bearer {secret:github/token}; user={secret:github/token@alice}");
-  ASSERT_TRUE(text.ok()) << text.status.message();
-  EXPECT_EQ(*text.value, "Bearer shared; user=alices");
+  EXPECT_EQ(*resolver.resolve(kShared).value, "shared");
+  EXPECT_EQ(*resolver.resolve(kAlice).value, "alices");
   ASSERT_TRUE(store->put(kShared, "changed", kActor).ok());
   EXPECT_EQ(*resolver.resolve(kShared).value, "shared");  // still cached
   clock->advance(std::chrono::seconds(31));
   EXPECT_EQ(*resolver.resolve(kShared).value, "changed");
-  EXPECT_EQ(resolver.expand("{secret:github/missing}").status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(resolver.resolve({"github", "missing", std::nullopt}).status.reason, Reason::SecretNotFound);
+}
+
+// Issuer and subject come from tokens and may hold any character: no two owners share a cache entry.
+TYPED_TEST(TokenStoreTest, ResolverKeepsEveryOwnersValueApart) {
+  auto store = this->open_store(test_key_k1());
+  ASSERT_TRUE(store);
+  const SecretRef one = per_user("svc", "a\nb", "c");
+  const SecretRef two = per_user("svc", "a", "b\nc");
+  ASSERT_TRUE(store->put(one, "value-one", kActor).ok());
+  ASSERT_TRUE(store->put(two, "value-two", kActor).ok());
+  SecretResolver resolver(store, Clock::system(), 30);
+  EXPECT_EQ(*resolver.resolve(one).value, "value-one");
+  EXPECT_EQ(*resolver.resolve(two).value, "value-two");
+  EXPECT_EQ(resolver.resolve({"svc", "token", std::nullopt}).status.reason, Reason::SecretNotFound);
 }
 
 TEST(SqliteStore, DatabaseFileAndWalNeverContainThePlaintext) {
@@ -385,17 +540,21 @@ TEST(StoreOptions, StoreSpecSelectsTheBackendWithoutEchoingIt) {
   EXPECT_EQ(bad.message().find("hunter2"), std::string::npos);
 }
 
+// Configuration names a per-user token only as "the requesting principal's" (@subject, the literal word):
+// an identity is never text in a reference.
 TEST(SecretReference, ParsesSharedAndPerUserForms) {
   auto shared = parse_secret_reference("{secret:github/token}");
   ASSERT_TRUE(shared.ok());
   EXPECT_EQ(shared.value->service, "github");
   EXPECT_EQ(shared.value->key_name, "token");
-  EXPECT_FALSE(shared.value->subject);
-  auto user = parse_secret_reference("{secret:github/token@user-42}");
+  EXPECT_FALSE(shared.value->per_user);
+  auto user = parse_secret_reference("{secret:github/token@subject}");
   ASSERT_TRUE(user.ok());
-  EXPECT_EQ(user.value->subject, "user-42");
+  EXPECT_TRUE(user.value->per_user);
+  EXPECT_EQ(user.value->key_name, "token");
   for (const char* bad : {"{secret:github}", "{secret:/token}", "{secret:github/}", "{secret:github/token@}",
-                          "secret:github/token", "{secret:a/b/c}", "{secret:a/b@c@d}"})
+                          "secret:github/token", "{secret:a/b/c}", "{secret:a/b@c@d}",
+                          "{secret:github/token@user-42}", "{secret:github/token@subject@x}"})
     EXPECT_EQ(parse_secret_reference(bad).status.reason, Reason::SecretReferenceInvalid) << bad;
 }
 
@@ -406,7 +565,8 @@ TEST(EnvStore, ReadsSharedTokensFromEnvironmentAndRefusesWrites) {
   ASSERT_TRUE(opened.ok());
   auto& store = *opened.value;
   EXPECT_EQ(*store->read({"my-svc", "api_key", std::nullopt}).value, "env-value");
-  EXPECT_EQ(store->read({"my-svc", "api_key", "alice"}).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(store->read({"my-svc", "api_key", SecretOwner{"static", "alice"}}).status.reason,
+            Reason::SecretNotFound);  // the env backend has no per-user tokens
   EXPECT_EQ(store->put({"x", "y", std::nullopt}, "v", kActor).reason, Reason::StoreReadOnly);
   ::unsetenv("MCPGATE_SECRET_MY_SVC_API_KEY");
 }

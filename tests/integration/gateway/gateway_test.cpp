@@ -98,8 +98,9 @@ class Gateway : public ::testing::Test {
     if (serve_) serve_->stop(SIGTERM, 10s);
     // No token or secret in anything the gateway logged.
     const std::string logged = serve_ ? serve_->stderr_text() : "";
-    for (const std::string& secret :
-         {std::string(kAlice), std::string(kBob), std::string(kServiceSecret), jwt_}) {
+    std::vector<std::string> secrets = {kAlice, kBob, kServiceSecret, jwt_};
+    secrets.insert(secrets.end(), extra_secrets_.begin(), extra_secrets_.end());
+    for (const std::string& secret : secrets) {
       if (!secret.empty()) {
         EXPECT_EQ(logged.find(secret), std::string::npos) << "a secret reached the log";
       }
@@ -579,38 +580,48 @@ namespace mcpgate {
 namespace {
 
 constexpr const char* kAliceUserToken = "alice-own-upstream-token-7f3e";
+constexpr const char* kVictimUserToken = "victim-own-upstream-token-2b9d";
+constexpr const char* kOtherIssuer = "https://other-as.example.org";  // a second configured issuer
 
 // The gateway with the encrypted SQLite store: shared and per-user service tokens, and the principals table.
+// Per-user tokens: (static, alice) — the static token "alice" — and (kIssuer, victim), a JWT user.
 class GatewayWithStore : public Gateway {
  protected:
   void SetUp() override {
-    extra_secrets_ = {kAliceUserToken};
+    extra_secrets_ = {kAliceUserToken, kVictimUserToken};
     const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
     auto tail = [&] {
       return "[store]\nbackend = \"sqlite\"\npath = \"" + dir_ + "/store.db\"\nkey_file = \"" + dir_ +
              "/master.key\"\n\n[[routes]]\nprefix = \"/peruser\"\nupstream = \"" + up +
-             "/json\"\ninject_headers = { X-User-Token = \"{secret:coda/user_token@subject}\" }\n";
+             "/json\"\ninject_headers = { X-User-Token = \"{secret:coda/user_token@subject}\" }\n\n" +
+             "[[issuers]]\nissuer = \"" + kOtherIssuer +
+             "\"\naudiences = [\"https://mcp.example.com/json\"]\n" + "jwks_file = \"" + dir_ +
+             "/jwks.json\"\n";
     };
     // The directory name is only known inside start(); the tail is computed from the same rule.
     dir_ = ::testing::TempDir() + "mcpgate-gateway-" + std::to_string(::getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     start("", tail(), [this] {
-      const std::string cli = std::string(MCPGATE_BINARY);
-      const std::string store = " --store sqlite:" + dir_ + "/store.db --key-file " + dir_ + "/master.key";
-      ASSERT_EQ(std::system((cli + " secrets keygen > " + dir_ + "/master.key").c_str()), 0);
+      ASSERT_EQ(std::system((cli() + " secrets keygen > " + dir_ + "/master.key").c_str()), 0);
       std::filesystem::permissions(dir_ + "/master.key",
                                    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-      std::ofstream(dir_ + "/shared.txt") << kServiceSecret;
-      std::ofstream(dir_ + "/alice.txt") << kAliceUserToken;
-      ASSERT_EQ(
-          std::system((cli + " secrets put demo api_token" + store + " < " + dir_ + "/shared.txt > /dev/null")
-                          .c_str()),
-          0);
-      ASSERT_EQ(std::system((cli + " secrets put coda user_token --subject alice" + store + " < " + dir_ +
-                             "/alice.txt > /dev/null")
-                                .c_str()),
-                0);
+      put_token("demo api_token", kServiceSecret);
+      put_token("coda user_token --issuer static --subject alice", kAliceUserToken);
+      put_token(std::string("coda user_token --issuer ") + kIssuer + " --subject victim", kVictimUserToken);
     });
+  }
+  static std::string cli() { return MCPGATE_BINARY; }
+  std::string store_flags() const {
+    return " --store sqlite:" + dir_ + "/store.db --key-file " + dir_ + "/master.key";
+  }
+  void put_token(const std::string& args, const std::string& value) {
+    std::ofstream(dir_ + "/value.txt") << value;
+    ASSERT_EQ(
+        std::system((cli() + " secrets put " + args + store_flags() + " < " + dir_ + "/value.txt > /dev/null")
+                        .c_str()),
+        0)
+        << args;
+    std::filesystem::remove(dir_ + "/value.txt");
   }
   StoreOptions store_options() const {
     StoreOptions o;
@@ -618,6 +629,21 @@ class GatewayWithStore : public Gateway {
     o.sqlite_path = dir_ + "/store.db";
     o.key_file = dir_ + "/master.key";
     return o;
+  }
+  // A per-user route asked for by `token`: refused with 403 service_token_missing before the upstream, and
+  // no stored value in the answer.
+  void expect_no_service_token(const std::string& token, const std::string& who) {
+    const auto seen = upstream_.requests().size();
+    auto r = client().Post("/peruser", bearer(token.c_str()), "{}", "application/json");
+    ASSERT_TRUE(r) << who;
+    EXPECT_EQ(r->status, 403) << who << ": " << r->body;
+    EXPECT_EQ(nlohmann::json::parse(r->body).value("error", ""), "service_token_missing") << who;
+    for (const char* secret : {kVictimUserToken, kAliceUserToken, kServiceSecret})
+      EXPECT_EQ(r->body.find(secret), std::string::npos) << who;
+    EXPECT_EQ(upstream_.requests().size(), seen) << who << " reached the upstream";
+    if (upstream_.requests().size() != seen)
+      ADD_FAILURE() << who << " was given X-User-Token '" << upstream_.last_request().header("X-User-Token")
+                    << "'";
   }
 };
 
@@ -640,6 +666,37 @@ TEST_F(GatewayWithStore, InjectsTheSharedAndThePrincipalsOwnTokenFromTheEncrypte
   EXPECT_EQ(body["error"], "service_token_missing");
   EXPECT_NE(body["error_description"].get<std::string>().find("coda/user_token"), std::string::npos);
   EXPECT_EQ(upstream_.requests().size(), seen) << "a request without its service token reached the upstream";
+}
+
+// The subject is a value handed to the store, never pasted into `{secret:...@subject}` and parsed again: a
+// `sub` that closes the reference, or opens another one, names no stored token.
+TEST_F(GatewayWithStore, PerUserSecretTakesTheSubjectAsDataNotTemplateText) {
+  auto own =
+      client().Post("/peruser", bearer(sign_jwt({{"sub", "victim"}}).c_str()), "{}", "application/json");
+  ASSERT_TRUE(own);
+  ASSERT_EQ(own->status, 200) << own->body;
+  EXPECT_EQ(upstream_.last_request().header("X-User-Token"), kVictimUserToken);
+
+  for (const char* sub : {"victim}", "victim}{secret:demo/api_token", "victim}{secret:demo/api_token}",
+                          "victim@subject}", "{secret:coda/user_token@victim}"})
+    expect_no_service_token(sign_jwt({{"sub", sub}}), std::string("sub '") + sub + "'");
+}
+
+// A per-user token belongs to (issuer, subject): the same `sub` from another configured issuer, or a JWT user
+// whose `sub` equals a static token's subject, is someone else.
+TEST_F(GatewayWithStore, PerUserSecretBelongsToIssuerAndSubject) {
+  expect_no_service_token(sign_jwt({{"iss", kOtherIssuer}, {"sub", "victim"}}), "victim of the other issuer");
+  expect_no_service_token(sign_jwt({{"sub", "alice"}}), "JWT user 'alice'");
+
+  auto static_alice = client().Post("/peruser", bearer(kAlice), "{}", "application/json");
+  ASSERT_TRUE(static_alice);
+  ASSERT_EQ(static_alice->status, 200);
+  EXPECT_EQ(upstream_.last_request().header("X-User-Token"), kAliceUserToken);
+  auto victim = client().Post("/peruser", bearer(sign_jwt({{"iss", kIssuer}, {"sub", "victim"}}).c_str()),
+                              "{}", "application/json");
+  ASSERT_TRUE(victim);
+  ASSERT_EQ(victim->status, 200);
+  EXPECT_EQ(upstream_.last_request().header("X-User-Token"), kVictimUserToken);
 }
 
 TEST_F(GatewayWithStore, RecordsEachPrincipalItServesInTheStore) {
