@@ -59,7 +59,14 @@ struct ServerConfig {
   // Forward-auth (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth).
   std::string forward_auth_path = "/auth";  // "" = off
   std::vector<std::string>
-      trusted_proxies;  // addresses (or IPv4 CIDRs) whose X-Forwarded-* / X-Original-* count
+      trusted_proxies;  // addresses (or IPv4 CIDRs) whose forward-auth headers and X-Forwarded-* count
+  // Where forward-auth reads the original request from a trusted proxy: exactly this header for the method
+  // and this one for the URI, never another spelling; "" = the check request's own method, or its own
+  // target after forward_auth_path (Envoy ext_authz; nginx `proxy_pass http://mcpgate/auth$request_uri`).
+  // Set by forward_auth_proxy = nginx (default) | traefik | caddy | envoy; either key overrides it.
+  std::string forward_auth_proxy = "nginx";
+  std::string forward_auth_method_header = "X-Original-Method";
+  std::string forward_auth_uri_header;
   std::string subject_header = "X-Auth-Subject";
   std::string scopes_header = "X-Auth-Scopes";
   std::string client_id_header = "X-Auth-Client-Id";
@@ -86,6 +93,15 @@ struct GatewayConfig {
   std::string request_id_header = "X-Request-Id";  // taken when well-formed, else generated; passed upstream
   // Claim → header for the upstream, e.g. {"email" = "X-Auth-Email"}; client copies are stripped first.
   std::vector<std::pair<std::string, std::string>> claim_to_headers;
+  // Request headers never passed upstream, in any spelling (case, '_' for '-'): identity headers other
+  // proxies inject and upstreams written for them trust. A trailing '*' matches a prefix.
+  std::vector<std::string> strip_request_headers = {
+      "X-Forwarded-User",   "X-Forwarded-Email",   "X-Forwarded-Preferred-Username", "X-Forwarded-Groups",
+      "X-Forwarded-Access-Token", "X-Auth-Request-*", "Remote-User", "Remote-Email", "Remote-Groups",
+      "Remote-Name",        "X-Remote-User",       "X-Remote-Group",   "X-Webauth-User", "X-Authenticated-User",
+      "X-User",             "X-Email",             "X-Amzn-Oidc-*",    "X-Goog-Authenticated-User-*",
+      "X-Goog-Iap-Jwt-Assertion", "Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email",
+      "X-Pomerium-*",       "X-Ms-Client-Principal*"};
   bool access_log = true;  // one JSON line per request on stderr
 };
 

@@ -39,6 +39,7 @@
 namespace httplib {
 class Server;
 struct Request;
+struct Response;
 }  // namespace httplib
 
 namespace mcpgate {
@@ -73,7 +74,19 @@ class Guard {
   Decision check(std::string_view method, std::string_view target, const HeaderList& headers) const;
 
   // Hardening + discovery routes + the check in a pre-routing handler. Call before adding routes or listen().
-  void install(httplib::Server& server);
+  //
+  // A request install() answers itself (a refusal, a discovery document, a preflight, a forward-auth
+  // answer) is answered before cpp-httplib has read its body; left unread, that body would be parsed as
+  // the connection's next request (the "CL.0" desync). With EarlyAnswer::Close (the default) such an
+  // answer closes the connection after it is sent. With EarlyAnswer::AfterBody, for POST, PUT, PATCH and
+  // DELETE the body is read first (at most server.max_body_bytes) and the answer is left for a handler
+  // that calls answer_pending() — the client keeps its connection; use it only when your handlers cover
+  // every path of those methods (as `mcpgate serve` does). Other methods with a body are refused (400) and
+  // the connection closed: cpp-httplib never reads their bodies.
+  enum class EarlyAnswer { Close, AfterBody };
+  void install(httplib::Server& server, EarlyAnswer early = EarlyAnswer::Close);
+  // With EarlyAnswer::AfterBody: writes the answer install() kept for this request, true; false if none.
+  bool answer_pending(const httplib::Request& request, httplib::Response& response) const;
   // The verified Principal of the request being handled on this thread; nullptr on public routes.
   const Principal* principal(const httplib::Request& request) const noexcept;
   // For access logs and metrics, after the response (cpp-httplib's logger runs on the request's thread): why

@@ -33,6 +33,18 @@ namespace mcpgate {
     "The Authorization header uses a scheme other than Bearer.")                                            \
   X(InvalidHeaderValue, "invalid_header_value", 400, "invalid_request",                                     \
     "A request header contains a CR, LF or NUL character.")                                                 \
+  /* --- the request itself: what the upstream would read differently is refused (RFC 9112 §5) --- */     \
+  X(HeaderNameInvalid, "header_name_invalid", 400, "invalid_request",                                       \
+    "A header name is not an RFC 9110 token (whitespace before the colon, a folded line, a bad byte).")    \
+  X(HeaderAmbiguous, "header_ambiguous", 400, "invalid_request",                                            \
+    "A header that must appear once appears twice, or in another spelling ('_' for '-').")                 \
+  X(RequestTargetRefused, "request_target_refused", 400, "invalid_request",                                 \
+    "The request path is ambiguous (dot segments, '//', '\\', ';', an encoded '/', '.' or '%'); refused.") \
+  X(BodyNotAllowed, "body_not_allowed", 400, "invalid_request", "This request method takes no body.")      \
+  X(ForwardedRequestMissing, "forwarded_request_missing", 400, "invalid_request",                           \
+    "The trusted proxy did not say, in its configured headers, which request to judge.")                    \
+  X(SessionUnknown, "session_unknown", 404, "",                                                             \
+    "The Mcp-Session-Id was not issued to this principal here (unknown, expired or forgotten).")           \
   /* --- the JWS compact serialization (RFC 7515 §7.1, RFC 8725 §3) --- */                                  \
   X(TokenTooLarge, "token_too_large", 401, "invalid_token", "The token is larger than 16 KiB.")             \
   X(JweNotSupported, "jwe_not_supported", 401, "invalid_token",                                             \
@@ -72,6 +84,8 @@ namespace mcpgate {
   X(AudienceMissing, "aud_missing", 401, "invalid_token", "The token has no 'aud' claim.")                  \
   X(AudienceMismatch, "aud_mismatch", 401, "invalid_token",                                                 \
     "The token was not issued for this resource: no 'aud' matches a configured audience.")                  \
+  X(SubjectMissing, "sub_missing", 401, "invalid_token",                                                    \
+    "The token has no 'sub' claim (RFC 9068 section 2.2 requires one).")                                   \
   X(ExpirationMissing, "exp_missing", 401, "invalid_token", "The token has no 'exp' claim.")                \
   X(Expired, "expired", 401, "invalid_token", "The token has expired.")                                     \
   X(NotYetValid, "not_yet_valid", 401, "invalid_token", "The token is not valid yet ('nbf').")             \

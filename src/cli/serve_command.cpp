@@ -27,6 +27,15 @@
 namespace mcpgate::cli {
 namespace {
 
+// A metric label from a request line's method: only the methods the listener accepts, so that refused
+// request lines cannot grow the label set.
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+    if (method == known) return known;
+  return "other";
+}
+
+
 using SteadyClock = std::chrono::steady_clock;
 
 bool needs_store(const Config& c) {
@@ -182,21 +191,21 @@ int run_serve(const std::string& path) {
   });
   const std::size_t threads = sc.threads;
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  guard->install(*server);
+  guard->install(*server, Guard::EarlyAnswer::AfterBody);  // the proxy's handlers cover every path
   proxy->install(*server);
   server->set_logger([&](const httplib::Request& req, const httplib::Response& res) {
     const Guard::Outcome outcome = guard->outcome(req);
     const Principal* who = outcome.principal;
     const Reason reason = outcome.reason;
-    const std::string route = proxy->route_of(req.method, req.path);
-    metrics.count_request(route.empty() ? "none" : route, req.method, res.status);
+    const std::string route = proxy->route_of(req.method, req.target);
+    metrics.count_request(route.empty() ? "none" : route, method_label(req.method), res.status);
     metrics.count_auth(outcome_name(reason, who, !route.empty()));
     if (!config.gateway.access_log) return;
     std::string id = res.get_header_value(config.gateway.request_id_header.c_str());
     observe::AccessRecord record{
         .request_id = id.empty() ? observe::new_request_id() : id,
         .method = req.method,
-        .path = req.path,
+        .path = req.target,
         .route = route,
         .auth_source = who ? std::string(source_name(who->source)) : std::string(),
         .subject = who ? who->subject : std::string(),

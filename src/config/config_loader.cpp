@@ -56,6 +56,9 @@ void read_scopes(SectionReader& r, std::vector<std::string>& scopes) {
   read_scopes_named(r, "scopes", scopes);
 }
 
+bool is_header_name(std::string_view name);
+void read_forward_auth_sources(SectionReader& r, ServerConfig& s);
+
 void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
   SectionReader r(t, "server", "MCPGATE_SERVER_", out.errors, env);
   if (r.string("public_url", c.server.public_url) && !is_http_url(c.server.public_url)) {
@@ -92,6 +95,7 @@ void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, 
       s.forward_auth_path[0] != '/')
     r.error("forward_auth_path", "expected an absolute path such as /auth (or \"\" to turn it off)");
   r.string_list("trusted_proxies", s.trusted_proxies);
+  read_forward_auth_sources(r, s);
   for (auto [key, field] : {std::pair{"subject_header", &s.subject_header},
                             {"scopes_header", &s.scopes_header},
                             {"client_id_header", &s.client_id_header},
@@ -120,6 +124,32 @@ bool is_header_name(std::string_view name) {
   });
 }
 
+// forward_auth_proxy picks the pair each proxy sends; forward_auth_method_header / _uri_header override it.
+void read_forward_auth_sources(SectionReader& r, ServerConfig& s) {
+  struct Preset {
+    std::string_view name, method, uri;
+  };
+  static constexpr Preset presets[] = {{"nginx", "X-Original-Method", ""},
+                                       {"traefik", "X-Forwarded-Method", "X-Forwarded-Uri"},
+                                       {"caddy", "X-Forwarded-Method", "X-Forwarded-Uri"},
+                                       {"envoy", "", ""}};
+  if (r.string("forward_auth_proxy", s.forward_auth_proxy)) {
+    const Preset* found = nullptr;
+    for (const auto& p : presets)
+      if (p.name == s.forward_auth_proxy) found = &p;
+    if (!found) {
+      r.error("forward_auth_proxy", "'" + s.forward_auth_proxy + "' is not one of nginx, traefik, caddy, envoy");
+    } else {
+      s.forward_auth_method_header = found->method;
+      s.forward_auth_uri_header = found->uri;
+    }
+  }
+  for (auto [key, field] : {std::pair{"forward_auth_method_header", &s.forward_auth_method_header},
+                            {"forward_auth_uri_header", &s.forward_auth_uri_header}})
+    if (r.string(key, *field) && !field->empty() && !is_header_name(*field))
+      r.error(key, "'" + *field + "' is not a header name (\"\" = the check request's own)");
+}
+
 void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
   SectionReader r(t, "gateway", "MCPGATE_GATEWAY_", out.errors, env);
   GatewayConfig& g = c.gateway;
@@ -136,6 +166,12 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
     for (const auto& [claim, header] : g.claim_to_headers)
       if (!is_header_name(header))
         r.error("claim_to_headers." + claim, "'" + header + "' is not a header name");
+  }
+  if (r.string_list("strip_request_headers", g.strip_request_headers)) {
+    for (const auto& name : g.strip_request_headers) {
+      const std::string_view base = std::string_view(name).substr(0, name.size() - (name.ends_with('*') ? 1 : 0));
+      if (!is_header_name(base)) r.error("strip_request_headers", "'" + name + "' is not a header name");
+    }
   }
   r.boolean("access_log", g.access_log);
   r.finish_strict();

@@ -73,10 +73,21 @@ UpstreamHeaderPlan::UpstreamHeaderPlan(const Config& config, const RouteConfig& 
   for (const auto& [claim, header] : claim_to_headers_) strip_.insert(canonical_header_name(header));
   for (const auto& [header, value] : route.inject_headers) strip_.insert(canonical_header_name(header));
   strip_.insert(canonical_header_name(request_id_header_));
+  // Identity headers of other proxies (oauth2-proxy, Authelia, IAPs, ingresses): an upstream written for
+  // one of them would trust a client's copy.
+  for (const auto& name : config.gateway.strip_request_headers) {
+    if (name.ends_with('*'))
+      strip_prefixes_.push_back(canonical_header_name(std::string_view(name).substr(0, name.size() - 1)));
+    else
+      strip_.insert(canonical_header_name(name));
+  }
 }
 
 bool UpstreamHeaderPlan::stripped(std::string_view canonical) const {
-  return strip_.count(std::string(canonical)) > 0;
+  if (strip_.count(std::string(canonical)) > 0) return true;
+  for (const auto& prefix : strip_prefixes_)
+    if (canonical.starts_with(prefix)) return true;
+  return false;
 }
 
 httplib::Headers UpstreamHeaderPlan::request_headers(const httplib::Headers& client,

@@ -10,7 +10,8 @@
 // Rules (MCP authorization spec: no token passthrough; RFC 9110 §7.6.1 hop-by-hop): the client's
 // Authorization and Proxy-Authorization never go upstream; Connection, Keep-Alive, TE, Trailer,
 // Transfer-Encoding, Upgrade and every header the Connection header names are dropped; every header we inject
-// (identity, claim mappings, service tokens, X-Forwarded-*) is first removed from the client's request in
+// (identity, claim mappings, service tokens, X-Forwarded-*) and every name of [gateway]
+// strip_request_headers (other proxies' identity headers) is first removed from the client's request in
 // every spelling: names compare case-insensitively with '_' equal to '-' (X_Auth_Subject is X-Auth-Subject to
 // many frameworks).
 #pragma once
@@ -51,6 +52,7 @@ class UpstreamHeaderPlan {
   std::vector<std::pair<std::string, std::string>> claim_to_headers_;
   std::string request_id_header_;
   std::set<std::string> strip_;  // canonical names never taken from the client
+  std::vector<std::string> strip_prefixes_;  // canonical prefixes likewise ([gateway] strip_request_headers)
 };
 
 // Upstream response headers onto our response: hop-by-hop, framing (Content-Length, Transfer-Encoding,

@@ -106,6 +106,9 @@ std::string header_of(const httplib::Headers& headers, std::string_view canonica
 
 }  // namespace
 
+// The owner of sessions opened on public routes: nobody's principal, so never one of theirs.
+constexpr std::string_view kPublicOwner = "public";
+
 std::string session_owner(const Principal& principal) {
   if (principal.source == PrincipalSource::Static) return "static\n" + principal.token_name;
   return "jwt\n" + principal.issuer + "\n" + principal.subject;
@@ -151,9 +154,11 @@ void Proxy::reload(const Config& config) {
   table_.store(std::move(table));
 }
 
-std::string Proxy::route_of(std::string_view method, std::string_view path) const {
+std::string Proxy::route_of(std::string_view method, std::string_view target) const {
+  const http::RequestTarget t = http::parse_request_target(target);
+  if (!t.ok) return {};
   auto table = table_.load();
-  const Route* r = table->match(method, http::normalize_path(path));
+  const Route* r = table->match(method, t.path);
   return r ? r->config.prefix : std::string();
 }
 
@@ -257,7 +262,11 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
     events_.in_flight(+1);
     in_flight = std::shared_ptr<void>(nullptr, [this](void*) { events_.in_flight(-1); });
   }
-  const std::string path = http::normalize_path(req.path);
+  if (guard_.answer_pending(req, res)) return;  // refused (or discovery) once its body was read
+  // The Guard judged this very decoding of the target (and refused what could be read two ways).
+  const http::RequestTarget target = http::parse_request_target(req.target);
+  if (!target.ok) return json_error(res, 400, "invalid_request", "The request path is ambiguous.");
+  const std::string& path = target.path;
   const std::shared_ptr<const RouteTable> table =
       table_.load();  // this request's routes, even across a reload
   const Route* route = table->match(req.method, path);
@@ -271,11 +280,13 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
       return json_error(res, 403, "insufficient_scope", "The token lacks a scope this route requires.");
   }
 
-  // Session binding: a session id answers only to the principal that opened it.
+  // Session binding: a session id answers only to the principal it was issued to through this gateway.
+  // Unknown (never seen, forgotten, expired) fails closed: 404 is the transport's "start a new session",
+  // and an id we cannot vouch for is never forwarded (the upstream may decode it into someone else's).
   const std::string session_id = req.get_header_value("Mcp-Session-Id");
-  const std::string owner = who ? session_owner(*who) : std::string();
-  if (g.session_binding && who && !session_id.empty() &&
-      sessions_->check(session_id, owner) == SessionCheck::Foreign) {
+  const std::string owner = who ? session_owner(*who) : std::string(kPublicOwner);
+  if (g.session_binding && req.has_header("Mcp-Session-Id") &&
+      sessions_->check(session_id, owner) != SessionCheck::Owner) {
     res.status = 404;
     res.set_content(R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})",
                     "application/json");
@@ -381,7 +392,7 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
   const bool stream = is_event_stream(ex->headers);
   if (stream) res.set_header("X-Accel-Buffering", "no");
   const std::string upstream_session = header_of(ex->headers, "mcp-session-id");
-  if (g.session_binding && who && !upstream_session.empty() && ex->status < 400)
+  if (g.session_binding && !upstream_session.empty() && ex->status < 400)
     sessions_->bind(upstream_session, owner);
   if (req.method == "DELETE" && !session_id.empty() && ex->status >= 200 && ex->status < 300)
     sessions_->forget(session_id);

@@ -71,7 +71,7 @@ class Proxy {
   // The upstream route (its prefix) a request belongs to; "" when none. Routing is the Guard's own rule
   // (auth::RouteRules: first matching [[routes]] entry in file order), so a request always goes to the
   // upstream of the very rule its token was judged by.
-  std::string route_of(std::string_view method, std::string_view path) const;
+  std::string route_of(std::string_view method, std::string_view target) const;  // target: raw
   // SIGHUP: new routes (upstreams, inject_headers) for new requests; exchanges in flight keep theirs.
   // Throws std::runtime_error (and changes nothing) when an upstream URL is unusable.
   void reload(const Config& config);

@@ -8,8 +8,8 @@
 //   upstream
 //
 // Bounded: at most `max_sessions` bindings; the least recently used goes first, and a binding idle longer
-// than `idle_ttl` is forgotten. A session id we never saw (gateway restarted) is Unknown: the upstream
-// decides.
+// than `idle_ttl` is forgotten. A session id we never saw (gateway restarted, forgotten) is Unknown, which
+// the gateway treats like Foreign: 404, never forwarded (fail closed).
 #pragma once
 
 #include <cstddef>

@@ -2,23 +2,40 @@
 
 #include <arpa/inet.h>
 
-#include "http/challenge.hpp"
+#include <optional>
+
 #include "http/guard.hpp"
+#include "http/header_syntax.hpp"
 #include "http/request_extractor.hpp"
-#include "http/request_target.hpp"
 
 namespace mcpgate::http {
 namespace {
 
-std::string_view header(std::span<const HeaderField> headers, std::string_view name) {
+// Every header any proxy uses to describe the original request: none of them is judged as a request header
+// of the original request, whichever pair is configured.
+bool describes_original_request(std::string_view name) {
+  for (std::string_view n : {"X-Forwarded-Method", "X-Original-Method", "X-Forwarded-Uri", "X-Original-URI",
+                             "X-Original-Url", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix"})
+    if (header_name_equals(name, n)) return true;
+  return false;
+}
+
+// The single value of a configured header; none when absent (duplicates were refused before).
+std::optional<std::string_view> value_of(std::span<const HeaderField> headers, std::string_view name) {
   for (const auto& h : headers)
     if (header_name_equals(h.name, name)) return h.value;
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
 
-ForwardAuth::ForwardAuth(const Guard::Impl& guard) : guard_(guard) {
+ForwardAuth::ForwardAuth(const Guard::Impl& guard)
+    : guard_(guard),
+      path_(guard.config().server.forward_auth_path),
+      method_header_(guard.config().server.forward_auth_method_header),
+      uri_header_(guard.config().server.forward_auth_uri_header) {
+  for (const auto* h : {&method_header_, &uri_header_})
+    if (!h->empty()) singletons_.push_back(*h);
   for (const auto& t : guard.config().server.trusted_proxies) {
     Cidr c;
     auto slash = t.find('/');
@@ -46,59 +63,71 @@ bool ForwardAuth::is_trusted(std::string_view remote_addr) const noexcept {
   return false;
 }
 
-Decision ForwardAuth::decide(std::string_view remote_addr, std::span<const HeaderField> headers) const {
-  std::string method = "GET", target = guard_.config().server.forward_auth_path;
-  // Only what the proxy itself says about the original request, and only from a trusted proxy.
+bool ForwardAuth::handles(std::string_view raw_target) const noexcept {
+  if (path_.empty()) return false;
+  const std::string_view path = raw_target.substr(0, raw_target.find('?'));
+  if (path == path_) return true;
+  return uri_header_.empty() && raw_target.size() > path_.size() && raw_target.starts_with(path_) &&
+         raw_target[path_.size()] == '/';
+}
+
+Decision ForwardAuth::decide(const ForwardAuthRequest& r) const {
+  if (Reason bad = check_header_syntax(r.headers, singletons_); bad != Reason::Ok)
+    return guard_.refusal(bad, path_);
   std::vector<HeaderField> judged;
-  bool trusted = is_trusted(remote_addr);
-  for (const auto& h : headers) {
-    bool forwarded =
-        header_name_equals(h.name, "X-Forwarded-Method") || header_name_equals(h.name, "X-Original-Method") ||
-        header_name_equals(h.name, "X-Forwarded-Uri") || header_name_equals(h.name, "X-Original-URI") ||
-        header_name_equals(h.name, "X-Forwarded-Host") || header_name_equals(h.name, "X-Forwarded-Proto");
-    if (!forwarded) judged.push_back(h);
+  judged.reserve(r.headers.size());
+  for (const auto& h : r.headers)
+    if (!describes_original_request(h.name) && !header_name_equals(h.name, method_header_) &&
+        !header_name_equals(h.name, uri_header_))
+      judged.push_back(h);
+  Decision d = judge(r, judged);
+  if (!d.allow) return d;
+  d.status = 200;
+  const auto& s = guard_.config().server;
+  if (d.principal) {
+    const Principal& p = *d.principal;
+    std::string scopes;
+    for (const auto& sc : p.scopes) scopes += (scopes.empty() ? "" : " ") + sc;
+    d.headers.emplace_back(s.subject_header, p.subject);
+    d.headers.emplace_back(s.scopes_header, scopes);
+    d.headers.emplace_back(s.client_id_header, p.client_id);
+    d.headers.emplace_back(s.organization_header, p.organization ? p.organization->id : "");
+    d.headers.emplace_back(s.source_header, std::string(source_name(p.source)));
   }
-  if (trusted) {
-    std::string_view m = header(headers, "X-Forwarded-Method");
-    if (m.empty()) m = header(headers, "X-Original-Method");
-    std::string_view u = header(headers, "X-Forwarded-Uri");
-    if (u.empty()) u = header(headers, "X-Original-URI");
-    if (!m.empty()) method = std::string(m);
-    if (!u.empty()) target = std::string(u);
+  d.headers.emplace_back("Cache-Control", "no-store");
+  return d;
+}
+
+Decision ForwardAuth::judge(const ForwardAuthRequest& r, std::vector<HeaderField>& judged) const {
+  std::string_view method = "GET", target = path_;
+  TargetEncoding encoding = TargetEncoding::Raw;
+  if (is_trusted(r.remote_addr)) {
+    if (method_header_.empty()) {
+      method = r.method;
+    } else if (auto m = value_of(r.headers, method_header_); m && is_token(*m)) {
+      method = *m;
+    } else {
+      return guard_.refusal(Reason::ForwardedRequestMissing, path_);
+    }
+    if (uri_header_.empty()) {
+      target = r.target.substr(std::min(path_.size(), r.target.size()));
+      if (!target.starts_with('/')) return guard_.refusal(Reason::ForwardedRequestMissing, path_);
+    } else if (auto u = value_of(r.headers, uri_header_)) {
+      target = *u;
+      encoding = r.header_values;
+    } else {
+      return guard_.refusal(Reason::ForwardedRequestMissing, path_);
+    }
   }
-  RequestTarget t = parse_request_target(target);
-  if (!t.ok) {
-    Decision d;
-    d.status = 400;
-    d.reason = Reason::MalformedAuthorization;
-    d.body = error_body("invalid_request", "The original request target cannot be decoded safely.");
-    return d;
-  }
+  RequestTarget t = parse_request_target(target, encoding);
+  if (!t.ok) return guard_.refusal(Reason::RequestTargetRefused, path_);
   if (t.path.starts_with("/.well-known/")) {  // discovery is public: let the proxy pass it through
     Decision d;
     d.allow = true;
     return d;
   }
-  Decision d = guard_.decide({.method = method,
-                              .path = t.path,
-                              .query_has_access_token = t.query_has_access_token,
-                              .headers = judged});
-  if (d.allow) {
-    d.status = 200;
-    const auto& s = guard_.config().server;
-    if (d.principal) {
-      const Principal& p = *d.principal;
-      std::string scopes;
-      for (const auto& sc : p.scopes) scopes += (scopes.empty() ? "" : " ") + sc;
-      d.headers.emplace_back(s.subject_header, p.subject);
-      d.headers.emplace_back(s.scopes_header, scopes);
-      d.headers.emplace_back(s.client_id_header, p.client_id);
-      d.headers.emplace_back(s.organization_header, p.organization ? p.organization->id : "");
-      d.headers.emplace_back(s.source_header, std::string(source_name(p.source)));
-    }
-    d.headers.emplace_back("Cache-Control", "no-store");
-  }
-  return d;
+  return guard_.decide(
+      {.method = method, .path = t.path, .query_has_access_token = t.query_has_access_token, .headers = judged});
 }
 
 }  // namespace mcpgate::http

@@ -4,6 +4,7 @@
 
 #include "http/challenge.hpp"
 #include "http/forward_auth.hpp"
+#include "http/header_syntax.hpp"
 #include "http/request_extractor.hpp"
 #include "http/request_target.hpp"
 
@@ -126,9 +127,8 @@ Decision Guard::Impl::refuse(Reason reason, std::string_view path, const auth::R
 }
 
 Decision Guard::Impl::decide(const RequestView& req) const {
-  for (const auto& h : req.headers)
-    if (http::has_forbidden_octet(h.value))
-      return refuse(Reason::InvalidHeaderValue, req.path, nullptr, {}, 0);
+  if (Reason bad = http::check_header_syntax(req.headers, {}); bad != Reason::Ok)
+    return refuse(bad, req.path, nullptr, {}, 0);
   if (req.path.starts_with("/.well-known/")) return discovery(req.method, req.path);
 
   bool has_origin = false, has_acrm = false;
@@ -167,11 +167,7 @@ Decision Guard::check(std::string_view method, std::string_view target, const He
   std::vector<HeaderField> fields;
   fields.reserve(headers.size());
   for (const auto& [k, v] : headers) fields.push_back({k, v});
-  if (!t.ok) {
-    return respond(400, {{"Cache-Control", "no-store"}},
-                   http::error_body("invalid_request", "The request target cannot be decoded safely."),
-                   Reason::MalformedAuthorization);
-  }
+  if (!t.ok) return impl_->refusal(Reason::RequestTargetRefused, "/");
   return impl_->decide({.method = method,
                         .path = t.path,
                         .query_has_access_token = t.query_has_access_token,

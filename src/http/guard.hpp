@@ -46,6 +46,8 @@ class Guard::Impl {
   const http::ResourceMetadata& metadata() const noexcept { return *metadata_; }
   const http::ForwardAuth& forward_auth() const noexcept { return *forward_auth_; }
   auth::Authenticator& authenticator() const noexcept { return *authenticator_; }
+  // The answer to a request refused before any route rule applies (a bad target, header syntax).
+  Decision refusal(Reason reason, std::string_view path) const { return refuse(reason, path, nullptr, {}, 0); }
   // SIGHUP: new [[routes]] rules and [[static_tokens]]; everything else stays as it was built.
   void reload(const Config& config);
 

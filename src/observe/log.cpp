@@ -64,8 +64,8 @@ void Logger::access(const AccessRecord& r) {
   line["level"] = "info";
   line["msg"] = "access";
   line["request_id"] = r.request_id;
-  line["method"] = r.method;
-  line["path"] = path_without_query(r.path);
+  line["method"] = loggable_method(r.method);
+  line["path"] = loggable_path(r.path);
   auto optional = [&](const char* name, const std::string& value) {
     if (!value.empty()) line[name] = value;
   };
@@ -100,6 +100,31 @@ std::string rfc3339_utc_millis(double unix_seconds) {
 
 std::string_view path_without_query(std::string_view target) noexcept {
   return target.substr(0, target.find_first_of("?#"));
+}
+
+std::string_view loggable_method(std::string_view method) noexcept {
+  if (method.empty() || method.size() > kMaxLoggedMethod) return "-";
+  for (char c : method)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos))
+      return "-";
+  return method;
+}
+
+std::string loggable_path(std::string_view target) {
+  std::string out;
+  for (char c : path_without_query(target).substr(0, kMaxLoggedPath)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u >= 0x7f) {  // as it would be on the wire: percent-encoded
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 std::string new_request_id() {

@@ -65,6 +65,14 @@ class Logger {
 std::string rfc3339_utc_millis(double unix_seconds);
 // The path part of a request target: everything before the first '?' or '#'.
 std::string_view path_without_query(std::string_view target) noexcept;
+// What the access log writes of a request line's method and target, which reach it unvalidated when the
+// HTTP library refused the request ("{...}GET" after a desync): a method that is not an RFC 9110 token of
+// at most kMaxLoggedMethod characters becomes "-"; the path (query cut) keeps kMaxLoggedPath bytes, with
+// spaces, controls and non-ASCII bytes percent-encoded.
+inline constexpr std::size_t kMaxLoggedMethod = 16;
+inline constexpr std::size_t kMaxLoggedPath = 512;
+std::string_view loggable_method(std::string_view method) noexcept;
+std::string loggable_path(std::string_view target);
 // 16 random bytes from OpenSSL's RAND_bytes, as 32 lowercase hex digits.
 std::string new_request_id();
 // 1..128 characters of [A-Za-z0-9._-]: an incoming X-Request-Id the gateway may keep; otherwise it makes one.

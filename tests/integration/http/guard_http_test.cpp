@@ -60,8 +60,12 @@ Config test_config() {
 
 class GuardOverHttp : public ::testing::Test {
  protected:
+  // A suite that needs another configuration (another proxy's forward-auth headers) adjusts it here.
+  virtual void adjust(Config&) {}
   void SetUp() override {
-    guard_ = std::make_unique<Guard>(test_config());
+    Config config = test_config();
+    adjust(config);
+    guard_ = std::make_unique<Guard>(config);
     guard_->install(server_);
     server_.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
       const Principal* who = guard_->principal(req);
@@ -293,7 +297,7 @@ TEST_F(GuardOverHttp, OversizedBodyNeverReachesTheHandler) {
 
 TEST_F(GuardOverHttp, ForwardAuthFromTrustedProxyJudgesTheOriginalRequestAndNamesTheIdentity) {
   std::string resp =
-      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n"
+      raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
           "Authorization: Bearer " +
               std::string(kAdminToken) + "\r\nConnection: close\r\n\r\n",
           "127.0.0.2");
@@ -305,7 +309,7 @@ TEST_F(GuardOverHttp, ForwardAuthFromTrustedProxyJudgesTheOriginalRequestAndName
 
 TEST_F(GuardOverHttp, ForwardAuthAnswersTheExactScopeChallengeForTheOriginalRoute) {
   std::string resp =
-      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Uri: /x/../mcp\r\n"
+      raw("GET /auth/mcp?x=1 HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
           "Authorization: Bearer " +
               std::string(kReadToken) + "\r\nConnection: close\r\n\r\n",
           "127.0.0.2");
@@ -317,19 +321,129 @@ TEST_F(GuardOverHttp, ForwardAuthIgnoresForwardedHeadersFromUntrustedPeersEvenWi
   // From 127.0.0.1 (not trusted) claiming REMOTE_ADDR 127.0.0.2 and a public original URI: judged as /auth
   // itself.
   std::string resp =
-      raw("GET /auth HTTP/1.1\r\nHost: x\r\nREMOTE_ADDR: 127.0.0.2\r\nX-Original-URI: /health\r\n"
+      raw("GET /auth/health HTTP/1.1\r\nHost: x\r\nREMOTE_ADDR: 127.0.0.2\r\nX-Original-Method: GET\r\n"
           "Connection: close\r\n\r\n");
   EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
 }
 
 TEST_F(GuardOverHttp, ForwardAuthWithoutTokenAnswers401Challenge) {
   std::string resp =
-      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n"
+      raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
           "Connection: close\r\n\r\n",
           "127.0.0.2");
   EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
   EXPECT_NE(resp.find("WWW-Authenticate: Bearer realm=\"mcpgate\", resource_metadata="), std::string::npos)
       << resp;
+}
+
+// The client's own X-Forwarded-Uri / X-Forwarded-Method reach the auth subrequest (nginx passes the
+// client's headers): only the configured source counts, never a fallback to another spelling.
+TEST_F(GuardOverHttp, ForwardAuthReadsOnlyTheConfiguredSourceNeverAnotherSpelling) {
+  std::string resp = raw(
+      "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
+      "X-Forwarded-Uri: /.well-known/oauth-protected-resource\r\nX-Original-URI: /health\r\n"
+      "X-Forwarded-Method: GET\r\nConnection: close\r\n\r\n",
+      "127.0.0.2");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
+  resp = raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Forwarded-Method: GET\r\n"
+             "Authorization: Bearer " + std::string(kReadToken) + "\r\nConnection: close\r\n\r\n",
+             "127.0.0.2");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 403", 0), 0u) << resp;  // judged as the POST it is
+}
+
+TEST_F(GuardOverHttp, ForwardAuthFromATrustedProxyWithoutItsConfiguredSourceIs400) {
+  for (const char* request :
+       {"GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n",
+        "GET /auth/mcp HTTP/1.1\r\nHost: x\r\n",                          // no method header
+        "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: P OST\r\n",  // not a method
+        "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nx-original-method: GET\r\n"}) {
+    std::string resp = raw(std::string(request) + "Authorization: Bearer " + kAdminToken +
+                               "\r\nConnection: close\r\n\r\n",
+                           "127.0.0.2");
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << request << "\n" << resp;
+  }
+}
+
+// What is judged must be what the backend routes on: decoded once, and refused where two programs could
+// read it differently.
+TEST_F(GuardOverHttp, ForwardAuthRefusesOriginalTargetsThatDecodeOrNormaliseTwoWays) {
+  for (const char* target : {"/mcp%2f..%2fhealth", "/mcp/%252e%252e/health", "/health/..;/admin",
+                             "/mcp/%252e%252e/.well-known/oauth-protected-resource/x", "/mcp/../health",
+                             "/%2568ealth", "//health", "/health%3F/../mcp"}) {
+    std::string resp = raw(std::string("GET /auth") + target +
+                               " HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nConnection: close\r\n\r\n",
+                           "127.0.0.2");
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << target << "\n" << resp;
+  }
+}
+
+TEST_F(GuardOverHttp, RequestTargetsThatDecodeOrNormaliseTwoWaysAreRefused) {
+  for (const char* target : {"/health/../mcp", "/health/..;/mcp", "/health%2F..%2Fmcp", "/%2568ealth",
+                             "/health\\..\\mcp", "/%u0068ealth"}) {
+    std::string resp = raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << target << "\n" << resp;
+    EXPECT_EQ(resp.find("public"), std::string::npos) << target;  // the /health handler never ran
+  }
+}
+
+// Traefik and Caddy send the URI in a header, which cpp-httplib 0.11.4 has already percent-decoded once.
+class GuardOverHttpTraefik : public GuardOverHttp {
+  void adjust(Config& c) override {
+    c.server.forward_auth_proxy = "traefik";
+    c.server.forward_auth_method_header = "X-Forwarded-Method";
+    c.server.forward_auth_uri_header = "X-Forwarded-Uri";
+  }
+};
+
+TEST_F(GuardOverHttpTraefik, ForwardedUriHeaderIsNeverDecodedASecondTime) {
+  for (const char* uri : {"/mcp%2f..%2fhealth", "/mcp/%252e%252e/health", "/%2568ealth"}) {
+    std::string resp = raw(std::string("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: GET\r\n"
+                                       "X-Forwarded-Uri: ") + uri + "\r\nConnection: close\r\n\r\n",
+                           "127.0.0.2");
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << uri << "\n" << resp;
+  }
+  std::string ok = raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Uri: /m%63p\r\n"
+                       "X-Original-URI: /health\r\nAuthorization: Bearer " + std::string(kAdminToken) +
+                           "\r\nConnection: close\r\n\r\n",
+                       "127.0.0.2");
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+  EXPECT_NE(ok.find("X-Auth-Subject: admin"), std::string::npos) << ok;
+}
+
+// --- answers given before the body is read (the "CL.0" desync) ---
+
+// A body the Guard never read must not be parsed as the connection's next request.
+TEST_F(GuardOverHttp, AnswerBeforeTheBodyClosesTheConnectionSoTheBodyIsNeverARequest) {
+  const std::string smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string body = std::string(5000, ' ') + smuggled;
+  std::string resp = raw("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                         "\r\n\r\n" + body);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
+  EXPECT_NE(resp.find("Connection: close"), std::string::npos) << resp;
+  EXPECT_EQ(resp.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << resp;
+  EXPECT_EQ(resp.find("public"), std::string::npos) << resp;
+}
+
+TEST_F(GuardOverHttp, BodyOnAMethodTheServerNeverReadsIsRefusedAndTheConnectionClosed) {
+  const std::string smuggled = "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                               std::string(kAdminToken) + "\r\nContent-Length: 0\r\n\r\n";
+  std::string resp = raw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                         std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+  EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << resp;
+  EXPECT_EQ(resp.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << resp;
+  EXPECT_EQ(resp.find("subject"), std::string::npos) << resp;
+}
+
+// --- header syntax (RFC 9112 §5) ---
+
+TEST_F(GuardOverHttp, MalformedHeaderSyntaxIsRefusedNotForwarded) {
+  for (const char* line : {"X-Auth-Subject : evil\r\n", "X-Auth-Scopes\t: admin\r\n",
+                           "X-A: 1\r\n X-Auth-Subject: x\r\n", "Mcp-Session-Id: a\r\nMcp_Session_Id: b\r\n"}) {
+    std::string resp = raw(std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kAdminToken +
+                           "\r\n" + line + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << line << "\n" << resp;
+    EXPECT_EQ(resp.find("subject"), std::string::npos) << line;  // the handler never ran
+  }
 }
 
 // A gateway with static tokens only (Claude Code's --header, scripts): no authorization server to name, so no

@@ -76,9 +76,8 @@ TEST_F(ServeSmoke, AnswersPrmChallengeAndForwardAuthThenExitsZeroOnSigterm) {
             "Bearer realm=\"mcpgate\", resource_metadata=\"https://mcp.example.com/.well-known/"
             "oauth-protected-resource/mcp\", scope=\"mcp:read mcp:write\"");
 
-  auto allowed = client().Get("/auth", {{"Authorization", std::string("Bearer ") + kToken},
-                                        {"X-Original-Method", "POST"},
-                                        {"X-Original-URI", "/mcp"}});
+  auto allowed = client().Get("/auth/mcp", {{"Authorization", std::string("Bearer ") + kToken},
+                                            {"X-Original-Method", "POST"}});
   ASSERT_TRUE(allowed);
   EXPECT_EQ(allowed->status, 200);
   EXPECT_EQ(allowed->get_header_value("X-Auth-Subject"), "smoke");
