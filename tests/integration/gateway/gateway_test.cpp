@@ -3,7 +3,10 @@
 // nothing the gateway logged contains a token or a secret.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -115,6 +118,56 @@ class Gateway : public ::testing::Test {
     c.set_read_timeout(10);
     return c;
   }
+  // Sends each step's raw bytes on one connection, waiting after each for one whole response (headers and
+  // Content-Length body) before the next; returns everything received, until the gateway closes the
+  // connection (the last step should say Connection: close) or 5 s pass. Steps are not pipelined: cpp-httplib
+  // 0.11.4 drops bytes it read past one request (the data-plane rebuild fixes pipelining).
+  std::string exchange(const std::vector<std::string>& steps) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(port_));
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+    std::string out;
+    char buf[4096];
+    for (std::size_t step = 0; step < steps.size(); ++step) {
+      const std::string& bytes = steps[step];
+      EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+      const std::size_t start = out.size();
+      const bool last = step + 1 == steps.size();
+      for (int i = 0; i < 1000; ++i) {
+        if (!last && whole_response(out.substr(start))) break;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    ::close(fd);
+    return out;
+  }
+  std::string exchange(const std::string& bytes) { return exchange(std::vector<std::string>{bytes}); }
+  static bool whole_response(const std::string& r) {
+    const auto end = r.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    const auto cl = r.find("Content-Length: ");
+    const std::size_t length = cl < end ? std::stoul(r.substr(cl + 16)) : 0;
+    return r.size() >= end + 4 + length;
+  }
+  static int count_responses(const std::string& received) {
+    int n = 0;
+    for (auto at = received.find("HTTP/1.1 "); at != std::string::npos; at = received.find("HTTP/1.1 ", at + 1))
+      ++n;
+    return n;
+  }
+  std::size_t upstream_requests_to(std::string_view prefix) const {
+    std::size_t n = 0;
+    for (const auto& r : upstream_.requests())
+      if (r.path.starts_with(prefix)) ++n;
+    return n;
+  }
   static httplib::Headers bearer(const char* token, httplib::Headers extra = {}) {
     extra.emplace("Authorization", std::string("Bearer ") + token);
     return extra;
@@ -159,12 +212,17 @@ TEST_F(Gateway, ClientTokenNeverReachesUpstreamAndTheServiceTokenIsInjected) {
 
 TEST_F(Gateway, IdentityHeadersCannotBeSpoofedInAnySpelling) {
   std::string token = sign_jwt({{"email", "jwt-user@example.com"}, {"client_id", "client-7"}});
-  httplib::Headers spoof = {{"X-Auth-Subject", "mallory"},      {"x-auth-subject", "mallory"},
-                            {"X_Auth_Subject", "mallory"},      {"X-AUTH-SCOPES", "admin"},
-                            {"x_auth_source", "static"},        {"X-Auth-Client-Id", "evil"},
-                            {"X_AUTH_ORGANIZATION", "org"},     {"X-Auth-Email", "ceo@example.com"},
-                            {"x_auth_email", "ceo@example.com"}};
-  auto r = client().Post("/json", bearer(token.c_str(), spoof), "{}", "application/json");
+  // One spelling per name in each request (two spellings in one request are refused outright:
+  // HeaderSpellingsOfOneNameInOneRequestAreRefused).
+  const httplib::Headers dashed = {{"X-Auth-Subject", "mallory"}, {"x-auth-subject", "mallory"},
+                                   {"X-AUTH-SCOPES", "admin"},     {"X-Auth-Client-Id", "evil"},
+                                   {"X-Auth-Email", "ceo@example.com"}};
+  const httplib::Headers underscored = {{"X_Auth_Subject", "mallory"},
+                                        {"x_auth_source", "static"},
+                                        {"X_AUTH_ORGANIZATION", "org"},
+                                        {"x_auth_email", "ceo@example.com"}};
+  for (const auto* spoof : {&dashed, &underscored}) {
+  auto r = client().Post("/json", bearer(token.c_str(), *spoof), "{}", "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   auto seen = upstream_.last_request();
@@ -177,6 +235,22 @@ TEST_F(Gateway, IdentityHeadersCannotBeSpoofedInAnySpelling) {
   EXPECT_EQ(seen.header("X-Auth-Source"), "jwt");
   EXPECT_EQ(seen.header("X-Auth-Client-Id"), "client-7");
   EXPECT_EQ(seen.header("X-Auth-Email"), "jwt-user@example.com");
+  }
+}
+
+TEST_F(Gateway, HeaderSpellingsOfOneNameInOneRequestAreRefused) {
+  // CGI, WSGI and Rack read both as HTTP_MCP_SESSION_ID: the upstream would take the one not checked.
+  const std::size_t before = upstream_.requests().size();
+  for (const httplib::Headers& h :
+       {httplib::Headers{{"X-Auth-Subject", "a"}, {"X_Auth_Subject", "b"}},
+        httplib::Headers{{"Mcp_Session_Id", "someone-elses"}},
+        httplib::Headers{{"X-Custom", "a"}, {"x_custom", "b"}}}) {
+    auto r = client().Post("/json", bearer(kAlice, h), "{}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("invalid_request"), std::string::npos);
+  }
+  EXPECT_EQ(upstream_.requests().size(), before);
 }
 
 TEST_F(Gateway, HopByHopHeadersAreDroppedAndForwardedForIsTheRealPeer) {
@@ -349,6 +423,138 @@ TEST_F(Gateway, SessionAnswersOnlyToThePrincipalThatOpenedIt) {
   ASSERT_TRUE(owner);
   EXPECT_EQ(owner->status, 200);
   EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id"), session);
+}
+
+// The upstream (like the bundled example server) percent-decodes the id: "%25" + hex of its first
+// character + the rest is someone else's id there. Only ids issued to this principal pass, byte for byte.
+TEST_F(Gateway, SessionIdThatDecodesToAnothersIsNeverForwarded) {
+  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(opened);
+  const std::string session = opened->get_header_value("Mcp-Session-Id");
+  ASSERT_FALSE(session.empty());
+  char hex[3];
+  std::snprintf(hex, sizeof hex, "%02X", static_cast<unsigned char>(session[0]));
+  const std::string disguised = std::string("%25") + hex + session.substr(1);
+  const std::size_t before = upstream_.requests().size();
+  auto ride = client().Post("/json", bearer(kBob, {{"Mcp-Session-Id", disguised}}), "{}", "application/json");
+  ASSERT_TRUE(ride);
+  EXPECT_EQ(ride->status, 404);
+  auto end = client().Delete("/json", bearer(kBob, {{"Mcp-Session-Id", disguised}}));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->status, 404);
+  EXPECT_EQ(upstream_.requests().size(), before) << "a disguised id reached the upstream";
+  auto owner = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->status, 200);  // the session was not ended
+}
+
+TEST_F(Gateway, UnknownSessionIdIs404AndNeverForwarded) {
+  const std::size_t before = upstream_.requests().size();
+  for (const char* id : {"s-999", "never-issued", "%73-1"}) {
+    auto r = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", id}}), "{}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404) << id;
+    EXPECT_NE(r->body.find("Session not found"), std::string::npos);
+  }
+  EXPECT_EQ(upstream_.requests().size(), before);
+}
+
+class GatewayFewSessions : public Gateway {
+ protected:
+  void SetUp() override { start("max_sessions = 1\n"); }
+};
+
+// A binding forgotten to make room must not turn into "unknown: let the upstream decide".
+TEST_F(GatewayFewSessions, ForgottenSessionBindingFailsClosed) {
+  auto alice = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(alice);
+  const std::string alices = alice->get_header_value("Mcp-Session-Id");
+  auto bob = client().Post("/json", bearer(kBob, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(bob);  // alice's binding is now forgotten (max_sessions = 1)
+  const std::size_t before = upstream_.requests().size();
+  auto ride = client().Post("/json", bearer(kBob, {{"Mcp-Session-Id", alices}}), "{}", "application/json");
+  ASSERT_TRUE(ride);
+  EXPECT_EQ(ride->status, 404);
+  EXPECT_EQ(upstream_.requests().size(), before);
+  auto again = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", alices}}), "{}", "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 404);  // alice starts a new session, as the transport says
+}
+
+// CL.0: a body the gateway did not need must be consumed, so the next request on the connection is
+// exactly the next bytes the client sent (here: an authenticated POST), never the body's contents.
+TEST_F(Gateway, EarlyAnswerConsumesTheBodySoItIsNeverParsedAsTheNextRequest) {
+  const std::string smuggled = "GET /stall?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string body = std::string(5000, ' ') + smuggled;
+  const std::string second = "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
+                             "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+  const std::string received = exchange({"POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+                                         second});
+  EXPECT_EQ(received.rfind("HTTP/1.1 401", 0), 0u) << received.substr(0, 300);
+  EXPECT_EQ(count_responses(received), 2) << received.substr(0, 2000);
+  EXPECT_NE(received.find("HTTP/1.1 200"), std::string::npos) << received;
+  EXPECT_EQ(upstream_requests_to("/stall"), 0u) << "the body was proxied as a request";
+  EXPECT_EQ(upstream_.last_request().path, "/json");
+}
+
+TEST_F(Gateway, BodyOnAGetIsRefusedAndTheConnectionClosed) {
+  const std::string smuggled = "GET /stall?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string received =
+      exchange("GET /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
+               "\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+  EXPECT_EQ(received.rfind("HTTP/1.1 400", 0), 0u) << received;
+  EXPECT_EQ(count_responses(received), 1) << received;
+  EXPECT_EQ(upstream_requests_to("/stall"), 0u);
+}
+
+TEST_F(Gateway, MalformedHeaderSyntaxAndTargetsAreRefusedNeverForwarded) {
+  const std::size_t before = upstream_.requests().size();
+  const std::string auth = "Authorization: Bearer " + std::string(kAlice) + "\r\n";
+  for (const std::string& request :
+       {"POST /json HTTP/1.1\r\nHost: x\r\n" + auth + "X-Auth-Subject : evil\r\n",
+        "POST /json HTTP/1.1\r\nHost: x\r\n" + auth + "X-Auth-Scopes\t: admin\r\n",
+        "POST /json HTTP/1.1\r\n X-Auth-Subject: x\r\nHost: x\r\n" + auth,
+        "POST /json HTTP/1.1\r\nHost: x\r\n" + auth + "Mcp-Session-Id: a\r\nMcp_Session_Id: b\r\n",
+        "POST /json\rx HTTP/1.1\r\nHost: x\r\n" + auth, "POST /json/../mapped HTTP/1.1\r\nHost: x\r\n" + auth,
+        "POST /json/%2e%2e/mapped HTTP/1.1\r\nHost: x\r\n" + auth}) {
+    const std::string received = exchange(request + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(received.rfind("HTTP/1.1 400", 0), 0u) << request << "\n" << received;
+  }
+  EXPECT_EQ(upstream_.requests().size(), before);
+}
+
+TEST_F(Gateway, OtherProxiesIdentityHeadersNeverReachTheUpstream) {
+  const httplib::Headers forged = {{"X-Forwarded-User", "admin"},  {"X-Forwarded-Email", "ceo@example.com"},
+                                   {"X-Auth-Request-User", "admin"}, {"X-Auth-Request-Groups", "admins"},
+                                   {"Remote-User", "admin"},         {"x_auth_request_email", "a@b"},
+                                   {"X-Remote-User", "admin"},       {"X-Amzn-Oidc-Identity", "admin"},
+                                   {"X-Webauth-User", "admin"}};
+  auto r = client().Post("/json", bearer(kAlice, forged), "{}", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const auto seen = upstream_.last_request();
+  for (const auto& [name, value] : forged) EXPECT_EQ(count_spellings(seen.headers, name), 0) << name;
+  EXPECT_EQ(seen.header("X-Auth-Subject"), "alice");
+}
+
+TEST_F(Gateway, AccessLogBoundsWhatTheRequestLineSays) {
+  // A request line the listener refuses still reaches the access log: its method and path are bounded.
+  exchange("{\"jsonrpc\":\"2.0\",\"method\":\"initialize\"}GET /" + std::string(3000, 'a') +
+           " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  serve_->stop(SIGTERM, 10s);
+  std::ifstream in(dir_ + "/stderr.log");
+  std::string line;
+  int access = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    auto j = nlohmann::json::parse(line);
+    if (j.value("msg", "") != "access") continue;
+    ++access;
+    EXPECT_EQ(j.value("method", ""), "-") << line;
+    EXPECT_LE(j.value("path", "").size(), 512u) << line;
+  }
+  EXPECT_EQ(access, 1);
 }
 
 TEST_F(Gateway, RequestIdIsKeptWhenWellFormedElseGeneratedAndPassedUpstream) {

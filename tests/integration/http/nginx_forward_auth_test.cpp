@@ -1,6 +1,7 @@
 // Integration: the real nginx (Debian nginx-light) runs examples/nginx/nginx.conf — only its ports changed
-// and its files moved into a temp prefix — with auth_request answered by a real mcpgate::Guard on 127.0.0.1
-// and a recording upstream behind it. What a client sees through nginx is what the example promises.
+// and its files moved into a temp prefix — with auth_request answered by the real `mcpgate serve` on
+// 127.0.0.1 and a recording upstream behind it. What a client sees through nginx is what the example
+// promises; the attacks are those a hostile review tried through this very example.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <mcpgate/guard.hpp>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -25,32 +25,24 @@ constexpr const char* kReadToken = "nginx-read-token-0123456789";
 constexpr const char* kWriteToken = "nginx-write-token-0123456789";
 const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 
-Config forward_auth_config(const std::string& dir) {
-  Config c;
-  c.server.public_url = "https://mcp.example.com/mcp";
-  c.server.trusted_proxies = {"127.0.0.1"};  // nginx's subrequest comes from loopback
-  c.server.threads = 4;
-  IssuerConfig issuer;  // advertised AS; the credentials in this suite are the static tokens
-  issuer.issuer = "https://as.example.org";
-  issuer.jwks_file = dir + "/jwks.json";
-  std::ofstream(issuer.jwks_file) << jose::testing::jwks_json(
+// Writes against POST /mcp need mcp:write; everything else under /mcp mcp:read; /health is public.
+std::string forward_auth_config(const std::string& dir) {
+  std::ofstream(dir + "/jwks.json") << jose::testing::jwks_json(
       {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
-  issuer.audiences = {"https://mcp.example.com/mcp"};
-  c.issuers.push_back(issuer);
-  StaticTokenConfig read;
-  read.name = "reader";
-  read.sha256 = auth::digest_hex(auth::digest_token(kReadToken));
-  read.scopes = {"mcp:read"};
-  StaticTokenConfig write;
-  write.name = "writer";
-  write.sha256 = auth::digest_hex(auth::digest_token(kWriteToken));
-  write.scopes = {"mcp:read", "mcp:write"};
-  c.static_tokens = {read, write};
-  RouteConfig mcp;
-  mcp.prefix = "/mcp";
-  mcp.scopes = {"mcp:read", "mcp:write"};
-  c.routes = {mcp};
-  return c;
+  std::ostringstream c;
+  c << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
+    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n\n"
+    << "[admin]\nport = 0\n\n"
+    << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
+    << "jwks_file = \"" << dir << "/jwks.json\"\n\n";
+  for (auto [name, token, scopes] : {std::tuple{"reader", kReadToken, "\"mcp:read\""},
+                                     {"writer", kWriteToken, "\"mcp:read\", \"mcp:write\""}})
+    c << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(token))
+      << "\"\nscopes = [" << scopes << "]\n\n";
+  c << "[[routes]]\nprefix = \"/health\"\npublic = true\n\n"
+    << "[[routes]]\nprefix = \"/mcp\"\nmethods = [\"POST\"]\nscopes = [\"mcp:write\"]\n\n"
+    << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";
+  return c.str();
 }
 
 void replace_once(std::string& text, const std::string& from, const std::string& to) {
@@ -87,17 +79,25 @@ class NginxForwardAuth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/logs");
 
-    guard_ = std::make_unique<Guard>(forward_auth_config(dir_));
-    guard_->install(mcpgate_.server);
-    mcpgate_.start();
-    ASSERT_GT(mcpgate_.port, 0);
+    std::ofstream(dir_ + "/mcpgate.toml") << forward_auth_config(dir_);
+    mcpgate_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
+        dir_ + "/logs/mcpgate.log");
+    const auto listening = testing::wait_for_log_event(*mcpgate_, "listening", std::chrono::seconds(20));
+    ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << mcpgate_->stderr_text();
+    mcpgate_port_ = listening->value("port", 0);
+    ASSERT_GT(mcpgate_port_, 0);
 
-    upstream_.server.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
+    // The backend answers every path (as many MCP servers do): only nginx + mcpgate stand in between.
+    auto record = [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mutex_);
       upstream_headers_ = req.headers;
+      upstream_paths_.push_back(req.target);
       ++upstream_hits_;
       res.set_content(R"({"jsonrpc":"2.0","id":1,"result":{}})", "application/json");
-    });
+    };
+    upstream_.server.Post(".*", record);
+    upstream_.server.Get(".*", record);
     upstream_.start();
     ASSERT_GT(upstream_.port, 0);
 
@@ -127,6 +127,11 @@ class NginxForwardAuth : public ::testing::Test {
     if (nginx_) {
       EXPECT_EQ(nginx_->stop(SIGTERM, std::chrono::seconds(10)), 0) << nginx_->stderr_text();
     }
+    if (mcpgate_) {
+      EXPECT_EQ(mcpgate_->stop(SIGTERM, std::chrono::seconds(10)), 0) << mcpgate_->stderr_text();
+      for (const char* token : {kReadToken, kWriteToken})
+        EXPECT_EQ(mcpgate_->stderr_text().find(token), std::string::npos) << "a token was logged";
+    }
     if (!HasFailure()) std::filesystem::remove_all(dir_);  // kept on failure: logs/error.log tells why
   }
 
@@ -136,7 +141,7 @@ class NginxForwardAuth : public ::testing::Test {
     std::stringstream s;
     s << in.rdbuf();
     std::string conf = s.str();
-    replace_once(conf, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(mcpgate_.port) + ";");
+    replace_once(conf, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(mcpgate_port_) + ";");
     replace_once(conf, "server 127.0.0.1:9000;", "server 127.0.0.1:" + std::to_string(upstream_.port) + ";");
     replace_once(conf, "listen 8443;", "listen 127.0.0.1:" + std::to_string(nginx_port_) + ";");
     replace_once(conf, "http {",
@@ -161,9 +166,10 @@ class NginxForwardAuth : public ::testing::Test {
   // What the upstream handler records: declared before the servers, so it outlives their threads.
   std::mutex mutex_;
   httplib::Headers upstream_headers_;
+  std::vector<std::string> upstream_paths_;
   int upstream_hits_ = 0;
-  std::unique_ptr<Guard> guard_;
-  LoopbackServer mcpgate_;
+  std::unique_ptr<testing::ChildProcess> mcpgate_;
+  int mcpgate_port_ = 0;
   LoopbackServer upstream_;
   int nginx_port_ = 0;
   std::unique_ptr<testing::ChildProcess> nginx_;
@@ -172,7 +178,14 @@ class NginxForwardAuth : public ::testing::Test {
 TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheClientToken) {
   auto r = client().Post(
       "/mcp",
-      {{"Authorization", std::string("Bearer ") + kWriteToken}, {"X-Auth-Subject", "forged-by-client"}},
+      {{"Authorization", std::string("Bearer ") + kWriteToken},
+       {"X-Auth-Subject", "forged-by-client"},
+       {"X-Auth-Organization", "org-forged"},
+       {"X-Auth-Client-Id", "client-forged"},
+       {"X-Auth-Source", "jwt"},
+       {"X-Forwarded-User", "admin"},
+       {"Remote-User", "admin"},
+       {"X-Auth-Request-User", "admin"}},
       R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 200) << r->body;
@@ -186,6 +199,14 @@ TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheCl
   auto scopes = upstream_headers_.find("X-Auth-Scopes");
   ASSERT_NE(scopes, upstream_headers_.end());
   EXPECT_EQ(scopes->second, "mcp:read mcp:write");
+  auto source = upstream_headers_.find("X-Auth-Source");
+  ASSERT_NE(source, upstream_headers_.end());
+  EXPECT_EQ(source->second, "static");
+  // Every other identity header mcpgate answers with, and other proxies' identity headers: the client's
+  // copies never reach the backend (the token has no organization and no client id).
+  for (const char* name : {"X-Auth-Organization", "X-Auth-Client-Id", "X-Forwarded-User", "Remote-User",
+                           "X-Auth-Request-User"})
+    EXPECT_EQ(upstream_headers_.count(name), 0u) << name << " reached the backend";
   auto authorization = upstream_headers_.find("Authorization");
   EXPECT_TRUE(authorization == upstream_headers_.end() || authorization->second.empty())
       << "the client's token reached the upstream";
@@ -196,7 +217,7 @@ TEST_F(NginxForwardAuth, NoTokenGets401WithTheGuardChallengeAndNeverReachesTheUp
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"mcpgate\", resource_metadata=\"" +
-                                                         kMetadataUrl + "\", scope=\"mcp:read mcp:write\"");
+                                                         kMetadataUrl + "\", scope=\"mcp:write\"");
   std::lock_guard lock(mutex_);
   EXPECT_EQ(upstream_hits_, 0);
 }
@@ -208,9 +229,43 @@ TEST_F(NginxForwardAuth, TokenLackingScopeGets403InsufficientScopeThroughNginx) 
   EXPECT_EQ(r->status, 403);
   std::string challenge = r->get_header_value("WWW-Authenticate");
   EXPECT_NE(challenge.find("error=\"insufficient_scope\""), std::string::npos) << challenge;
-  EXPECT_NE(challenge.find("scope=\"mcp:read mcp:write\""), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("scope=\"mcp:write\""), std::string::npos) << challenge;
   std::lock_guard lock(mutex_);
   EXPECT_EQ(upstream_hits_, 0);
+}
+
+// nginx passes the client's own headers to the auth subrequest: none of them may name the request judged.
+TEST_F(NginxForwardAuth, ClientForwardedHeadersNeverChooseTheRequestThatIsJudged) {
+  for (const auto& [name, value] : {std::pair{"X-Forwarded-Uri", "/.well-known/oauth-protected-resource"},
+                                    {"X-Forwarded-Uri", "/health"},
+                                    {"X-Original-URI", "/health"},
+                                    {"X-Original-Url", "/health"}}) {
+    auto r = client().Post("/mcp", {{name, value}}, "{}", "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 401) << name << ": " << value;
+  }
+  // A read-only token on the POST-only write route stays 403 whatever method the client claims.
+  for (const char* name : {"X-Forwarded-Method", "X-Original-Method"}) {
+    auto r = client().Post("/mcp", {{"Authorization", std::string("Bearer ") + kReadToken}, {name, "GET"}},
+                           "{}", "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 403) << name;
+  }
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(upstream_hits_, 0);
+}
+
+// The path mcpgate judges is the path the backend gets: never decoded twice, and refused where the backend
+// could read it another way (nginx's auth_request turns mcpgate's 400 into a 500: still no backend).
+TEST_F(NginxForwardAuth, EncodedPathsNeverReachTheBackendWithoutAToken) {
+  for (const char* path : {"/mcp/%252e%252e/.well-known/oauth-protected-resource/x", "/mcp/%252e%252e/health",
+                           "/mcp%2f..%2fhealth", "/mcp/%2e%2e/health", "/mcp/..;/health", "/mcp%3F/../health"}) {
+    auto r = client().Post(path, "{}", "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_GE(r->status, 400) << path;  // nginx's own 404 (it resolved the path elsewhere) or mcpgate's refusal
+  }
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(upstream_hits_, 0) << (upstream_paths_.empty() ? "" : upstream_paths_.back());
 }
 
 TEST_F(NginxForwardAuth, DiscoveryIsServedByMcpgateWithoutAuth) {
