@@ -85,6 +85,6 @@ run() {  # $1 = label, rest = wrk arguments
     "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" \
     "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }
-run "mcpgate serve: GET /auth (forward-auth)" -H "X-Original-Method: POST" -H "X-Original-URI: /mcp" \
-  "http://127.0.0.1:$serve_port/auth"
+run "mcpgate serve: GET /auth (forward-auth)" -H "X-Original-Method: POST" \
+  "http://127.0.0.1:$serve_port/auth/mcp"
 run "embedded example: POST /mcp (Guard + handler)" -s "$work/post.lua" "http://127.0.0.1:$example_port/mcp"
