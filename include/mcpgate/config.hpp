@@ -89,6 +89,7 @@ struct GatewayConfig {
   double sse_keepalive = 15;
   bool session_binding = true;        // an Mcp-Session-Id answers only to the principal that opened it
   std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
+  std::size_t max_sessions_per_principal = 1000;  // one principal's own oldest go first past this
   double session_idle_ttl = 86400;    // a binding unused this long is forgotten
   std::string request_id_header = "X-Request-Id";  // taken when well-formed, else generated; passed upstream
   // Claim → header for the upstream, e.g. {"email" = "X-Auth-Email"}; client copies are stripped first.

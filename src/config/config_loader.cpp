@@ -159,6 +159,7 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   r.number("sse_keepalive", g.sse_keepalive, 0, 3600);
   r.boolean("session_binding", g.session_binding);
   r.count("max_sessions", g.max_sessions, 1, 100'000'000);
+  r.count("max_sessions_per_principal", g.max_sessions_per_principal, 1, 100'000'000);
   r.number("session_idle_ttl", g.session_idle_ttl, 1, 30 * 86400);
   if (r.string("request_id_header", g.request_id_header) && !is_header_name(g.request_id_header))
     r.error("request_id_header", "expected a header name");

@@ -142,6 +142,7 @@ Proxy::Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretRes
   table_.store(std::make_shared<const RouteTable>(config_));
   workers_ = std::make_unique<WorkerPool>();
   sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
+                                                config_.gateway.max_sessions_per_principal,
                                                 config_.gateway.session_idle_ttl, mcpgate::Clock::system());
 }
 

@@ -134,7 +134,7 @@ TEST(Headers, ResponseHeadersDropHopByHopAndFramingAndKeepOurs) {
 
 TEST(SessionRegistry, TheFirstOwnerKeepsTheSessionOthersAreForeign) {
   auto clock = std::make_shared<ManualClock>(1000);
-  SessionRegistry sessions(10, 60, clock);
+  SessionRegistry sessions(10, 10, 60, clock);
   EXPECT_EQ(sessions.check("s", "alice"), SessionCheck::Unknown);
   sessions.bind("s", "alice");
   sessions.bind("s", "bob");  // never rebinds
@@ -146,7 +146,7 @@ TEST(SessionRegistry, TheFirstOwnerKeepsTheSessionOthersAreForeign) {
 
 TEST(SessionRegistry, IsBoundedAndForgetsIdleBindings) {
   auto clock = std::make_shared<ManualClock>(1000);
-  SessionRegistry sessions(3, 60, clock);
+  SessionRegistry sessions(3, 3, 60, clock);
   for (const char* s : {"a", "b", "c"}) sessions.bind(s, "o");
   EXPECT_EQ(sessions.check("a", "o"), SessionCheck::Owner);  // a is now the most recently used
   sessions.bind("d", "o");                                   // evicts the least recently used: b
@@ -156,6 +156,20 @@ TEST(SessionRegistry, IsBoundedAndForgetsIdleBindings) {
   clock->advance(std::chrono::seconds(61));
   EXPECT_EQ(sessions.check("a", "x"), SessionCheck::Unknown);
   EXPECT_EQ(sessions.size(), 0u);
+}
+
+TEST(SessionRegistry, OnePrincipalOpeningSessionsInALoopForgetsOnlyItsOwn) {
+  auto clock = std::make_shared<ManualClock>(1000);
+  SessionRegistry sessions(100, 3, 60, clock);
+  sessions.bind("alice-1", "alice");
+  for (int i = 0; i < 50; ++i) sessions.bind("m-" + std::to_string(i), "mallory");
+  EXPECT_EQ(sessions.check("alice-1", "alice"), SessionCheck::Owner);
+  EXPECT_EQ(sessions.size(), 4u);  // alice's one and mallory's three newest
+  EXPECT_EQ(sessions.check("m-49", "mallory"), SessionCheck::Owner);
+  EXPECT_EQ(sessions.check("m-46", "mallory"), SessionCheck::Unknown);
+  sessions.forget("alice-1");
+  sessions.bind("alice-2", "alice");
+  EXPECT_EQ(sessions.check("alice-2", "alice"), SessionCheck::Owner);
 }
 
 TEST(WorkerPool, EveryJobStartsAtOnceEvenWhileOthersBlock) {
