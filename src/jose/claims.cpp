@@ -16,7 +16,7 @@ bool is_string_array(const json& v) {
 // Every claim principal_from_claims reads has its type checked here, so a token whose "scope" is a number or
 // whose organization claim is a string is refused instead of silently losing its meaning.
 bool optional_claims_well_typed(const json& payload) {
-  for (const char* name : {"sub", "client_id", "azp", "scope", "jti"}) {
+  for (const char* name : {"client_id", "azp", "scope", "jti"}) {
     auto it = payload.find(name);
     if (it != payload.end() && !it->is_string()) return false;
   }
@@ -76,6 +76,13 @@ Reason check_claims(const json& payload, const ClaimRules& rules, double now_sec
     return Reason::ClaimTypeInvalid;
   }
   if (!audience_matches) return Reason::AudienceMismatch;
+
+  // RFC 9068 §2.2: "sub" is REQUIRED. Without it every such token would be one shared anonymous principal
+  // (one session owner, one rate-limit bucket); an empty string names no one either.
+  auto sub = payload.find("sub");
+  if (sub == payload.end()) return Reason::SubjectMissing;
+  if (!sub->is_string()) return Reason::ClaimTypeInvalid;
+  if (sub->get_ref<const std::string&>().empty()) return Reason::SubjectMissing;
 
   if (!optional_claims_well_typed(payload)) return Reason::ClaimTypeInvalid;
   return Reason::Ok;

@@ -7,9 +7,9 @@
 //
 // 'iss' must equal one configured issuer exactly; 'aud' (string or array of strings) must contain a
 // configured audience; 'exp' is required and numeric, and the token is expired when exp <= now - leeway;
-// 'nbf', when present, must satisfy nbf <= now + leeway. NumericDates may be non-integer. A registered claim
-// of the wrong JSON type is refused (ClaimTypeInvalid) rather than ignored. check_claims needs no key, so it
-// runs before any signature work.
+// 'nbf', when present, must satisfy nbf <= now + leeway; 'sub' is required and must be a non-empty string
+// (RFC 9068 §2.2). NumericDates may be non-integer. A registered claim of the wrong JSON type is refused
+// (ClaimTypeInvalid) rather than ignored. check_claims needs no key, so it runs before any signature work.
 #pragma once
 
 #include <mcpgate/principal.hpp>

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mcpgate/guard.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "jose/test_signer.hpp"
 #include "support/fake_stytch.hpp"
@@ -45,6 +49,12 @@ class GuardWithStytch : public ::testing::Test {
     guard_ = std::make_unique<Guard>(c);
     guard_->install(server_);
     server_.set_tcp_nodelay(true);
+    // What the access log and the refusal metric are fed: the Guard's outcome, read on the request's thread.
+    server_.set_logger([this](const httplib::Request& req, const httplib::Response&) {
+      std::lock_guard lock(logged_mutex_);
+      logged_reasons_.emplace_back(reason_name(guard_->outcome(req).reason));
+      logged_cv_.notify_all();
+    });
     server_.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
       const Principal* who = guard_->principal(req);
       nlohmann::json j = {{"subject", who ? who->subject : "<none>"},
@@ -64,20 +74,39 @@ class GuardWithStytch : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
 
-  std::string token(const nlohmann::json& extra = nlohmann::json::object()) {
+  nlohmann::json claims() {
     long long now = now_seconds();
-    nlohmann::json claims = {{"iss", stytch_.base_url()},
-                             {"sub", "user-test-7"},
-                             {"aud", {stytch_.project_id()}},
-                             {"client_id", "connected-app-test-7"},
-                             {"scope", "openid mcp:read mcp:write"},
-                             {"iat", now},
-                             {"nbf", now},
-                             {"exp", now + 3600},
-                             {"jti", "jti-" + std::to_string(++jti_)}};
-    for (auto& [k, v] : extra.items()) claims[k] = v;
+    return {{"iss", stytch_.base_url()},
+            {"sub", "user-test-7"},
+            {"aud", {stytch_.project_id()}},
+            {"client_id", "connected-app-test-7"},
+            {"scope", "openid mcp:read mcp:write"},
+            {"iat", now},
+            {"nbf", now},
+            {"exp", now + 3600},
+            {"jti", "jti-" + std::to_string(++jti_)}};
+  }
+  std::string sign(const nlohmann::json& claims) {
     return jose::testing::sign_token(key_, "RS256", {{"alg", "RS256"}, {"typ", "JWT"}, {"kid", "kid-1"}},
                                      claims);
+  }
+  std::string token(const nlohmann::json& extra = nlohmann::json::object()) {
+    nlohmann::json c = claims();
+    for (auto& [k, v] : extra.items()) c[k] = v;
+    return sign(c);
+  }
+  std::string token_without(const char* claim) {
+    nlohmann::json c = claims();
+    c.erase(claim);
+    return sign(c);
+  }
+  // True once the access log has seen a request refused for `reason` (cpp-httplib logs after the response is
+  // written, so wait, bounded).
+  bool logged(std::string_view reason) {
+    std::unique_lock lock(logged_mutex_);
+    return logged_cv_.wait_for(lock, std::chrono::seconds(5), [&] {
+      return std::find(logged_reasons_.begin(), logged_reasons_.end(), reason) != logged_reasons_.end();
+    });
   }
 
   httplib::Client client(int port) {
@@ -107,6 +136,9 @@ class GuardWithStytch : public ::testing::Test {
   std::thread thread_;
   int port_ = 0;
   int jti_ = 0;
+  std::mutex logged_mutex_;
+  std::condition_variable logged_cv_;
+  std::vector<std::string> logged_reasons_;
 };
 
 TEST_F(GuardWithStytch, StytchSignedJwtReachesTheHandlerWithItsSubjectAndScopes) {
@@ -133,6 +165,29 @@ TEST_F(GuardWithStytch, ExpiredJwtGets401InvalidTokenWithTheExactChallenge) {
       "resource_metadata=\"" +
           kMetadataUrl + "\", scope=\"mcp:read mcp:write\"");
   EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "invalid_token");
+}
+
+// RFC 9068 §2.2 requires "sub": without it every such token would be one shared anonymous principal (and
+// one session owner in the gateway).
+TEST_F(GuardWithStytch, TokenWithoutSubjectIsRefused) {
+  start();
+  ASSERT_EQ(post_mcp_once_keys_are_in(token())->status, 200);  // keys are in: the verdict is about sub
+  auto r = post_mcp(token_without("sub"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "invalid_token");
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("error=\"invalid_token\""), std::string::npos);
+  EXPECT_TRUE(logged("sub_missing"));
+}
+
+TEST_F(GuardWithStytch, TokenWithEmptySubjectIsRefused) {
+  start();
+  ASSERT_EQ(post_mcp_once_keys_are_in(token())->status, 200);
+  auto r = post_mcp(token({{"sub", ""}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"], "invalid_token");
+  EXPECT_TRUE(logged("sub_missing"));
 }
 
 TEST_F(GuardWithStytch, JwtLackingScopeGets403InsufficientScopeNamingTheRouteScopes) {

@@ -63,6 +63,22 @@ TEST(Claims, RequiresAudience) {
   EXPECT_EQ(check_with(without(valid_claims(), "aud")), Reason::AudienceMissing);
 }
 
+// RFC 9068 §2.2: without a subject every such token would be the same anonymous principal and share one
+// session owner.
+TEST(Claims, TokenWithoutSubjectIsRefused) {
+  EXPECT_EQ(check_with(without(valid_claims(), "sub")), Reason::SubjectMissing);
+}
+
+TEST(Claims, TokenWithEmptySubjectIsRefused) {
+  EXPECT_EQ(check_with(with(valid_claims(), "sub", "")), Reason::SubjectMissing);
+}
+
+TEST(Claims, SubjectMissingAnswers401InvalidTokenNamedSubMissing) {
+  EXPECT_EQ(mcpgate::http_status(Reason::SubjectMissing), 401);
+  EXPECT_EQ(mcpgate::oauth_error(Reason::SubjectMissing), "invalid_token");
+  EXPECT_EQ(mcpgate::reason_name(Reason::SubjectMissing), "sub_missing");
+}
+
 TEST(Claims, AcceptsAudienceAsStringOrArrayContainingAConfiguredAudience) {
   EXPECT_EQ(check_with(with(valid_claims(), "aud", "https://api")), Reason::Ok);
   EXPECT_EQ(check_with(with(valid_claims(), "aud", {"client-9", "project-test-1"})), Reason::Ok);

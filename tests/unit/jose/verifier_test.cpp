@@ -245,6 +245,18 @@ TEST(JwtVerifier, ChecksClaimsBeforeKeyLookup) {
             "iss 'https://evil.example' is not a configured issuer (https://login.example.com)");
 }
 
+// The CLI's verifier and the serving path's Authenticator share check_claims: both refuse a token without a
+// subject (RFC 9068 §2.2), even one whose signature verifies.
+TEST(JwtVerifier, TokenWithoutSubjectIsRefused) {
+  json anonymous = claims();
+  anonymous.erase("sub");
+  EXPECT_EQ(verifier().verify(token(rsa(), "RS256", "rsa-1", anonymous), issuer_keys()).reason,
+            Reason::SubjectMissing);
+  anonymous["sub"] = "";
+  EXPECT_EQ(verifier().verify(token(rsa(), "RS256", "rsa-1", anonymous), issuer_keys()).reason,
+            Reason::SubjectMissing);
+}
+
 TEST(JwtVerifier, ReportsAudienceMismatchWithoutEchoingTokenAudiences) {
   json other = claims();
   other["aud"] = "secret-other-audience";
