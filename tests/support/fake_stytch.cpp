@@ -6,12 +6,9 @@ FakeStytch::FakeStytch(std::string project_id) : project_id_(std::move(project_i
   server_.set_tcp_nodelay(true);
   server_.Get("/.well-known/jwks.json",
               [this](const httplib::Request&, httplib::Response& res) { serve_jwks(res); });
-  auto serve_metadata = [this](const httplib::Request&, httplib::Response& res) {
-    metadata_hits_.fetch_add(1);
-    res.set_content(metadata().dump(), "application/json");
-  };
-  server_.Get("/.well-known/oauth-authorization-server", serve_metadata);
-  server_.Get("/.well-known/openid-configuration", serve_metadata);
+  auto metadata_handler = [this](const httplib::Request&, httplib::Response& res) { serve_metadata(res); };
+  server_.Get("/.well-known/oauth-authorization-server", metadata_handler);
+  server_.Get("/.well-known/openid-configuration", metadata_handler);
   server_.Get("/elsewhere/jwks.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"keys\":[]}", "application/json");
   });
@@ -46,15 +43,29 @@ nlohmann::json FakeStytch::metadata() const {
           {"scopes_supported", {"openid", "email", "profile", "offline_access"}}};
 }
 
+void FakeStytch::hang_until_released(std::unique_lock<std::mutex>& lock) {
+  ++blocked_;
+  released_cv_.notify_all();
+  released_cv_.wait_for(lock, std::chrono::seconds(20), [this] { return released_; });
+  --blocked_;
+}
+
+void FakeStytch::serve_metadata(httplib::Response& res) {
+  metadata_hits_.fetch_add(1);
+  std::unique_lock lock(mutex_);
+  if (metadata_mode_ == Mode::Hang) hang_until_released(lock);
+  if (metadata_mode_ == Mode::Error500) {
+    res.status = 500;
+    res.set_content("<html><body>Internal Server Error</body></html>", "text/html");
+    return;
+  }
+  res.set_content(metadata().dump(), "application/json");
+}
+
 void FakeStytch::serve_jwks(httplib::Response& res) {
   jwks_hits_.fetch_add(1);
   std::unique_lock lock(mutex_);
-  if (mode_ == Mode::Hang) {
-    ++blocked_;
-    released_cv_.notify_all();
-    released_cv_.wait_for(lock, std::chrono::seconds(20), [this] { return released_; });
-    --blocked_;
-  }
+  if (mode_ == Mode::Hang) hang_until_released(lock);
   switch (mode_) {
     case Mode::Error500:
       res.status = 500;
@@ -98,6 +109,12 @@ void FakeStytch::set_cache_control(std::string value) {
 void FakeStytch::set_mode(Mode mode) {
   std::lock_guard lock(mutex_);
   mode_ = mode;
+  released_ = false;
+}
+
+void FakeStytch::set_metadata_mode(Mode mode) {
+  std::lock_guard lock(mutex_);
+  metadata_mode_ = mode;
   released_ = false;
 }
 

@@ -5,6 +5,7 @@
 //   stytch.set_cache_control("public, max-age=300");
 //   config.stytch = {.project_id = stytch.project_id(), .domain = stytch.base_url()};
 //   stytch.set_mode(FakeStytch::Mode::Error500);               // or Garbage, Hang, Redirect, Huge
+//   stytch.set_metadata_mode(FakeStytch::Mode::Hang);          // the same for the RFC 8414 metadata
 //   stytch.wait_for_blocked_request(5s); stytch.release();     // Hang: handlers block on a latch until
 //   released stytch.stop();                                             // goes away: connections are refused
 //   stytch.jwks_hits();                                        // how often the key set was fetched
@@ -50,7 +51,8 @@ class FakeStytch {
 
   void set_keys(std::vector<nlohmann::json> public_jwks);
   void set_cache_control(std::string value);  // empty: no Cache-Control header
-  void set_mode(Mode mode);
+  void set_mode(Mode mode);                   // the key set
+  void set_metadata_mode(Mode mode);  // the metadata documents: Normal, Error500 or Hang (others: Normal)
 
   void release();                                                    // unblocks every Hang handler
   bool wait_for_blocked_request(std::chrono::milliseconds timeout);  // true once a handler is blocked
@@ -61,6 +63,8 @@ class FakeStytch {
 
  private:
   void serve_jwks(httplib::Response& res);
+  void serve_metadata(httplib::Response& res);
+  void hang_until_released(std::unique_lock<std::mutex>& lock);
   nlohmann::json metadata() const;
 
   std::string project_id_;
@@ -73,6 +77,7 @@ class FakeStytch {
   std::string jwks_body_ = "{\"keys\":[]}";
   std::string cache_control_ = "public, max-age=300";
   Mode mode_ = Mode::Normal;
+  Mode metadata_mode_ = Mode::Normal;
   bool released_ = false;
   int blocked_ = 0;
   std::atomic<int> jwks_hits_{0}, metadata_hits_{0};

@@ -251,5 +251,49 @@ TEST_F(GuardWithStytch, AsMetadataMirrorServesExactlyWhatStytchServesAndKeepsItW
   }
 }
 
+// A hanging authorization server must not serialize the mirror: the request that starts the fetch waits for
+// it (bounded by jwks.total_timeout, 3 s here), the others meanwhile get the failure at once, and the AS sees
+// one fetch, not one per request.
+TEST_F(GuardWithStytch, MirrorFetchIsWaitedOnByOneRequestOnly) {
+  stytch_.set_metadata_mode(FakeStytch::Mode::Hang);
+  start();
+  constexpr int kRequests = 8;
+  std::vector<int> statuses(kRequests, 0);
+  std::vector<std::thread> clients;
+  const auto began = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRequests; ++i) {
+    clients.emplace_back([this, i, &statuses] {
+      auto r = client(port_).Get("/.well-known/oauth-authorization-server");
+      statuses[i] = r ? r->status : -1;
+    });
+  }
+  for (auto& t : clients) t.join();
+  const auto took = std::chrono::steady_clock::now() - began;
+  for (int i = 0; i < kRequests; ++i) EXPECT_EQ(statuses[i], 502) << "request " << i;
+  EXPECT_EQ(stytch_.metadata_hits(), 1);
+  // One fetch is at most 3 s (the total timeout); serialized, the eight would take 24 s.
+  EXPECT_LT(took, std::chrono::seconds(12));
+}
+
+// After a failed fetch the next caller is answered at once from the cached failure: a down AS is not asked
+// again on every request.
+TEST_F(GuardWithStytch, MirrorFailureIsCachedBriefly) {
+  stytch_.set_metadata_mode(FakeStytch::Mode::Error500);
+  start();
+  auto first = client(port_).Get("/.well-known/oauth-authorization-server");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 502);
+  EXPECT_EQ(nlohmann::json::parse(first->body)["error"], "upstream_unavailable");
+  ASSERT_EQ(stytch_.metadata_hits(), 1);
+  stytch_.set_metadata_mode(FakeStytch::Mode::Normal);  // recovered, but the failure is still cached
+  for (const char* path :
+       {"/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/mcp"}) {
+    auto r = client(port_).Get(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 502) << path;
+  }
+  EXPECT_EQ(stytch_.metadata_hits(), 1);
+}
+
 }  // namespace
 }  // namespace mcpgate
