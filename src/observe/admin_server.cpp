@@ -12,13 +12,22 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
+// cpp-httplib serves a connection on one thread for its whole life, so the liveness probe answers only if a
+// thread is free: idle or slow connections (a port scanner, a half-open scrape; the container image binds
+// 0.0.0.0) must neither outnumber the threads nor keep them long. One request per connection, a silent
+// connection is dropped after 1 s, a stalled read or write after 2 s. Beyond kConnectionThreads connections
+// the rest wait their turn: cpp-httplib 0.11's TaskQueue::enqueue cannot refuse a connection (the task owns
+// the socket), so a cap that closes the excess needs the Beast listener.
+constexpr std::size_t kConnectionThreads = 32;
+
 void configure(httplib::Server& server) {
   server.set_tcp_nodelay(true);  // docs/standards.md §8: Nagle + delayed ACK stall keep-alive scrapes
-  server.set_read_timeout(5, 0);
-  server.set_write_timeout(5, 0);
-  server.set_keep_alive_timeout(5);
+  server.set_read_timeout(2, 0);
+  server.set_write_timeout(2, 0);
+  server.set_keep_alive_timeout(1);     // also the wait for the first request of a connection
+  server.set_keep_alive_max_count(1);   // probes and scrapes open a connection per request anyway
   server.set_payload_max_length(1024);  // no admin route takes a body
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server.new_task_queue = [] { return new httplib::ThreadPool(kConnectionThreads); };
   // cpp-httplib's default sets SO_REUSEPORT, which lets a second process bind the same port and silently take
   // a share of the scrapes. SO_REUSEADDR alone still allows a restart while old connections sit in TIME_WAIT.
   server.set_socket_options([](socket_t sock) {

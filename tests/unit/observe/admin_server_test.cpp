@@ -6,15 +6,23 @@
 //   httplib::Client c("127.0.0.1", admin.port());  auto r = c.Get("/metrics");
 #include "observe/admin_server.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "integration/process_runner.hpp"
 
@@ -32,6 +40,60 @@ httplib::Client client_for(const AdminServer& admin) {
   return c;
 }
 
+// A raw loopback TCP connection (closed on destruction), for the clients a well-behaved HTTP client is not:
+// one that says nothing, one that stops half-way through the request line.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) close();
+  }
+  ~RawConnection() { close(); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  RawConnection(RawConnection&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& text) {
+    return connected() &&
+           ::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
+  }
+  // Everything the server sends until it closes or `timeout` has passed (bounded, whatever the server does);
+  // *closed tells which of the two ended it.
+  std::string receive_all(std::chrono::milliseconds timeout, bool* closed = nullptr) {
+    std::string out;
+    if (closed) *closed = false;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (connected()) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      timeval tv{static_cast<time_t>(left.count() / 1000000),
+                 static_cast<suseconds_t>(left.count() % 1000000)};
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        out.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (closed) *closed = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+      break;
+    }
+    return out;
+  }
+
+ private:
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_;
+};
+
 TEST(AdminServerTest, HealthzAnswersOk) {
   Metrics metrics;
   AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
@@ -44,6 +106,42 @@ TEST(AdminServerTest, HealthzAnswersOk) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
   EXPECT_EQ(nlohmann::json::parse(r->body), nlohmann::json({{"status", "ok"}}));
+}
+
+// A liveness probe must not time out because of idle or slow connections (a restart of a healthy gateway):
+// before, two worker threads held by silent connections made /healthz wait for their 5 s timeouts in turn.
+TEST(AdminServerTest, HealthzAnswersWhileIdleConnectionsAreOpen) {
+  Metrics metrics;
+  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
+  std::string error;
+  ASSERT_TRUE(admin.start(&error)) << error;
+  std::vector<RawConnection> idle;
+  for (int i = 0; i < 10; ++i) {
+    idle.emplace_back(admin.port());  // connects, sends nothing
+    ASSERT_TRUE(idle.back().connected());
+  }
+  for (int i = 0; i < 10; ++i) {
+    idle.emplace_back(admin.port());
+    ASSERT_TRUE(idle.back().send("GET /metr"));  // half a request line, then silence
+  }
+  RawConnection probe(admin.port());
+  ASSERT_TRUE(probe.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  std::string response = probe.receive_all(std::chrono::seconds(3));
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << "no answer within 3 s: '" << response << "'";
+}
+
+// A connection that never sends a request gives its thread back after about a second (the keep-alive wait),
+// not after 5 s.
+TEST(AdminServerTest, SilentConnectionIsClosedWellBeforeFiveSeconds) {
+  Metrics metrics;
+  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
+  std::string error;
+  ASSERT_TRUE(admin.start(&error)) << error;
+  RawConnection silent(admin.port());
+  ASSERT_TRUE(silent.connected());
+  bool closed = false;
+  silent.receive_all(std::chrono::milliseconds(3500), &closed);
+  EXPECT_TRUE(closed) << "a connection that sent nothing was still open after 3.5 s";
 }
 
 TEST(AdminServerTest, ReadyzFollowsTheCallbackInBothStates) {
