@@ -113,9 +113,11 @@ std::string_view loggable_method(std::string_view method) noexcept {
 
 std::string loggable_path(std::string_view target) {
   std::string out;
-  for (char c : path_without_query(target).substr(0, kMaxLoggedPath)) {
+  for (char c : path_without_query(target)) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x21 || u >= 0x7f) {  // as it would be on the wire: percent-encoded
+    const bool encode = u < 0x21 || u >= 0x7f;
+    if (out.size() + (encode ? 3 : 1) > kMaxLoggedPath) break;  // the bound is on what is written
+    if (encode) {  // as it would be on the wire: percent-encoded
       static constexpr char kHex[] = "0123456789ABCDEF";
       out += '%';
       out += kHex[u >> 4];

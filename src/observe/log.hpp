@@ -67,8 +67,8 @@ std::string rfc3339_utc_millis(double unix_seconds);
 std::string_view path_without_query(std::string_view target) noexcept;
 // What the access log writes of a request line's method and target, which reach it unvalidated when the
 // HTTP library refused the request ("{...}GET" after a desync): a method that is not an RFC 9110 token of
-// at most kMaxLoggedMethod characters becomes "-"; the path (query cut) keeps kMaxLoggedPath bytes, with
-// spaces, controls and non-ASCII bytes percent-encoded.
+// at most kMaxLoggedMethod characters becomes "-"; the path (query cut) is written in at most kMaxLoggedPath
+// bytes, with spaces, controls and non-ASCII bytes percent-encoded.
 inline constexpr std::size_t kMaxLoggedMethod = 16;
 inline constexpr std::size_t kMaxLoggedPath = 512;
 std::string_view loggable_method(std::string_view method) noexcept;

@@ -425,7 +425,8 @@ TEST_F(GuardOverHttp, AnswerBeforeTheBodyClosesTheConnectionSoTheBodyIsNeverAReq
 }
 
 TEST_F(GuardOverHttp, BodyOnAMethodTheServerNeverReadsIsRefusedAndTheConnectionClosed) {
-  const std::string smuggled = "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+  // Padded past cpp-httplib's 4 KiB read buffer, so that the smuggled request would really be parsed.
+  const std::string smuggled = std::string(5000, ' ') + "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                                std::string(kAdminToken) + "\r\nContent-Length: 0\r\n\r\n";
   std::string resp = raw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                          std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);

@@ -26,12 +26,12 @@ constexpr const char* kWriteToken = "nginx-write-token-0123456789";
 const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 
 // Writes against POST /mcp need mcp:write; everything else under /mcp mcp:read; /health is public.
-std::string forward_auth_config(const std::string& dir) {
+std::string forward_auth_config(const std::string& dir, const std::string& extra_server = "") {
   std::ofstream(dir + "/jwks.json") << jose::testing::jwks_json(
       {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
   std::ostringstream c;
   c << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
-    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n\n"
+    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n" << extra_server << "\n"
     << "[admin]\nport = 0\n\n"
     << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
     << "jwks_file = \"" << dir << "/jwks.json\"\n\n";
@@ -71,6 +71,10 @@ struct LoopbackServer {
 
 class NginxForwardAuth : public ::testing::Test {
  protected:
+  // A suite that runs the example another way changes mcpgate's [server] keys and the example here.
+  virtual std::string extra_server_config() { return ""; }
+  virtual void adapt_example(std::string&) {}
+
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kNginx))
         << kNginx << " is missing: install nginx-light (listed in .ci/install-deps); this test never skips";
@@ -79,7 +83,7 @@ class NginxForwardAuth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/logs");
 
-    std::ofstream(dir_ + "/mcpgate.toml") << forward_auth_config(dir_);
+    std::ofstream(dir_ + "/mcpgate.toml") << forward_auth_config(dir_, extra_server_config());
     mcpgate_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
         dir_ + "/logs/mcpgate.log");
@@ -151,6 +155,7 @@ class NginxForwardAuth : public ::testing::Test {
     std::string head = "pid logs/nginx.pid;\nerror_log logs/error.log info;\nworker_processes 1;\n";
     if (::geteuid() == 0) head = "user root;\n" + head;
     std::filesystem::create_directories(dir_ + "/tmp");
+    adapt_example(conf);
     std::ofstream(dir_ + "/nginx.conf") << head << conf;
   }
 
@@ -266,6 +271,35 @@ TEST_F(NginxForwardAuth, EncodedPathsNeverReachTheBackendWithoutAToken) {
   }
   std::lock_guard lock(mutex_);
   EXPECT_EQ(upstream_hits_, 0) << (upstream_paths_.empty() ? "" : upstream_paths_.back());
+}
+
+// The same example with the URI in a header (as older nginx configurations pass it): cpp-httplib has then
+// decoded the value once already, and mcpgate must never decode it a second time.
+class NginxForwardAuthUriHeader : public NginxForwardAuth {
+ protected:
+  std::string extra_server_config() override { return "forward_auth_uri_header = \"X-Original-URI\"\n"; }
+  void adapt_example(std::string& conf) override {
+    replace_once(conf, "proxy_pass http://mcpgate/auth$request_uri;",
+                 "proxy_pass http://mcpgate/auth; proxy_set_header X-Original-URI $request_uri;");
+  }
+};
+
+TEST_F(NginxForwardAuthUriHeader, EncodedPathsNeverReachTheBackendWithoutAToken) {
+  for (const char* path : {"/mcp/%252e%252e/.well-known/oauth-protected-resource/x", "/mcp/%252e%252e/health",
+                           "/mcp/%2e%2e/health", "/mcp/..;/health"}) {
+    auto r = client().Post(path, "{}", "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_GE(r->status, 400) << path;
+  }
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(upstream_hits_, 0) << (upstream_paths_.empty() ? "" : upstream_paths_.back());
+}
+
+TEST_F(NginxForwardAuthUriHeader, ValidTokenStillReachesTheUpstream) {
+  auto r = client().Post("/mcp", {{"Authorization", std::string("Bearer ") + kWriteToken}}, "{}",
+                         "application/json");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
 }
 
 TEST_F(NginxForwardAuth, DiscoveryIsServedByMcpgateWithoutAuth) {
