@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "cli/config_command.hpp"
+#include "cli/doctor_command.hpp"
 #include "cli/secrets_command.hpp"
 #include "cli/serve_command.hpp"
 #include "cli/token_mint_command.hpp"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   mcpgate::cli::register_secrets_commands(app, result);
   mcpgate::cli::register_migrate_command(app, result);
   mcpgate::cli::register_serve_command(app, result);
+  mcpgate::cli::register_doctor_command(app, result);
 
   try {
     app.parse(argc, argv);
