@@ -24,17 +24,18 @@
 #include <sstream>
 #include <thread>
 
-#include "auth/token_digest.hpp"
 #include "integration/http/child_process.hpp"
+#include "integration/http/forward_auth_harness.hpp"
 #include "jose/test_signer.hpp"
 
 namespace mcpgate {
 namespace {
 
 constexpr const char* kCaddy = "/usr/bin/caddy";
-constexpr const char* kReadToken = "caddy-read-token-0123456789";
-constexpr const char* kWriteToken = "caddy-write-token-0123456789";
-const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+constexpr const char* kReadToken = testing::kForwardAuthReadToken;
+constexpr const char* kWriteToken = testing::kForwardAuthWriteToken;
+const std::string& kMetadataUrl = testing::kForwardAuthMetadataUrl;
+using testing::replace_once;
 const std::string kBackendBody = R"({"jsonrpc":"2.0","id":1,"result":{}})";
 const std::string kPing = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
 
@@ -45,29 +46,6 @@ constexpr const char* kForeignIdentityHeaders[] = {
     "X-Forwarded-User",   "X-Forwarded-Email",   "X-Forwarded-Preferred-Username",
     "X-Forwarded-Groups", "X-Auth-Request-User", "X-Auth-Request-Email",
     "Remote-User",        "X-Remote-User"};
-
-// Writes against POST /mcp need mcp:write; everything else under /mcp mcp:read; /health and /mcp/public
-// are public.
-std::string forward_auth_config(const std::string& dir) {
-  std::ofstream(dir + "/jwks.json") << jose::testing::jwks_json(
-      {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
-  std::ostringstream c;
-  c << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
-    << "threads = 8\nforward_auth_path = \"/auth\"\nforward_auth_proxy = \"caddy\"\n"
-    << "trusted_proxies = [\"127.0.0.1\"]\n\n"
-    << "[admin]\nport = 0\n\n"
-    << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
-    << "jwks_file = \"" << dir << "/jwks.json\"\n\n";
-  for (auto [name, token, scopes] : {std::tuple{"reader", kReadToken, "\"mcp:read\""},
-                                     {"writer", kWriteToken, "\"mcp:read\", \"mcp:write\""}})
-    c << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \""
-      << auth::digest_hex(auth::digest_token(token)) << "\"\nscopes = [" << scopes << "]\n\n";
-  c << "[[routes]]\nprefix = \"/health\"\npublic = true\n\n"
-    << "[[routes]]\nprefix = \"/mcp/public\"\npublic = true\n\n"
-    << "[[routes]]\nprefix = \"/mcp\"\nmethods = [\"POST\"]\nscopes = [\"mcp:write\"]\n\n"
-    << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";
-  return c.str();
-}
 
 // A JWT from the configured issuer with a client id and an organization (which the static tokens lack).
 std::string jwt_with_organization() {
@@ -82,12 +60,6 @@ std::string jwt_with_organization() {
                                     {"https://stytch.com/organization", {{"organization_id", "org-real-1"}}},
                                     {"iat", now},
                                     {"exp", now + 3600}});
-}
-
-void replace_once(std::string& text, const std::string& from, const std::string& to) {
-  auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << "examples/caddy/Caddyfile no longer contains: " << from;
-  text.replace(at, from.size(), to);
 }
 
 // One request as the backend got it: every header line exactly as sent (an empty value too, which
@@ -210,14 +182,8 @@ class CaddyForwardAuth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/logs");
 
-    std::ofstream(dir_ + "/mcpgate.toml") << forward_auth_config(dir_);
-    mcpgate_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
-        dir_ + "/logs/mcpgate.log");
-    const auto listening = testing::wait_for_log_event(*mcpgate_, "listening", std::chrono::seconds(20));
-    ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << mcpgate_->stderr_text();
-    mcpgate_port_ = listening->value("port", 0);
-    ASSERT_GT(mcpgate_port_, 0);
+gateway_.start(dir_, "forward_auth_proxy = \"caddy\"\n");
+    ASSERT_FALSE(HasFatalFailure());
 
     backend_ = std::make_unique<RecordingBackend>();
     ASSERT_GT(backend_->port(), 0);
@@ -246,21 +212,14 @@ class CaddyForwardAuth : public ::testing::Test {
     if (caddy_) {
       EXPECT_EQ(caddy_->stop(SIGTERM, std::chrono::seconds(10)), 0) << caddy_->stderr_text();
     }
-    if (mcpgate_) {
-      EXPECT_EQ(mcpgate_->stop(SIGTERM, std::chrono::seconds(10)), 0) << mcpgate_->stderr_text();
-      for (const char* token : {kReadToken, kWriteToken})
-        EXPECT_EQ(mcpgate_->stderr_text().find(token), std::string::npos) << "a token was logged";
-    }
+    gateway_.stop_and_check_no_token_logged();
     if (!HasFailure()) std::filesystem::remove_all(dir_);  // kept on failure: logs/caddy.log tells why
   }
 
   // The example, with its three addresses replaced (Caddy bound to loopback only).
   void write_caddyfile() {
-    std::ifstream in(std::string(MCPGATE_SOURCE_DIR) + "/examples/caddy/Caddyfile");
-    std::stringstream s;
-    s << in.rdbuf();
-    std::string conf = s.str();
-    const std::string mcpgate = "127.0.0.1:" + std::to_string(mcpgate_port_);
+    std::string conf = testing::read_example("examples/caddy/Caddyfile");
+    const std::string mcpgate = "127.0.0.1:" + std::to_string(gateway_.port());
     replace_once(conf, "reverse_proxy 127.0.0.1:8080\n", "reverse_proxy " + mcpgate + "\n");
     replace_once(conf, "forward_auth 127.0.0.1:8080 {", "forward_auth " + mcpgate + " {");
     replace_once(conf, "reverse_proxy 127.0.0.1:9000 {",
@@ -291,8 +250,7 @@ class CaddyForwardAuth : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<testing::ChildProcess> mcpgate_;
-  int mcpgate_port_ = 0;
+  testing::ForwardAuthGateway gateway_;
   std::unique_ptr<RecordingBackend> backend_;
   int caddy_port_ = 0;
   bool caddy_listening_ = false;
@@ -428,7 +386,7 @@ TEST_F(CaddyForwardAuth, EncodedPathsNeverReachTheBackendWithoutAToken) {
 // Unlike nginx's auth_request (which makes it a 500), Caddy's forward_auth gives the client mcpgate's own
 // 400: the status, the WWW-Authenticate challenge and the JSON body mcpgate answers the check with directly.
 TEST_F(CaddyForwardAuth, McpgateRefusalsReachTheClientAsMcpgates400) {
-  httplib::Client direct("127.0.0.1", mcpgate_port_);
+  httplib::Client direct("127.0.0.1", gateway_.port());
   for (const char* path : {"/mcp/%252e%252e/health", "/mcp/..;/health", "/mcp?access_token=x"}) {
     auto r = client().Post(path, {{"Authorization", std::string("Bearer ") + kWriteToken}}, kPing,
                            "application/json");

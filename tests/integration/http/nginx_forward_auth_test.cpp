@@ -13,43 +13,20 @@
 #include <sstream>
 #include <thread>
 
-#include "auth/token_digest.hpp"
 #include "integration/http/child_process.hpp"
-#include "jose/test_signer.hpp"
+#include "integration/http/forward_auth_harness.hpp"
 
 namespace mcpgate {
 namespace {
 
+using testing::replace_once;
+
 constexpr const char* kNginx = "/usr/sbin/nginx";
-constexpr const char* kReadToken = "nginx-read-token-0123456789";
-constexpr const char* kWriteToken = "nginx-write-token-0123456789";
-const std::string kMetadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
-
-// Writes against POST /mcp need mcp:write; everything else under /mcp mcp:read; /health is public.
-std::string forward_auth_config(const std::string& dir, const std::string& extra_server = "") {
-  std::ofstream(dir + "/jwks.json") << jose::testing::jwks_json(
-      {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
-  std::ostringstream c;
-  c << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
-    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n" << extra_server << "\n"
-    << "[admin]\nport = 0\n\n"
-    << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
-    << "jwks_file = \"" << dir << "/jwks.json\"\n\n";
-  for (auto [name, token, scopes] : {std::tuple{"reader", kReadToken, "\"mcp:read\""},
-                                     {"writer", kWriteToken, "\"mcp:read\", \"mcp:write\""}})
-    c << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(token))
-      << "\"\nscopes = [" << scopes << "]\n\n";
-  c << "[[routes]]\nprefix = \"/health\"\npublic = true\n\n"
-    << "[[routes]]\nprefix = \"/mcp\"\nmethods = [\"POST\"]\nscopes = [\"mcp:write\"]\n\n"
-    << "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\n";
-  return c.str();
-}
-
-void replace_once(std::string& text, const std::string& from, const std::string& to) {
-  auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << "examples/nginx/nginx.conf no longer contains: " << from;
-  text.replace(at, from.size(), to);
-}
+using testing::kForwardAuthReadToken;
+using testing::kForwardAuthWriteToken;
+constexpr const char* kReadToken = kForwardAuthReadToken;
+constexpr const char* kWriteToken = kForwardAuthWriteToken;
+const std::string& kMetadataUrl = testing::kForwardAuthMetadataUrl;
 
 // A started httplib::Server on an ephemeral loopback port, stopped on destruction.
 struct LoopbackServer {
@@ -83,14 +60,8 @@ class NginxForwardAuth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/logs");
 
-    std::ofstream(dir_ + "/mcpgate.toml") << forward_auth_config(dir_, extra_server_config());
-    mcpgate_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
-        dir_ + "/logs/mcpgate.log");
-    const auto listening = testing::wait_for_log_event(*mcpgate_, "listening", std::chrono::seconds(20));
-    ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << mcpgate_->stderr_text();
-    mcpgate_port_ = listening->value("port", 0);
-    ASSERT_GT(mcpgate_port_, 0);
+    gateway_.start(dir_, extra_server_config());
+    if (HasFatalFailure()) return;
 
     // The backend answers every path (as many MCP servers do): only nginx + mcpgate stand in between.
     auto record = [this](const httplib::Request& req, httplib::Response& res) {
@@ -131,21 +102,14 @@ class NginxForwardAuth : public ::testing::Test {
     if (nginx_) {
       EXPECT_EQ(nginx_->stop(SIGTERM, std::chrono::seconds(10)), 0) << nginx_->stderr_text();
     }
-    if (mcpgate_) {
-      EXPECT_EQ(mcpgate_->stop(SIGTERM, std::chrono::seconds(10)), 0) << mcpgate_->stderr_text();
-      for (const char* token : {kReadToken, kWriteToken})
-        EXPECT_EQ(mcpgate_->stderr_text().find(token), std::string::npos) << "a token was logged";
-    }
+    gateway_.stop_and_check_no_token_logged();
     if (!HasFailure()) std::filesystem::remove_all(dir_);  // kept on failure: logs/error.log tells why
   }
 
   // The example, with its three addresses replaced and every file nginx writes kept under dir_.
   void write_nginx_conf() {
-    std::ifstream in(std::string(MCPGATE_SOURCE_DIR) + "/examples/nginx/nginx.conf");
-    std::stringstream s;
-    s << in.rdbuf();
-    std::string conf = s.str();
-    replace_once(conf, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(mcpgate_port_) + ";");
+    std::string conf = testing::read_example("examples/nginx/nginx.conf");
+    replace_once(conf, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(gateway_.port()) + ";");
     replace_once(conf, "server 127.0.0.1:9000;", "server 127.0.0.1:" + std::to_string(upstream_.port) + ";");
     replace_once(conf, "listen 8443;", "listen 127.0.0.1:" + std::to_string(nginx_port_) + ";");
     replace_once(conf, "http {",
@@ -173,8 +137,7 @@ class NginxForwardAuth : public ::testing::Test {
   httplib::Headers upstream_headers_;
   std::vector<std::string> upstream_paths_;
   int upstream_hits_ = 0;
-  std::unique_ptr<testing::ChildProcess> mcpgate_;
-  int mcpgate_port_ = 0;
+  testing::ForwardAuthGateway gateway_;
   LoopbackServer upstream_;
   int nginx_port_ = 0;
   std::unique_ptr<testing::ChildProcess> nginx_;
