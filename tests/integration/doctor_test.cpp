@@ -134,44 +134,52 @@ struct Faults {
 
 class BrokenDeployment : public ::testing::Test {
  protected:
-  void start(Faults faults) {
+  // Serves plain http, or https with `cert_dir`'s cert.pem and key.pem.
+  void start(Faults faults, const std::string& cert_dir = "") {
     faults_ = faults;
-    server_.set_tcp_nodelay(true);
+    scheme_ = cert_dir.empty() ? "http" : "https";
+    if (cert_dir.empty())
+      server_ = std::make_unique<httplib::Server>();
+    else
+      server_ = std::make_unique<httplib::SSLServer>((cert_dir + "/cert.pem").c_str(),
+                                                     (cert_dir + "/key.pem").c_str());
+    ASSERT_TRUE(server_->is_valid());
+    server_->set_tcp_nodelay(true);
     auto prm = [this](const httplib::Request&, httplib::Response& res) {
       nlohmann::json doc = {{"resource", url() + (faults_.resource_trailing_slash ? "/" : "")},
                             {"authorization_servers", {base()}},
                             {"scopes_supported", {"mcp:read"}}};
       res.set_content(doc.dump(), "application/json");
     };
-    server_.Get("/.well-known/oauth-protected-resource/mcp", prm);
-    server_.Get("/.well-known/oauth-protected-resource", prm);
+    server_->Get("/.well-known/oauth-protected-resource/mcp", prm);
+    server_->Get("/.well-known/oauth-protected-resource", prm);
     auto as = [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(as_metadata().dump(), "application/json");
     };
-    server_.Get("/.well-known/oauth-authorization-server", as);
-    server_.Get("/.well-known/oauth-authorization-server/mcp", as);
-    server_.Get(R"(/\.well-known/.*)", [this](const httplib::Request&, httplib::Response& res) {
+    server_->Get("/.well-known/oauth-authorization-server", as);
+    server_->Get("/.well-known/oauth-authorization-server/mcp", as);
+    server_->Get(R"(/\.well-known/.*)", [this](const httplib::Request&, httplib::Response& res) {
       res.status = 404;
       if (faults_.html_not_found)
         res.set_content("<html><body><h1>404 Not Found</h1></body></html>", "text/html");
       else
         res.set_content(R"({"error":"not_found"})", "application/json");
     });
-    server_.Post("/mcp",
-                 [this](const httplib::Request& req, httplib::Response& res) { challenge(req, res); });
-    server_.Options("/mcp", [](const httplib::Request& req, httplib::Response& res) {
+    server_->Post("/mcp",
+                  [this](const httplib::Request& req, httplib::Response& res) { challenge(req, res); });
+    server_->Options("/mcp", [](const httplib::Request& req, httplib::Response& res) {
       res.status = 204;
       res.set_header("Access-Control-Allow-Origin", req.get_header_value("Origin"));
       res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
       res.set_header("Access-Control-Allow-Headers",
                      "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    port_ = server_->bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
   }
   void TearDown() override {
-    server_.stop();
+    if (server_) server_->stop();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -197,7 +205,7 @@ class BrokenDeployment : public ::testing::Test {
             {"token_endpoint_auth_methods_supported", {"none"}},
             {"scopes_supported", {"mcp:read"}}};
   }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return base() + "/mcp"; }
 
   // Runs the doctor and checks the shared expectations: exit 1, `id` is the one failing check.
@@ -210,7 +218,8 @@ class BrokenDeployment : public ::testing::Test {
   }
 
   Faults faults_;
-  httplib::Server server_;
+  std::string scheme_ = "http";
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
 };
@@ -252,6 +261,50 @@ TEST_F(BrokenDeployment, AuthorizationServerWithoutS256FailsAsMetadata) {
   start({.as_without_s256 = true});
   const DoctorRun run = expect_only_failure("as.metadata");
   EXPECT_NE(run.detail_of("as.metadata").find("S256"), std::string::npos) << describe(run);
+}
+
+// A self-signed certificate for 127.0.0.1 (an IP subjectAltName, as host verification needs), valid `days`.
+std::string make_certificate(int days) {
+  const std::string dir =
+      ::testing::TempDir() + "mcpgate-doctor-tls-" + std::to_string(::getpid()) + "-" + std::to_string(days);
+  std::filesystem::create_directories(dir);
+  const auto made = testing::run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                          "ec_paramgen_curve:P-256", "-nodes", "-days", std::to_string(days),
+                                          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                          "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"});
+  EXPECT_EQ(made.exit_code, 0) << made.stderr_text;
+  return dir;
+}
+
+TEST_F(BrokenDeployment, HttpsWithAnUntrustedCertificateFailsTlsNamingTheReason) {
+  ASSERT_NO_FATAL_FAILURE(start({}, make_certificate(90)));
+  const DoctorRun run = run_doctor({url(), "--json", "--timeout", "5"});
+  EXPECT_EQ(run.process.exit_code, 1) << describe(run);
+  EXPECT_EQ(run.status_of("tls"), "fail") << describe(run);
+  EXPECT_NE(run.detail_of("tls").find("certificate verification failed: self-signed"), std::string::npos)
+      << describe(run);
+}
+
+TEST_F(BrokenDeployment, HttpsTrustedThroughCaFilePassesTls) {
+  const std::string certs = make_certificate(90);
+  ASSERT_NO_FATAL_FAILURE(start({}, certs));
+  const DoctorRun run = run_doctor({url(), "--json", "--ca-file", certs + "/cert.pem"});
+  EXPECT_EQ(run.process.exit_code, 0) << describe(run);
+  EXPECT_TRUE(run.failing().empty()) << describe(run);
+  EXPECT_EQ(run.status_of("tls"), "ok") << describe(run);
+  const std::string tls = run.detail_of("tls");  // 90 days from the same second, or a second less
+  EXPECT_TRUE(tls.ends_with("verified, expires in 90 days") || tls.ends_with("verified, expires in 89 days"))
+      << describe(run);
+}
+
+TEST_F(BrokenDeployment, CertificateExpiringWithinFourteenDaysWarns) {
+  const std::string certs = make_certificate(5);
+  ASSERT_NO_FATAL_FAILURE(start({}, certs));
+  const DoctorRun run = run_doctor({url(), "--json", "--ca-file", certs + "/cert.pem"});
+  EXPECT_EQ(run.process.exit_code, 0) << describe(run);
+  EXPECT_EQ(run.status_of("tls"), "warn") << describe(run);
+  const std::string tls = run.detail_of("tls");
+  EXPECT_TRUE(tls.ends_with("expires in 5 days") || tls.ends_with("expires in 4 days")) << describe(run);
 }
 
 // (c) Input errors exit 2 and name the bad value.
