@@ -130,6 +130,8 @@ struct Faults {
   bool challenge_with_error = false;
   bool html_not_found = false;
   bool as_without_s256 = false;
+  bool as_only_at_its_issuer_path = false;  // issuer {base}/as; nothing at the origin's own well-known
+  bool prm_path_redirects = false;
 };
 
 class BrokenDeployment : public ::testing::Test {
@@ -147,17 +149,26 @@ class BrokenDeployment : public ::testing::Test {
     server_->set_tcp_nodelay(true);
     auto prm = [this](const httplib::Request&, httplib::Response& res) {
       nlohmann::json doc = {{"resource", url() + (faults_.resource_trailing_slash ? "/" : "")},
-                            {"authorization_servers", {base()}},
+                            {"authorization_servers", {issuer()}},
                             {"scopes_supported", {"mcp:read"}}};
       res.set_content(doc.dump(), "application/json");
     };
-    server_->Get("/.well-known/oauth-protected-resource/mcp", prm);
+    server_->Get("/.well-known/oauth-protected-resource/mcp",
+                 [this, prm](const httplib::Request& req, httplib::Response& res) {
+                   if (!faults_.prm_path_redirects) return prm(req, res);
+                   res.status = 301;
+                   res.set_header("Location", base() + "/.well-known/oauth-protected-resource/mcp/");
+                 });
     server_->Get("/.well-known/oauth-protected-resource", prm);
     auto as = [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(as_metadata().dump(), "application/json");
     };
-    server_->Get("/.well-known/oauth-authorization-server", as);
-    server_->Get("/.well-known/oauth-authorization-server/mcp", as);
+    if (faults_.as_only_at_its_issuer_path) {
+      server_->Get("/.well-known/oauth-authorization-server/as", as);  // RFC 8414 §3.1: before the path
+    } else {
+      server_->Get("/.well-known/oauth-authorization-server", as);
+      server_->Get("/.well-known/oauth-authorization-server/mcp", as);
+    }
     server_->Get(R"(/\.well-known/.*)", [this](const httplib::Request&, httplib::Response& res) {
       res.status = 404;
       if (faults_.html_not_found)
@@ -196,7 +207,7 @@ class BrokenDeployment : public ::testing::Test {
     res.set_content(R"({"error":"unauthorized"})", "application/json");
   }
   nlohmann::json as_metadata() const {
-    return {{"issuer", base()},
+    return {{"issuer", issuer()},
             {"authorization_endpoint", base() + "/authorize"},
             {"token_endpoint", base() + "/token"},
             {"registration_endpoint", base() + "/register"},
@@ -207,6 +218,7 @@ class BrokenDeployment : public ::testing::Test {
   }
   std::string base() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return base() + "/mcp"; }
+  std::string issuer() const { return base() + (faults_.as_only_at_its_issuer_path ? "/as" : ""); }
 
   // Runs the doctor and checks the shared expectations: exit 1, `id` is the one failing check.
   DoctorRun expect_only_failure(const std::string& id) {
@@ -261,6 +273,32 @@ TEST_F(BrokenDeployment, AuthorizationServerWithoutS256FailsAsMetadata) {
   start({.as_without_s256 = true});
   const DoctorRun run = expect_only_failure("as.metadata");
   EXPECT_NE(run.detail_of("as.metadata").find("S256"), std::string::npos) << describe(run);
+}
+
+TEST_F(BrokenDeployment, ARedirectIsReportedNotFollowed) {
+  start({.prm_path_redirects = true});
+  const DoctorRun run = run_doctor({url(), "--json"});
+  EXPECT_EQ(run.process.exit_code, 1) << describe(run);
+  // The challenge's resource_metadata names the same document, so it fails there too.
+  EXPECT_EQ(run.failing(), (std::vector<std::string>{"prm.path", "challenge"})) << describe(run);
+  EXPECT_NE(run.detail_of("prm.path").find("HTTP 301 redirect to " + base() + "/.well-known"),
+            std::string::npos)
+      << describe(run);
+  EXPECT_NE(run.detail_of("prm.path").find("not followed"), std::string::npos) << describe(run);
+}
+
+// ChatGPT needs the authorization server's metadata on the MCP origin; Claude finds it at the issuer.
+TEST_F(BrokenDeployment, NoAuthorizationServerMetadataOnTheMcpOriginFailsChatGptButOnlyWarnsClaude) {
+  start({.as_only_at_its_issuer_path = true});
+  const DoctorRun chatgpt = run_doctor({url(), "--json", "--client", "chatgpt"});
+  EXPECT_EQ(chatgpt.process.exit_code, 1) << describe(chatgpt);
+  EXPECT_EQ(chatgpt.failing(), std::vector<std::string>{"as.on_mcp_origin"}) << describe(chatgpt);
+  EXPECT_EQ(chatgpt.status_of("as.metadata"), "ok") << describe(chatgpt);  // RFC 8414 §3.1 location
+
+  const DoctorRun claude = run_doctor({url(), "--json", "--client", "claude"});
+  EXPECT_EQ(claude.process.exit_code, 0) << describe(claude);
+  EXPECT_EQ(claude.status_of("as.on_mcp_origin"), "warn") << describe(claude);
+  EXPECT_EQ(claude.status_of("prm.root"), "(absent)") << describe(claude);  // not a check Claude runs
 }
 
 // A self-signed certificate for 127.0.0.1 (an IP subjectAltName, as host verification needs), valid `days`.
