@@ -158,6 +158,21 @@ void check_exposed_challenge(const TargetUrl& url, const Probe& probe, CheckResu
            "Add Mcp-Session-Id to Access-Control-Expose-Headers.");
 }
 
+// MCP Streamable HTTP: a request whose Origin is not allowed MUST be answered 403 (DNS rebinding: a page on
+// any site could otherwise drive a server reachable from the user's browser).
+void check_foreign_origin_refused(const TargetUrl& url, const Probe& probe, CheckResult& r) {
+  constexpr const char* kForeignOrigin = "https://mcpgate-doctor.invalid";
+  httplib::Headers headers = mcp_post_headers();
+  headers.emplace("Origin", kForeignOrigin);
+  Exchange answer = probe.post(url.text, initialize_body(), headers);
+  if (answer.answered() && answer.status == 403) return;
+  r.warn(kAllClients,
+         std::string("a POST from the foreign Origin ") + kForeignOrigin + " answered " + answer.summary() +
+             ", not 403 (MCP transport: an Origin that is not allowed MUST be refused)",
+         "Allow only the origins of your clients (mcpgate refuses every other Origin with 403; [server] "
+         "allowed_origins lists the ones it allows).");
+}
+
 std::string random_suffix() {
   std::random_device device;
   std::string out;
@@ -293,8 +308,9 @@ CheckResult check_cors_preflight(const TargetUrl& url, const Probe& probe) {
   CheckResult r{"cors.preflight", kClaude, "", {}};
   check_preflight(url, probe, r);
   if (r.findings.empty()) check_exposed_challenge(url, probe, r);
+  if (r.findings.empty()) check_foreign_origin_refused(url, probe, r);
   r.verified = std::string("preflight from ") + kBrowserOrigin +
-               " allowed; the 401 exposes WWW-Authenticate and Mcp-Session-Id";
+               " allowed; the 401 exposes WWW-Authenticate and Mcp-Session-Id; a foreign Origin is refused";
   return r;
 }
 

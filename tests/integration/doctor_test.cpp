@@ -132,6 +132,7 @@ struct Faults {
   bool as_without_s256 = false;
   bool as_only_at_its_issuer_path = false;  // issuer {base}/as; nothing at the origin's own well-known
   bool prm_path_redirects = false;
+  bool accepts_any_origin = false;  // a POST from any Origin is served (MCP says 403 unless allowed)
 };
 
 class BrokenDeployment : public ::testing::Test {
@@ -195,6 +196,12 @@ class BrokenDeployment : public ::testing::Test {
   }
 
   void challenge(const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Origin") && req.get_header_value("Origin") != "https://claude.ai" &&
+        !faults_.accepts_any_origin) {
+      res.status = 403;
+      res.set_content(R"({"error":"origin_not_allowed"})", "application/json");
+      return;
+    }
     res.status = 401;
     std::string header = "Bearer realm=\"test\", resource_metadata=\"" + base() +
                          "/.well-known/oauth-protected-resource/mcp\", scope=\"mcp:read\"";
@@ -241,6 +248,15 @@ TEST_F(BrokenDeployment, TheUnbrokenDeploymentPasses) {
   const DoctorRun run = run_doctor({url(), "--json"});
   EXPECT_EQ(run.process.exit_code, 0) << describe(run);
   EXPECT_TRUE(run.failing().empty()) << describe(run);
+  EXPECT_EQ(run.status_of("cors.preflight"), "ok") << describe(run);
+}
+
+TEST_F(BrokenDeployment, AForeignOriginThatIsServedWarnsCorsNamingTheOrigin) {
+  start({.accepts_any_origin = true});
+  const DoctorRun run = run_doctor({url(), "--json"});
+  EXPECT_EQ(run.process.exit_code, 0) << describe(run);  // a warning: clients still connect
+  EXPECT_EQ(run.status_of("cors.preflight"), "warn") << describe(run);
+  EXPECT_NE(run.detail_of("cors.preflight").find("foreign Origin"), std::string::npos) << describe(run);
 }
 
 TEST_F(BrokenDeployment, ResourceWithATrailingSlashFailsPrmPathNamingTheSlash) {
