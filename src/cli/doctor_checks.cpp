@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.hpp"
+
 namespace mcpgate::cli {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool concerns(const Finding& f, ClientSet selected) {
   return ((f.fails | f.warns) & selected) != 0;
@@ -119,8 +114,9 @@ std::string describe_resource_mismatch(const std::string& resource, const std::s
   if (typed == resource + "/")
     return shown + ": the URL you typed (" + typed + ") has a trailing slash that `resource` lacks";
   const auto a = TargetUrl::parse(resource), b = TargetUrl::parse(typed);
-  if (a && b && lower(a->origin()) == lower(b->origin()) && a->path == b->path && a->query == b->query) {
-    if (a->scheme == b->scheme && a->host != b->host && lower(a->host) == lower(b->host))
+  if (a && b && ascii_lower(a->origin()) == ascii_lower(b->origin()) && a->path == b->path &&
+      a->query == b->query) {
+    if (a->scheme == b->scheme && a->host != b->host && ascii_lower(a->host) == ascii_lower(b->host))
       return shown + ": it differs from the URL you typed (" + typed + ") only in the case of the host";
     return shown + ": it differs from the URL you typed (" + typed + ") only in case";
   }

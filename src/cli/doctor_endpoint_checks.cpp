@@ -1,23 +1,18 @@
 // The MCP endpoint itself: its 401 challenge (RFC 6750, MCP discovery), its answer to unknown well-known
+
 // paths, CORS for browser clients, and the transport (TLS).
 #include <algorithm>
 #include <cctype>
 #include <random>
 
 #include "cli/doctor_checks.hpp"
+#include "core/ascii.hpp"
 
 namespace mcpgate::cli {
 namespace {
 
 constexpr const char* kBrowserOrigin = "https://claude.ai";
 constexpr long long kExpiryWarningSeconds = 14LL * 86400;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -43,7 +38,7 @@ std::vector<std::string> comma_items(const std::string& value) {
     std::string item = value.substr(start, end - start);
     item.erase(0, item.find_first_not_of(" \t"));
     item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(lower(item));
+    if (!item.empty()) out.push_back(ascii_lower(item));
     start = end + 1;
   }
   return out;
@@ -235,11 +230,11 @@ std::vector<Challenge> parse_challenges(const std::string& value) {
     in.skip(" \t,");
     std::string scheme = in.token();
     if (scheme.empty()) break;  // the end, or nothing a challenge can start with
-    Challenge challenge{lower(scheme), {}};
+    Challenge challenge{ascii_lower(scheme), {}};
     while (true) {  // auth-params, until a token not followed by '=' (the next challenge's scheme)
       in.skip(" \t,");
       const std::size_t start = in.at();
-      std::string name = lower(in.token());
+      std::string name = ascii_lower(in.token());
       in.skip(" \t");
       if (name.empty() || !in.consume('=')) {
         in.rewind(start);

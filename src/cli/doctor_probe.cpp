@@ -9,19 +9,13 @@
 #include <cctype>
 
 #include "config/config_reader.hpp"
+#include "core/ascii.hpp"
 
 namespace mcpgate::cli {
 namespace {
 
 constexpr std::size_t kMaxBodyBytes =
     1024 * 1024;  // discovery documents are a few KiB; a hostile server is not
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool valid_port(std::string_view port) {
   if (port.empty() || port.size() > 5) return false;
@@ -97,7 +91,7 @@ std::optional<TargetUrl> TargetUrl::parse(std::string_view text) {
   url.text = std::string(text);
   if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c <= 0x20 || c >= 0x7f; }))
     return std::nullopt;
-  const std::string head = lower(text.substr(0, 8));
+  const std::string head = ascii_lower(text.substr(0, 8));
   std::string_view rest;
   if (head.rfind("https://", 0) == 0) {
     url.scheme = "https";
@@ -153,7 +147,7 @@ std::vector<std::string> Exchange::header_values(const std::string& name) const 
 }
 
 bool Exchange::is_json() const {
-  std::string type = lower(header("Content-Type"));
+  std::string type = ascii_lower(header("Content-Type"));
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   return type == "application/json" ||
@@ -161,7 +155,7 @@ bool Exchange::is_json() const {
 }
 
 bool Exchange::is_html() const {
-  if (lower(header("Content-Type")).rfind("text/html", 0) == 0) return true;
+  if (ascii_lower(header("Content-Type")).rfind("text/html", 0) == 0) return true;
   const std::size_t start = body.find_first_not_of(" \t\r\n");
   return start != std::string::npos && body[start] == '<';
 }

@@ -2,15 +2,10 @@
 
 #include <algorithm>
 
+#include "core/ascii.hpp"
+
 namespace mcpgate::http {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string without_trailing_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -24,15 +19,15 @@ CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins, std::string own
     if (o == "*")
       any_ = true;
     else
-      allowed_.push_back(lower(without_trailing_slash(o)));
+      allowed_.push_back(ascii_lower(without_trailing_slash(o)));
   }
-  if (!own_origin.empty()) allowed_.push_back(lower(own_origin));
+  if (!own_origin.empty()) allowed_.push_back(ascii_lower(own_origin));
 }
 
 bool CorsPolicy::allows(std::string_view origin) const noexcept {
   if (any_) return true;
   // Origins are serialized lower-case by browsers (RFC 6454 §6.2); compare case-insensitively anyway.
-  std::string o = lower(origin);
+  std::string o = ascii_lower(origin);
   return std::find(allowed_.begin(), allowed_.end(), o) != allowed_.end();
 }
 

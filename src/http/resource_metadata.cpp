@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/ascii.hpp"
+
 namespace mcpgate::http {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
   if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
@@ -31,7 +26,7 @@ std::optional<CanonicalUrl> canonicalize_resource_url(std::string_view url, std:
   };
   std::size_t colon = url.find("://");
   if (colon == std::string_view::npos) return fail("not an absolute URL");
-  std::string scheme = lower(url.substr(0, colon));
+  std::string scheme = ascii_lower(url.substr(0, colon));
   if (scheme != "https" && scheme != "http") return fail("the scheme must be https (or http)");
   std::string_view rest = url.substr(colon + 3);
   rest = rest.substr(0, rest.find('#'));  // RFC 8707 §2: no fragment
@@ -42,7 +37,7 @@ std::optional<CanonicalUrl> canonicalize_resource_url(std::string_view url, std:
   std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   if (authority.empty() || authority.find('@') != std::string_view::npos)
     return fail("the URL needs a host (no userinfo)");
-  std::string host = lower(authority);
+  std::string host = ascii_lower(authority);
   // Drop the scheme's default port (RFC 3986 §6.2.3).
   std::string default_port = scheme == "https" ? ":443" : ":80";
   if (host.size() > default_port.size() && host.ends_with(default_port))
@@ -86,8 +81,9 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
     // only static tokens can work: serve no document rather than an invalid one.
     if (config.static_tokens.empty()) {
       if (error)
-        *error = "server: no authorization server to advertise and no static token "
-                 "(configure [stytch], [[issuers]] or [[static_tokens]])";
+        *error =
+            "server: no authorization server to advertise and no static token "
+            "(configure [stytch], [[issuers]] or [[static_tokens]])";
       return std::nullopt;
     }
     m.advertised_ = false;
