@@ -53,16 +53,12 @@ bool validate(const DoctorArgs& args, std::optional<TargetUrl>& url, ClientSet& 
   return true;
 }
 
+// The text report's status column: the JSON name, padded to four, a failure in capitals so it stands out.
 std::string status_label(CheckStatus status) {
-  switch (status) {
-    case CheckStatus::Ok:
-      return "ok  ";
-    case CheckStatus::Warn:
-      return "warn";
-    case CheckStatus::Fail:
-      return "FAIL";
-  }
-  return "FAIL";
+  if (status == CheckStatus::Fail) return "FAIL";
+  std::string label(status_name(status));
+  label.resize(4, ' ');
+  return label;
 }
 
 void print_text(const std::vector<CheckResult>& checks, ClientSet clients, std::ostream& out) {
