@@ -10,7 +10,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ninja-build \
-      libssl-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev \
+      libssl-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libboost1.81-dev \
       libsqlite3-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -48,7 +48,8 @@ struct ServerConfig {
   std::vector<std::string> allowed_origins;  // CORS + MCP Origin check; public_url's origin is always allowed
   std::string listen_address = "127.0.0.1";
   std::size_t port = 8080;
-  std::size_t threads = 64;  // worker pool; each open connection (and each SSE stream) holds one while open
+  std::size_t threads = 0;  // event loops (threads) of the public listener; 0 = one per core
+  std::size_t max_connections = 10000;  // open client connections; past it a new one gets 503 and is closed
   std::size_t max_header_count = 64;
   std::size_t max_header_bytes = 16384;  // all names + values
   std::size_t max_body_bytes = 4 * 1024 * 1024;
@@ -91,6 +92,9 @@ struct GatewayConfig {
   std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
   std::size_t max_sessions_per_principal = 1000;  // one principal's own oldest go first past this
   double session_idle_ttl = 86400;    // a binding unused this long is forgotten
+  // Event streams (text/event-stream responses) one principal (or, on public routes, one client address) may
+  // hold open at once; the next is answered 429. 0 = no cap.
+  std::size_t max_streams_per_principal = 64;
   std::string request_id_header = "X-Request-Id";  // taken when well-formed, else generated; passed upstream
   // Claim → header for the upstream, e.g. {"email" = "X-Auth-Email"}; client copies are stripped first.
   std::vector<std::pair<std::string, std::string>> claim_to_headers;

@@ -4,10 +4,8 @@
 // and the running configuration stays).
 #include "cli/serve_command.hpp"
 
-#include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +18,7 @@
 
 #include "gateway/proxy.hpp"
 #include "http/guard.hpp"
+#include "net/public_server.hpp"
 #include "observe/admin_server.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -139,7 +138,7 @@ int run_serve(const std::string& path) {
   try {
     guard = std::make_unique<Guard>(config);
     proxy = std::make_unique<gateway::Proxy>(
-        config, *guard, resolver,
+        config, resolver,
         gateway::ProxyEvents{
             .upstream_headers = [&metrics](std::string_view route,
                                            double s) { metrics.observe_upstream_latency(route, s); },
@@ -170,51 +169,25 @@ int run_serve(const std::string& path) {
   });
 
   const ServerConfig& sc = config.server;
-  std::unique_ptr<httplib::Server> server;
-  if (!sc.tls_cert_file.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(sc.tls_cert_file.c_str(), sc.tls_key_file.c_str());
-    if (!tls->is_valid()) {
-      std::cerr << "error: server.tls_cert_file/tls_key_file: cannot load the certificate or key\n";
-      return kExitUsage;
-    }
-    server = std::move(tls);
-  } else {
-    server = std::make_unique<httplib::Server>();
-  }
-  // The listening socket, kept to stop accepting on SIGTERM without cutting the responses in flight
-  // (cpp-httplib's stop() ends every chunked response at once).
-  int listen_fd = -1;
-  server->set_socket_options([&listen_fd](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listen_fd = sock;
-  });
-  const std::size_t threads = sc.threads;
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  guard->install(*server, Guard::EarlyAnswer::AfterBody);  // the proxy's handlers cover every path
-  proxy->install(*server);
-  server->set_logger([&](const httplib::Request& req, const httplib::Response& res) {
-    const Guard::Outcome outcome = guard->outcome(req);
-    const Principal* who = outcome.principal;
-    const Reason reason = outcome.reason;
-    const std::string route = proxy->route_of(req.method, req.target);
-    metrics.count_request(route.empty() ? "none" : route, method_label(req.method), res.status);
-    metrics.count_auth(outcome_name(reason, who, !route.empty()));
+  net::PublicServer server(config, *guard, *proxy, [&](const net::Completed& done) {
+    const std::string route(done.route);
+    metrics.count_request(route.empty() ? "none" : route, method_label(done.method), done.status);
+    metrics.count_auth(outcome_name(done.reason, done.principal, done.routed_public));
     if (!config.gateway.access_log) return;
-    std::string id = res.get_header_value(config.gateway.request_id_header.c_str());
+    const Principal* who = done.principal;
     observe::AccessRecord record{
-        .request_id = id.empty() ? observe::new_request_id() : id,
-        .method = req.method,
-        .path = req.target,
+        .request_id = std::string(done.request_id),
+        .method = std::string(done.method),
+        .path = std::string(done.target),
         .route = route,
         .auth_source = who ? std::string(source_name(who->source)) : std::string(),
         .subject = who ? who->subject : std::string(),
-        .reason = reason == Reason::Ok ? std::string() : std::string(reason_name(reason)),
+        .reason = done.reason == Reason::Ok ? std::string() : std::string(reason_name(done.reason)),
         .upstream = {},
-        .status = res.status,
-        .duration_ms = outcome.elapsed_ms,
-        .bytes_out = res.body.size(),
-        .remote_addr = req.remote_addr};
+        .status = done.status,
+        .duration_ms = done.elapsed_ms,
+        .bytes_out = done.bytes_out,
+        .remote_addr = std::string(done.remote_addr)};
     log.access(record);
   });
 
@@ -239,18 +212,12 @@ int run_serve(const std::string& path) {
     }
   }
 
-  int port = static_cast<int>(sc.port);
-  if (port == 0)
-    port = server->bind_to_any_port(sc.listen_address);
-  else if (!server->bind_to_port(sc.listen_address, port))
-    port = -1;
-  // cpp-httplib listens with a backlog of 5: bursts of new connections would wait for SYN retries (1 s).
-  if (port > 0 && listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
-  if (port <= 0) {
-    std::cerr << "error: server.listen_address/port: cannot listen on " << sc.listen_address << ":" << sc.port
-              << "\n";
-    return kExitNegative;
+  std::string listen_error;
+  if (!server.open(&listen_error)) {
+    std::cerr << "error: " << listen_error << "\n";
+    return listen_error.starts_with("server.tls") ? kExitUsage : kExitNegative;
   }
+  const int port = server.port();
   log.event("info", "listening",
             {{"address", sc.listen_address},
              {"port", port},
@@ -272,25 +239,23 @@ int run_serve(const std::string& path) {
                  {"drain_timeout", config.gateway.drain_timeout}});
       // Stop accepting (the accept loop ends; responses in flight keep streaming), close GET event streams,
       // give the rest until drain_timeout, then cut whatever is left and stop the server.
-      proxy->begin_drain();
-      if (listen_fd >= 0) ::shutdown(listen_fd, SHUT_RDWR);
+      server.begin_drain();
       const auto deadline =
           SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
                                    std::chrono::duration<double>(config.gateway.drain_timeout));
-      while (SteadyClock::now() < deadline && proxy->active_exchanges() > 0)
+      while (SteadyClock::now() < deadline && server.active_exchanges() > 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      proxy->cancel_all();
-      server->stop();
+      server.stop();
       return;
     }
   });
-  bool ok = server->listen_after_bind() || draining;
+  server.run();
+  const bool ok = draining;
   if (!draining) {
-    // listen returned on its own (an error): wake the waiter so it can be joined.
+    // run returned on its own (an error): wake the waiter so it can be joined.
     pthread_kill(signal_waiter.native_handle(), SIGTERM);
   }
   signal_waiter.join();
-  proxy->cancel_all();
   if (admin) admin->stop();
   log.event("info", "stopped", {});
   return ok ? kExitOk : kExitNegative;

@@ -83,7 +83,8 @@ void load_server(const toml::table* t, const EnvironmentLookup& env, Config& c, 
   r.string_list("allowed_origins", s.allowed_origins);
   r.string("listen_address", s.listen_address);
   r.count("port", s.port, 0, 65535);
-  r.count("threads", s.threads, 1, 4096);
+  r.count("threads", s.threads, 0, 256);
+  r.count("max_connections", s.max_connections, 1, 1000000);
   r.count("max_header_count", s.max_header_count, 8, 1000);
   r.count("max_header_bytes", s.max_header_bytes, 1024, 1024 * 1024);
   r.count("max_body_bytes", s.max_body_bytes, 0, std::size_t{1} << 34);
@@ -157,6 +158,7 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   r.number("header_timeout", g.header_timeout, 0.1, 3600);
   r.number("drain_timeout", g.drain_timeout, 0, 3600);
   r.number("sse_keepalive", g.sse_keepalive, 0, 3600);
+  r.count("max_streams_per_principal", g.max_streams_per_principal, 0, 1000000);
   r.boolean("session_binding", g.session_binding);
   r.count("max_sessions", g.max_sessions, 1, 100'000'000);
   r.count("max_sessions_per_principal", g.max_sessions_per_principal, 1, 100'000'000);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "http/hardening.hpp"
 #include "http/request_extractor.hpp"
 
 namespace mcpgate::gateway {
@@ -17,7 +16,7 @@ const std::set<std::string>& hop_by_hop() {
 }
 
 // Names listed in the Connection header (RFC 9110 §7.6.1), canonical.
-std::set<std::string> connection_options(const httplib::Headers& headers) {
+std::set<std::string> connection_options(const HeaderList& headers) {
   std::set<std::string> out;
   for (const auto& [k, v] : headers) {
     if (canonical_header_name(k) != "connection") continue;
@@ -46,9 +45,9 @@ std::string claim_text(const nlohmann::json& value) {
   return value.dump();
 }
 
-void add(httplib::Headers& out, const std::string& name, const std::string& value) {
+void add(HeaderList& out, const std::string& name, const std::string& value) {
   if (value.empty() || http::has_forbidden_octet(value)) return;  // a claim with CR/LF never becomes a header
-  out.emplace(name, value);
+  out.emplace_back(name, value);
 }
 
 }  // namespace
@@ -90,13 +89,11 @@ bool UpstreamHeaderPlan::stripped(std::string_view canonical) const {
   return false;
 }
 
-httplib::Headers UpstreamHeaderPlan::request_headers(const httplib::Headers& client,
-                                                     const RequestContext& context) const {
-  httplib::Headers out;
+HeaderList UpstreamHeaderPlan::request_headers(const HeaderList& client, const RequestContext& context) const {
+  HeaderList out;
   const std::set<std::string> named_by_connection = connection_options(client);
   std::string forwarded_for, forwarded_proto, forwarded_host, host;
   for (const auto& [name, value] : client) {
-    if (http::is_socket_pseudo_header(name)) continue;  // cpp-httplib's REMOTE_ADDR & co.
     const std::string canonical = canonical_header_name(name);
     // A trusted proxy's own X-Forwarded-* (spelled with '-': an '_' spelling is nobody's standard).
     const bool dashed = name.find('_') == std::string::npos;
@@ -105,7 +102,7 @@ httplib::Headers UpstreamHeaderPlan::request_headers(const httplib::Headers& cli
     if (dashed && canonical == "x-forwarded-host") forwarded_host = value;
     if (canonical == "host") host = value;
     if (stripped(canonical) || named_by_connection.count(canonical)) continue;
-    out.emplace(name, value);
+    out.emplace_back(name, value);
   }
   // X-Forwarded-*: extended only when the peer is a trusted proxy; otherwise what we saw ourselves.
   const std::string peer(context.remote_addr);
@@ -130,22 +127,22 @@ httplib::Headers UpstreamHeaderPlan::request_headers(const httplib::Headers& cli
     }
   }
   for (const auto& [name, value] : context.injected) {
-    if (!http::has_forbidden_octet(value)) out.emplace(name, value);
+    if (!http::has_forbidden_octet(value)) out.emplace_back(name, value);
   }
   return out;
 }
 
-void copy_response_headers(const httplib::Headers& upstream, httplib::Response& res) {
+void copy_response_headers(const HeaderList& upstream, HeaderList& res) {
   const std::set<std::string> named_by_connection = connection_options(upstream);
   std::set<std::string> ours;  // set before the upstream answered (CORS from the Guard, X-Request-Id)
-  for (const auto& [name, value] : res.headers) ours.insert(canonical_header_name(name));
+  for (const auto& [name, value] : res) ours.insert(canonical_header_name(name));
   for (const auto& [name, value] : upstream) {
     const std::string canonical = canonical_header_name(name);
     if (hop_by_hop().count(canonical) || named_by_connection.count(canonical) ||
-        canonical == "content-length" || canonical == "content-encoding" || ours.count(canonical))
+        canonical == "content-length" || ours.count(canonical))
       continue;
     if (http::has_forbidden_octet(value)) continue;
-    res.headers.emplace(name, value);
+    res.emplace_back(name, value);
   }
 }
 

@@ -1,11 +1,11 @@
 // headers.hpp — header hygiene between the client and the upstream.
 //
 //   UpstreamHeaderPlan plan = UpstreamHeaderPlan::from(config, route);   // once per config
-//   httplib::Headers up = plan.request_headers(req.headers, {.principal = who, .remote_addr =
+//   HeaderList up = plan.request_headers(client_fields, {.principal = who, .remote_addr =
 //   req.remote_addr,
 //                                               .remote_trusted = false, .request_id = id, .scheme = "http",
 //                                               .injected = {{"Authorization", "Bearer s3cr3t"}}});
-//   copy_response_headers(upstream_res.headers, res);                     // hop-by-hop etc. dropped
+//   copy_response_headers(upstream_fields, response_fields);              // hop-by-hop etc. dropped
 //
 // Rules (MCP authorization spec: no token passthrough; RFC 9110 §7.6.1 hop-by-hop): the client's
 // Authorization and Proxy-Authorization never go upstream; Connection, Keep-Alive, TE, Trailer,
@@ -16,9 +16,8 @@
 // many frameworks).
 #pragma once
 
-#include <httplib.h>
-
 #include <mcpgate/config.hpp>
+#include <mcpgate/guard.hpp>
 #include <mcpgate/principal.hpp>
 #include <set>
 #include <string>
@@ -43,7 +42,7 @@ struct RequestContext {
 class UpstreamHeaderPlan {
  public:
   UpstreamHeaderPlan(const Config& config, const RouteConfig& route);
-  httplib::Headers request_headers(const httplib::Headers& client, const RequestContext& context) const;
+  HeaderList request_headers(const HeaderList& client, const RequestContext& context) const;
 
  private:
   bool stripped(std::string_view canonical) const;
@@ -55,9 +54,9 @@ class UpstreamHeaderPlan {
   std::vector<std::string> strip_prefixes_;  // canonical prefixes likewise ([gateway] strip_request_headers)
 };
 
-// Upstream response headers onto our response: hop-by-hop, framing (Content-Length, Transfer-Encoding,
-// Content-Encoding: the body is re-framed and already decoded) and any name `res` already carries (CORS
-// from the Guard wins) are left out.
-void copy_response_headers(const httplib::Headers& upstream, httplib::Response& res);
+// Upstream response headers appended to ours: hop-by-hop, framing (Content-Length, Transfer-Encoding: the
+// gateway frames the body itself) and any name `ours` already carries (CORS from the Guard wins) are left
+// out. Content-Encoding stays: the body is relayed byte for byte, never decoded.
+void copy_response_headers(const HeaderList& upstream, HeaderList& ours);
 
 }  // namespace mcpgate::gateway

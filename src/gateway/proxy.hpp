@@ -1,45 +1,32 @@
-// proxy.hpp — the gateway: every [[routes]] entry with an `upstream` streamed through to that MCP server.
+// proxy.hpp — the gateway's decisions for every [[routes]] entry with an `upstream`, without any I/O:
+// which upstream a judged request goes to, with which headers, and what the session binding says. The
+// network side (src/net/public_server.cpp) asks prepare() once per request and reports the upstream's
+// response head to upstream_answered().
 //
-//   mcpgate::Guard guard{config};
-//   httplib::Server server;
-//   guard.install(server);                                  // discovery, challenges, the check
-//   mcpgate::gateway::Proxy proxy(config, guard, resolver); // resolver: {secret:...} in inject_headers
-//   proxy.install(server);                                  // all methods, on every upstream route
-//   ...
-//   proxy.begin_drain();            // SIGTERM: GET event streams end now, the rest may finish
-//   proxy.cancel_all();             // drain timeout reached: every upstream exchange is cut
-//
-// Streaming: the upstream is read on a thread of its own; each chunk it sends is written to the client as it
-// arrives (chunked encoding, no buffering; `X-Accel-Buffering: no` on event streams), with at most
-// kMaxBuffered bytes in between (backpressure). A client that goes away cancels the upstream request at the
-// next chunk; an upstream that ends ends the client's response; an upstream that breaks mid-stream breaks it
-// (no terminating chunk, so the client sees a truncated stream, never a silently complete one).
-// Failures before the upstream's headers: refused/unreachable → 502, no headers within
-// gateway.header_timeout → 504, both JSON; nothing is retried.
+//   mcpgate::gateway::Proxy proxy(config, resolver, events, principals);
+//   mcpgate::gateway::Prepared p = proxy.prepare({.method = "POST", .target = raw, .path = decoded,
+//                                                 .headers = fields, .principal = who, ...});
+//   if (p.answer) reply(p.answer->status, p.answer->headers, p.answer->body);   // 403, 404, 502, ...
+//   else send(p.upstream->method, p.upstream->target, p.upstream->headers) to p.upstream->route->upstream;
+//   proxy.upstream_answered(*p.upstream, status, upstream_headers);             // binds/forgets sessions
 #pragma once
 
-#include <httplib.h>
-
-#include <atomic>
 #include <functional>
-#include <map>
 #include <mcpgate/config.hpp>
 #include <mcpgate/guard.hpp>
 #include <mcpgate/token_store.hpp>
 #include <memory>
-#include <mutex>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "auth/route_rules.hpp"
+#include "core/shared_slot.hpp"
 #include "gateway/headers.hpp"
 #include "gateway/principal_recorder.hpp"
 #include "gateway/secret_injection.hpp"
 #include "gateway/session_registry.hpp"
 #include "gateway/upstream.hpp"
-#include "gateway/worker_pool.hpp"
-#include "core/shared_slot.hpp"
 
 namespace mcpgate::gateway {
 
@@ -52,36 +39,69 @@ struct ProxyEvents {
   std::function<void(int delta)> in_flight;     // proxied requests not yet answered in full
 };
 
+// A response the gateway gives itself (JSON errors); never forwarded.
+struct Answer {
+  int status = 200;
+  HeaderList headers;
+  std::string body;
+};
+
+struct ClientRequest {
+  std::string_view method;
+  std::string_view target;  // raw, as on the request line
+  std::string_view path;    // decoded once (http/request_target.hpp): what the Guard judged
+  const HeaderList& headers;
+  const Principal* principal = nullptr;  // the Guard's verified principal; null on public routes
+  std::string_view remote_addr;
+  bool remote_trusted = false;
+  std::string_view request_id;
+  bool tls = false;  // our listener's scheme
+};
+
+class Proxy;
+
+// One upstream request, ready to send. It keeps its route table alive (a SIGHUP reload changes only new
+// requests).
+struct UpstreamRequest {
+  std::shared_ptr<const void> table;  // keeps `route` alive
+  const RouteConfig* route = nullptr;
+  const Upstream* upstream = nullptr;
+  std::string pool_key;  // origin + CA file: connections are reused only within one key
+  std::string method;
+  std::string target;  // path (re-encoded) + "?query"
+  HeaderList headers;  // for the upstream, without framing (the sender adds Host and the body's framing)
+  std::string session_owner, session_id;
+  bool has_session = false;
+};
+
+struct Prepared {
+  std::optional<Answer> answer;
+  std::optional<UpstreamRequest> upstream;
+};
+
 class Proxy {
  public:
-  static constexpr std::size_t kMaxBuffered =
-      1 << 20;  // bytes read from upstream not yet written to the client
-  static constexpr std::size_t kMaxIdleClients = 64;  // kept-alive upstream connections per origin
-
   // `resolver` may be null when no route injects {secret:...} references. Throws std::runtime_error naming
   // the route whose upstream URL is unusable.
   // `principals`: the store whose `principals` table records who used the gateway (null: not recorded).
-  Proxy(const Config& config, const Guard& guard, std::shared_ptr<SecretResolver> resolver,
-        ProxyEvents events = {}, std::shared_ptr<TokenStore> principals = nullptr);
+  Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events = {},
+        std::shared_ptr<TokenStore> principals = nullptr);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
-  void install(httplib::Server& server);
+  Prepared prepare(const ClientRequest& request) const;
+  // The upstream's response head: binds a new session to its owner, forgets one a DELETE ended.
+  void upstream_answered(const UpstreamRequest& request, int status, const HeaderList& headers) const;
   // The upstream route (its prefix) a request belongs to; "" when none. Routing is the Guard's own rule
   // (auth::RouteRules: first matching [[routes]] entry in file order), so a request always goes to the
   // upstream of the very rule its token was judged by.
-  std::string route_of(std::string_view method, std::string_view target) const;  // target: raw
+  std::string route_of(std::string_view method, std::string_view path) const;  // path: decoded
   // SIGHUP: new routes (upstreams, inject_headers) for new requests; exchanges in flight keep theirs.
   // Throws std::runtime_error (and changes nothing) when an upstream URL is unusable.
   void reload(const Config& config);
-
-  void begin_drain();
-  void cancel_all();
-  std::size_t active_exchanges() const;
   const SessionRegistry& sessions() const noexcept { return *sessions_; }
-
-  struct Exchange;
+  const ProxyEvents& events() const noexcept { return events_; }
 
  private:
   struct Route {
@@ -96,31 +116,19 @@ class Proxy {
     std::vector<std::unique_ptr<Route>> by_index;  // [[routes]] position → its upstream (null: none)
     const Route* match(std::string_view method, std::string_view path) const;
   };
-  void handle(const httplib::Request& req, httplib::Response& res);
-  // Pool key: the origin, plus the CA file for https upstreams that name one.
-  std::unique_ptr<httplib::Client> take_client(const Upstream& upstream, const std::string& ca_file);
-  // Ends an exchange: a cleanly finished one returns its kept-alive connection to the idle pool, any other is
-  // cancelled (its upstream connection closed).
-  void release(const std::shared_ptr<Exchange>& exchange, const std::string& origin);
-  void track(const std::shared_ptr<Exchange>& exchange);
-  void untrack(const Exchange* exchange);
 
   Config config_;
-  const Guard& guard_;
   std::shared_ptr<SecretResolver> resolver_;
   ProxyEvents events_;
   SharedSlot<RouteTable> table_;
   std::unique_ptr<SessionRegistry> sessions_;
-  std::atomic<bool> draining_{false};
-  mutable std::mutex live_mutex_;
-  std::set<std::shared_ptr<Exchange>> live_;
   std::unique_ptr<PrincipalRecorder> recorder_;
-  std::unique_ptr<WorkerPool> workers_;  // threads reading upstream responses
-  std::mutex pool_mutex_;
-  std::map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_clients_;
 };
 
 // The identity a session is bound to: "jwt\n<iss>\n<sub>" or "static\n<name>".
 std::string session_owner(const Principal& principal);
+
+// A JSON error answer: {"error": code, "error_description": description}, no-store.
+Answer json_answer(int status, std::string_view code, std::string_view description);
 
 }  // namespace mcpgate::gateway

@@ -16,6 +16,26 @@ std::optional<Upstream> parse_upstream(std::string_view url) {
   std::size_t slash = rest.find('/');
   up.authority = std::string(rest.substr(0, slash));
   if (up.authority.empty() || up.authority.find_first_of("@?# ") != std::string::npos) return std::nullopt;
+  std::string_view auth = up.authority;
+  std::string_view port;
+  if (auth.front() == '[') {
+    const std::size_t close = auth.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    up.host = std::string(auth.substr(1, close - 1));
+    if (close + 1 < auth.size()) {
+      if (auth[close + 1] != ':') return std::nullopt;
+      port = auth.substr(close + 2);
+    }
+  } else {
+    const std::size_t colon = auth.rfind(':');
+    up.host = std::string(auth.substr(0, colon));
+    if (colon != std::string_view::npos) port = auth.substr(colon + 1);
+  }
+  if (up.host.empty()) return std::nullopt;
+  if (port.empty()) port = up.tls ? "443" : "80";
+  for (char c : port)
+    if (c < '0' || c > '9') return std::nullopt;
+  up.port = std::string(port);
   up.origin = std::string(url.substr(0, url.size() - rest.size())) + up.authority;
   if (slash != std::string_view::npos) {
     up.base_path = std::string(rest.substr(slash));

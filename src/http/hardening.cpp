@@ -29,8 +29,9 @@ void apply_hardening(httplib::Server& server, const ServerConfig& c) {
   auto [ws, wu] = split_seconds(c.write_timeout);
   server.set_write_timeout(ws, wu);
   server.set_payload_max_length(c.max_body_bytes);
-  std::size_t threads = c.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // [server] threads: cpp-httplib holds a thread per open connection; 0 keeps its default pool size.
+  if (const std::size_t threads = c.threads)
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Never let exception text reach the client (cpp-httplib's default puts it in EXCEPTION_WHAT).
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.headers.clear();

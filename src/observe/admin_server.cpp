@@ -1,59 +1,46 @@
 #include "observe/admin_server.hpp"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
+#include <boost/asio.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
+
+#include "net/http1.hpp"
 
 namespace mcpgate::observe {
 namespace {
 
-constexpr const char* kJson = "application/json";
-constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
-// cpp-httplib serves a connection on one thread for its whole life, so the liveness probe answers only if a
-// thread is free: idle or slow connections (a port scanner, a half-open scrape; the container image binds
-// 0.0.0.0) must neither outnumber the threads nor keep them long. One request per connection, a silent
-// connection is dropped after 1 s, a stalled read or write after 2 s. Beyond kConnectionThreads connections
-// the rest wait their turn: cpp-httplib 0.11's TaskQueue::enqueue cannot refuse a connection (the task owns
-// the socket), so a cap that closes the excess needs the Beast listener.
-constexpr std::size_t kConnectionThreads = 32;
+struct Reply {
+  int status;
+  std::string_view content_type;
+  std::string body;
+};
 
-void configure(httplib::Server& server) {
-  server.set_tcp_nodelay(true);  // docs/standards.md §8: Nagle + delayed ACK stall keep-alive scrapes
-  server.set_read_timeout(2, 0);
-  server.set_write_timeout(2, 0);
-  server.set_keep_alive_timeout(1);     // also the wait for the first request of a connection
-  server.set_keep_alive_max_count(1);   // probes and scrapes open a connection per request anyway
-  server.set_payload_max_length(1024);  // no admin route takes a body
-  server.new_task_queue = [] { return new httplib::ThreadPool(kConnectionThreads); };
-  // cpp-httplib's default sets SO_REUSEPORT, which lets a second process bind the same port and silently take
-  // a share of the scrapes. SO_REUSEADDR alone still allows a restart while old connections sit in TIME_WAIT.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // Never put exception text on the wire (cpp-httplib's default sends it in EXCEPTION_WHAT).
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.headers.clear();
-    res.status = 500;
-    res.set_content(R"({"error":"internal_error"})", kJson);
-  });
-  // Called for every status >= 400; only unrouted requests arrive without a body.
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty() && res.status == 404) res.set_content(R"({"error":"not_found"})", kJson);
-  });
+std::string render(const Reply& r) {
+  const char* reason = r.status == 200 ? "OK" : r.status == 404 ? "Not Found" : r.status == 405 ? "Method Not Allowed"
+                       : r.status == 503 ? "Service Unavailable" : "Bad Request";
+  return "HTTP/1.1 " + std::to_string(r.status) + " " + reason + "\r\nContent-Type: " + std::string(r.content_type) +
+         "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
 }
 
 }  // namespace
 
+struct AdminServer::Loop {
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::size_t open = 0;
+};
+
 AdminServer::AdminServer(Options options, Metrics& metrics, ReadyCheck ready)
     : options_(std::move(options)), metrics_(metrics), ready_(std::move(ready)) {}
 
-AdminServer::~AdminServer() {
-  stop();
-}
+AdminServer::~AdminServer() { stop(); }
 
 bool AdminServer::start(std::string* error) {
   auto fail = [&](std::string message) {
@@ -62,72 +49,111 @@ bool AdminServer::start(std::string* error) {
   };
   std::lock_guard lock(lifecycle_mutex_);
   if (started_) return fail("admin server already started");
-  auto server = std::make_unique<httplib::Server>();
-  configure(*server);
-  server->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", kJson);
-  });
-  server->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    std::string detail;
-    bool ready = ready_ ? ready_(detail) : true;
-    if (ready) {
-      res.set_content(R"({"status":"ready"})", kJson);
-      return;
-    }
-    res.status = 503;
-    nlohmann::json body{{"status", "not_ready"}, {"detail", detail}};
-    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
-  });
-  server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), kPrometheusText);
-  });
+  if (options_.port < 0 || options_.port > 65535)
+    return fail("cannot bind the admin listener to port " + std::to_string(options_.port));
+  auto loop = std::make_unique<Loop>();
+  error_code ec;
+  const auto address = asio::ip::make_address(options_.listen_address, ec);
+  if (ec) return fail("cannot bind the admin listener to " + options_.listen_address + ": not an IP address");
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+  // SO_REUSEADDR (a restart while old connections sit in TIME_WAIT), never SO_REUSEPORT: a second process
+  // must not be able to bind the same port and take a share of the scrapes.
+  loop->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) loop->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) loop->acceptor.bind(endpoint, ec);
+  if (!ec) loop->acceptor.listen(SOMAXCONN, ec);
+  if (ec)
+    return fail("cannot bind the admin listener to " + options_.listen_address + ":" + std::to_string(options_.port) +
+                " (" + ec.message() + ")");
+  port_ = loop->acceptor.local_endpoint().port();
 
-  int port = options_.port;
-  if (port == 0) {
-    port = server->bind_to_any_port(options_.listen_address);
-    if (port <= 0) return fail("cannot bind the admin listener to " + options_.listen_address + ":0");
-  } else if (port < 0 || port > 65535 || !server->bind_to_port(options_.listen_address, port)) {
-    return fail("cannot bind the admin listener to " + options_.listen_address + ":" + std::to_string(port));
-  }
-  port_ = port;
-  server_ = std::move(server);
-  listen_returned_ = false;
-  thread_ = std::thread([this] {
-    server_->listen_after_bind();
-    listen_returned_ = true;
-  });
-  // cpp-httplib's stop() does nothing until the accept loop has set is_running(); wait for it (bounded) so
-  // that a stop() right after start() cannot leave the thread accepting forever. The socket is already
-  // listening, so connections made meanwhile just queue.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!server_->is_running() && !listen_returned_ && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::yield();
-  if (listen_returned_) {
-    thread_.join();
-    server_.reset();
-    port_ = 0;
-    return fail("the admin listener stopped as it started");
-  }
+  auto respond = [this](const net::RequestHead& head) -> Reply {
+    std::string_view path = head.target.substr(0, head.target.find('?'));
+    // A route is GET (or HEAD) of one of three paths; anything else is 404.
+    if ((path != "/healthz" && path != "/readyz" && path != "/metrics") ||
+        (head.method != "GET" && head.method != "HEAD"))
+      return {404, kJson, R"({"error":"not_found"})"};
+    if (path == "/healthz") return {200, kJson, R"({"status":"ok"})"};
+    if (path == "/metrics") return {200, kPrometheusText, metrics_.render()};
+    std::string detail;
+    if (!ready_ || ready_(detail)) return {200, kJson, R"({"status":"ready"})"};
+    nlohmann::json body{{"status", "not_ready"}, {"detail", detail}};
+    return {503, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  };
+  auto connection = [respond](Loop& l, tcp::socket socket) -> asio::awaitable<void> {
+    asio::steady_timer deadline(l.io, std::chrono::seconds(1));  // the request must be there within 1 s
+    deadline.async_wait([&socket](error_code e) {
+      error_code ignored;
+      if (!e) socket.cancel(ignored);
+    });
+    std::string in;
+    std::array<char, 2048> buf;
+    net::RequestHead head;
+    net::HeadLimits limits{.max_request_line = 1024, .max_header_bytes = 4096, .max_header_count = 32};
+    net::HeadResult r;
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kAwait);
+      if (ec || !n) break;
+      in.append(buf.data(), n);
+      r = net::parse_request_head(in, limits, head);
+      if (r.status != net::HeadStatus::Incomplete) break;
+    }
+    if (r.status != net::HeadStatus::Incomplete) {
+      Reply reply = r.status == net::HeadStatus::Complete ? respond(head) : Reply{400, kJson, R"({"error":"bad_request"})"};
+      if (r.status == net::HeadStatus::Complete && head.framing != net::Framing::None && reply.status == 200)
+        reply = {400, kJson, R"({"error":"bad_request"})"};  // no admin route takes a body
+      std::string out = render(reply);
+      if (head.method == "HEAD") out.resize(out.size() - reply.body.size());
+      deadline.expires_after(std::chrono::seconds(2));  // a reader that stops reading
+      deadline.async_wait([&socket](error_code e) {
+        error_code ignored;
+        if (!e) socket.cancel(ignored);
+      });
+      co_await asio::async_write(socket, asio::buffer(out), kAwait);
+    }
+    deadline.cancel();
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    --l.open;
+  };
+  asio::co_spawn(
+      loop->io,
+      [l = loop.get(), connection]() -> asio::awaitable<void> {
+        for (;;) {
+          auto [ec, socket] = co_await l->acceptor.async_accept(kAwait);
+          if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
+          if (ec) {
+            asio::steady_timer pause(l->io, std::chrono::milliseconds(50));
+            co_await pause.async_wait(kAwait);
+            continue;
+          }
+          if (l->open >= kMaxConnections) continue;  // closed at once (the socket goes out of scope)
+          error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          ++l->open;
+          asio::co_spawn(l->io, connection(*l, std::move(socket)), asio::detached);
+        }
+      },
+      asio::detached);
+  loop_ = std::move(loop);
+  thread_ = std::thread([l = loop_.get()] { l->io.run(); });
   started_ = true;
   return true;
 }
 
-int AdminServer::port() const {
-  return port_;
-}
+int AdminServer::port() const { return port_; }
 
 void AdminServer::stop() {
   std::lock_guard lock(lifecycle_mutex_);
   if (!started_) return;
-  // Bounded: the loop only repeats while the accept loop has not yet begun (see start()).
-  for (int i = 0; i < 10000 && !listen_returned_; ++i) {
-    if (server_->is_running()) {
-      server_->stop();
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  asio::post(loop_->io, [l = loop_.get()] {
+    error_code ignored;
+    l->acceptor.close(ignored);
+    l->io.stop();
+  });
   if (thread_.joinable()) thread_.join();
+  loop_.reset();
   started_ = false;
 }
 

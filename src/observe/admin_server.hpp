@@ -1,5 +1,8 @@
 // admin_server.hpp — the admin listener: health, readiness and Prometheus metrics, on its own address and
-// port (never the public one), served from its own thread.
+// port (never the public one), served from its own thread and event loop (Boost.Asio): a saturated public
+// listener never delays a probe, and idle or slow connections (a port scanner, a half-open scrape) cost a
+// little memory, never a thread. One request per connection; a connection silent for 1 s or stalled for 2 s
+// is dropped; past kMaxConnections open connections a new one is closed at once.
 //
 //   mcpgate::observe::Metrics metrics;
 //   mcpgate::observe::AdminServer admin({.listen_address = "127.0.0.1", .port = 9090}, metrics,
@@ -24,10 +27,6 @@
 
 #include "observe/metrics.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace mcpgate::observe {
 
 class AdminServer {
@@ -37,6 +36,8 @@ class AdminServer {
     int port = 9090;                           // Prometheus' customary exporter range; 0 = any free port
   };
   using ReadyCheck = std::function<bool(std::string& detail)>;
+
+  static constexpr std::size_t kMaxConnections = 256;
 
   AdminServer(Options options, Metrics& metrics, ReadyCheck ready);
   ~AdminServer();
@@ -53,9 +54,9 @@ class AdminServer {
   Options options_;
   Metrics& metrics_;
   ReadyCheck ready_;
-  std::unique_ptr<httplib::Server> server_;
+  struct Loop;
+  std::unique_ptr<Loop> loop_;
   std::thread thread_;
-  std::atomic<bool> listen_returned_{false};
   std::atomic<int> port_{0};
   std::mutex lifecycle_mutex_;
   bool started_ = false;

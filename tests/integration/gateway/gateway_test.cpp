@@ -18,6 +18,7 @@
 #include <iterator>
 #include <mcpgate/token_store.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "auth/token_digest.hpp"
@@ -65,7 +66,7 @@ class Gateway : public ::testing::Test {
     const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
     std::ofstream conf(dir_ + "/mcpgate.toml");
     conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
-         << "threads = 32\n\n"
+         << "threads = 2\n\n"
          << "[gateway]\nheader_timeout = 1\ndrain_timeout = 5\nclaim_to_headers = { email = \"X-Auth-Email\" "
             "}\n"
          << extra_gateway << "\n"
@@ -703,16 +704,19 @@ TEST_F(Gateway, RequestBodiesOverTheCapNeverReachTheUpstream) {
   EXPECT_EQ(upstream_.last_request().body.size(), fits.size());
 }
 
+// Each event loop keeps its own idle upstream connections (no lock on the data path), so six requests on six
+// client connections, spread over the two loops, reuse at most two upstream connections.
 TEST_F(Gateway, UpstreamConnectionsAreKeptAliveAndReused) {
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 6; ++i) {
     auto r = client().Post("/json", bearer(kAlice), "{}", "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200);
   }
   auto seen = upstream_.requests();
-  ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ(seen[0].remote_port, seen[1].remote_port);
-  EXPECT_EQ(seen[1].remote_port, seen[2].remote_port);
+  ASSERT_EQ(seen.size(), 6u);
+  std::set<int> ports;
+  for (const auto& r : seen) ports.insert(r.remote_port);
+  EXPECT_LE(ports.size(), 2u) << "an upstream connection per request: nothing was reused";
 }
 
 TEST_F(Gateway, AdminListenerServesHealthReadinessAndParsableMetrics) {

@@ -1,0 +1,1074 @@
+// The public listener on Boost.Asio (see public_server.hpp for who owns what). One of the two translation
+// units that include Asio (the other: observe/admin_server.cpp).
+#include "net/public_server.hpp"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <list>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "gateway/headers.hpp"
+#include "http/challenge.hpp"
+#include "http/forward_auth.hpp"
+#include "http/guard.hpp"
+#include "http/request_extractor.hpp"
+#include "http/request_target.hpp"
+#include "net/http1.hpp"
+#include "observe/log.hpp"
+
+namespace mcpgate::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+template <class T>
+using task = asio::awaitable<T>;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::size_t kRelayBuffer = 16 * 1024;        // one read from the upstream or the client
+constexpr std::size_t kMaxResponseHead = 64 * 1024;    // an upstream's response head
+constexpr std::size_t kMaxIdlePerOrigin = 64;          // kept-alive upstream connections per loop and origin
+constexpr auto kPoolIdle = std::chrono::seconds(2);    // an idle upstream connection older than this is closed
+constexpr std::size_t kMaxLingerBytes = 64 * 1024;     // read and dropped before closing after an answer
+constexpr std::size_t kMaxDiscardBytes = 1 << 20;      // a refused request's body read to keep the connection
+constexpr std::string_view kKeepaliveComment = ": keepalive\n\n";
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// A client or upstream connection, plain or TLS, with one deadline: when it passes, the socket's pending
+// operations are cancelled and `expired` says why they ended.
+class Stream {
+ public:
+  explicit Stream(tcp::socket s) : plain_(std::move(s)), timer_(plain_->get_executor()) {}
+  Stream(tcp::socket s, ssl::context& ctx)
+      : tls_(std::make_unique<ssl::stream<tcp::socket>>(std::move(s), ctx)), timer_(tls_->get_executor()) {}
+
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  ssl::stream<tcp::socket>* tls() { return tls_.get(); }
+
+  task<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer b) {
+    // (No co_await inside ?: — GCC 12 miscompiles temporaries there; every await here is a statement.)
+    if (tls_) {
+      auto [ec, n] = co_await tls_->async_read_some(b, kAwait);
+      co_return std::pair{ec, n};
+    }
+    auto [ec, n] = co_await plain_->async_read_some(b, kAwait);
+    co_return std::pair{ec, n};
+  }
+  task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+    const std::array<asio::const_buffer, 3> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+    if (tls_) {
+      auto [ec, n] = co_await asio::async_write(*tls_, bufs, kAwait);
+      co_return ec;
+    }
+    auto [ec, n] = co_await asio::async_write(*plain_, bufs, kAwait);
+    co_return ec;
+  }
+
+  // The deadline. A watcher coroutine (watch()) sleeps until it and cancels what is pending.
+  void expire_after(Clock::duration d) {
+    at_ = Clock::now() + d;
+    expired_ = false;
+    if (at_ < timer_.expiry()) timer_.cancel();  // the watcher re-arms for the earlier time
+  }
+  void no_deadline() { at_ = Clock::time_point::max(); }
+  bool expired() const noexcept { return expired_; }
+  void close() {
+    stopped_ = true;
+    timer_.cancel();
+    error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+  void interrupt() {  // pending operations end with operation_aborted (drain, stop)
+    error_code ignored;
+    socket().cancel(ignored);
+  }
+  static task<void> watch(std::shared_ptr<Stream> self) {
+    while (!self->stopped_) {
+      self->timer_.expires_at(self->at_);
+      co_await self->timer_.async_wait(kAwait);
+      if (self->stopped_) break;
+      if (Clock::now() >= self->at_) {
+        self->expired_ = true;
+        self->at_ = Clock::time_point::max();
+        self->interrupt();
+      }
+    }
+  }
+
+ private:
+  std::optional<tcp::socket> plain_;
+  std::unique_ptr<ssl::stream<tcp::socket>> tls_;
+  asio::steady_timer timer_;
+  Clock::time_point at_ = Clock::time_point::max();
+  bool expired_ = false, stopped_ = false;
+};
+
+std::shared_ptr<Stream> open_stream(tcp::socket s, ssl::context* tls) {
+  auto stream = tls ? std::make_shared<Stream>(std::move(s), *tls) : std::make_shared<Stream>(std::move(s));
+  asio::co_spawn(stream->socket().get_executor(), Stream::watch(stream), asio::detached);
+  return stream;
+}
+
+struct UpstreamConnection {
+  std::shared_ptr<Stream> stream;
+  std::string key;
+  Clock::time_point idle_since{};
+  bool reused = false;
+};
+
+struct Connection;
+
+// One event loop: a thread, its io_context, the client connections it accepted and their upstream pool.
+struct Loop {
+  asio::io_context io{1};
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle;
+  std::list<Connection*> connections;
+  std::thread thread;
+};
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+  }
+}
+
+bool known_method(std::string_view m) {
+  for (std::string_view k : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+    if (m == k) return true;
+  return false;
+}
+
+std::string_view field(const HeaderList& fields, std::string_view name) {
+  for (const auto& [k, v] : fields)
+    if (field_name_equals(k, name)) return v;
+  return {};
+}
+
+bool is_event_stream(const HeaderList& fields) {
+  return field(fields, "content-type").starts_with("text/event-stream");
+}
+
+// Between two events (or before the first): only there may a comment go without splitting an event.
+bool at_event_boundary(std::string_view tail) {
+  return tail.empty() || tail.ends_with("\n\n") || tail.ends_with("\r\r") || tail.ends_with("\r\n\r\n");
+}
+
+std::string hex(std::size_t n) {
+  char buf[20];
+  const int len = std::snprintf(buf, sizeof buf, "%zx", n);
+  return std::string(buf, static_cast<std::size_t>(len));
+}
+
+gateway::Answer answer_of(const Decision& d) {
+  gateway::Answer a{d.status, {}, d.body};
+  for (const auto& [k, v] : d.headers)
+    if (!http::has_forbidden_octet(v)) a.headers.emplace_back(k, v);  // a claim with CR/LF never becomes a header
+  if ((!d.body.empty() || d.status >= 400) && field(a.headers, "content-type").empty())
+    a.headers.emplace_back("Content-Type", "application/json");
+  return a;
+}
+
+gateway::Answer plain_refusal(int status, std::string_view code, std::string_view description) {
+  gateway::Answer a = gateway::json_answer(status, code, description);
+  return a;
+}
+
+struct Connection {
+  PublicServer::State& server;
+  Loop& loop;
+  std::shared_ptr<Stream> client;
+  std::string peer;
+  std::string in;  // bytes read from the client, not yet consumed
+  bool idle = false;            // waiting for the next request
+  std::shared_ptr<Stream> upstream;  // the exchange's upstream, while there is one
+  bool streaming = false;       // relaying an event stream that drain ends at once
+  bool drain_stream = false;    // set by drain: end the stream cleanly now
+  std::list<Connection*>::iterator self;
+};
+
+}  // namespace
+
+struct PublicServer::State {
+  State(const Config& c, Guard& g, gateway::Proxy& p, std::function<void(const Completed&)> done)
+      : config(c), guard(g), impl(g.impl()), proxy(p), completed(std::move(done)) {
+    limits.max_header_bytes = c.server.max_header_bytes;
+    limits.max_header_count = c.server.max_header_count;
+  }
+
+  const Config& config;
+  Guard& guard;
+  Guard::Impl& impl;
+  gateway::Proxy& proxy;
+  std::function<void(const Completed&)> completed;
+  HeadLimits limits;
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<ssl::context> tls;
+  std::mutex client_tls_mutex;
+  std::map<std::string, std::unique_ptr<ssl::context>> client_tls;  // by upstream CA file ("" = system)
+  std::atomic<bool> draining{false}, stopping{false};
+  std::atomic<std::size_t> exchanges{0}, connections{0};
+  std::atomic<int> port{0};
+  std::mutex streams_mutex;
+  std::unordered_map<std::string, std::size_t> streams;  // open event streams by owner
+
+  ssl::context& upstream_tls(const std::string& ca_file);
+  task<void> accept_loop();
+  task<void> serve(std::shared_ptr<Connection> c);
+  task<bool> handle(Connection& c, const RequestHead& head, bool keep);
+  task<bool> exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up, Completed& rec,
+                      HeaderList ours, bool keep);
+  task<bool> answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep, Completed& rec,
+                    bool body_read = false);
+  task<bool> discard_body(Connection& c, const RequestHead& head);
+  task<void> linger_close(Connection& c);
+  task<std::shared_ptr<Stream>> connect_upstream(Loop& loop, const gateway::UpstreamRequest& up, bool& reused,
+                                                 std::string& kind);
+  void park(Loop& loop, const std::string& key, std::shared_ptr<Stream> stream);
+  bool take_stream_slot(const std::string& owner);
+  void release_stream_slot(const std::string& owner);
+};
+
+ssl::context& PublicServer::State::upstream_tls(const std::string& ca_file) {
+  std::lock_guard lock(client_tls_mutex);
+  auto& ctx = client_tls[ca_file];
+  if (!ctx) {
+    ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_verify_mode(ssl::verify_peer);
+    error_code ec;
+    if (ca_file.empty())
+      ctx->set_default_verify_paths(ec);
+    else
+      ctx->load_verify_file(ca_file, ec);
+  }
+  return *ctx;
+}
+
+// ---- accepting ----
+
+task<void> PublicServer::State::accept_loop() {
+  std::size_t next = 0;
+  while (!draining && !stopping) {
+    Loop& loop = *loops[next++ % loops.size()];
+    auto [ec, socket] = co_await acceptor->async_accept(loop.io, kAwait);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || draining || stopping) break;
+      // EMFILE and friends: back off briefly instead of spinning.
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kAwait);
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (connections.load() >= config.server.max_connections) {
+      // Over [server] max_connections: a cheap, honest answer instead of a silent queue.
+      static constexpr std::string_view busy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+          "Connection: close\r\nContent-Length: 74\r\n\r\n"
+          R"({"error":"server_busy","error_description":"Too many open connections."})";
+      socket.non_blocking(true, ignored);
+      ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL);
+      socket.shutdown(tcp::socket::shutdown_send, ignored);
+      socket.close(ignored);
+      continue;
+    }
+    auto c = std::make_shared<Connection>(Connection{*this, loop, nullptr, {}, {}, false, nullptr, false, false, {}});
+    const tcp::endpoint remote = socket.remote_endpoint(ignored);
+    c->peer = remote.address().to_string();
+    c->client = open_stream(std::move(socket), tls.get());
+    connections.fetch_add(1);
+    asio::co_spawn(loop.io, serve(c), asio::detached);
+  }
+}
+
+// ---- one client connection ----
+
+task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
+  c->self = c->loop.connections.insert(c->loop.connections.end(), c.get());
+  const ServerConfig& sc = config.server;
+  Stream& client = *c->client;
+  bool ok = true;
+  if (client.tls()) {
+    client.expire_after(seconds(sc.read_timeout));
+    auto [ec] = co_await client.tls()->async_handshake(ssl::stream_base::server, kAwait);
+    ok = !ec;
+  }
+  std::size_t served = 0;
+  std::array<char, kRelayBuffer> buf;
+  while (ok && !stopping) {
+    // Waiting for a request: the keep-alive idle time, or the read timeout before the first one. Once its
+    // first byte is there, the whole head must arrive within read_timeout (not per line).
+    RequestHead head;
+    HeadResult r = parse_request_head(c->in, limits, head);
+    if (r.status == HeadStatus::Incomplete) {
+      const bool fresh = c->in.empty();
+      client.expire_after(seconds(fresh && served ? sc.keep_alive_timeout : sc.read_timeout));
+      c->idle = fresh;
+      while (r.status == HeadStatus::Incomplete) {
+        if (draining && c->in.empty()) {
+          ok = false;
+          break;
+        }
+        auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+        if (ec || n == 0) {
+          ok = false;
+          break;
+        }
+        if (c->idle) {
+          c->idle = false;
+          client.expire_after(seconds(sc.read_timeout));
+        }
+        c->in.append(buf.data(), n);
+        r = parse_request_head(c->in, limits, head);
+      }
+      c->idle = false;
+      if (!ok) break;
+    }
+    if (r.status == HeadStatus::Refused) {
+      Completed rec;
+      rec.method = head.method;
+      rec.target = head.target;
+      rec.remote_addr = c->peer;
+      gateway::Answer a = r.http_status == 431
+                              ? plain_refusal(431, "request_header_fields_too_large", "Too many or too large request headers.")
+                          : r.http_status == 414 ? plain_refusal(414, "uri_too_long", "The request target is too long.")
+                          : r.http_status == 505 ? plain_refusal(505, "http_version_not_supported", "Only HTTP/1.x is served.")
+                                                 : plain_refusal(400, "invalid_request", "The request is not valid HTTP/1.1.");
+      rec.reason = r.http_status == 400 ? Reason::HeaderNameInvalid : Reason::Ok;
+      RequestHead any;  // the answer has a body whatever the line said
+      any.method = "GET";
+      co_await answer(*c, any, a, false, rec, true);
+      co_await linger_close(*c);
+      break;
+    }
+    c->in.erase(0, r.consumed);
+    ++served;
+    const bool keep = head.keep_alive && served < sc.keep_alive_max_count && !draining;
+    client.no_deadline();
+    if (!co_await handle(*c, head, keep)) break;
+  }
+  client.close();
+  c->loop.connections.erase(c->self);
+  connections.fetch_sub(1);
+}
+
+// Reads and drops the request's body, so that the connection can take the next request; false when it is
+// too large to be worth reading or malformed (then the connection closes).
+task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& head) {
+  if (head.framing == Framing::None) co_return true;
+  if (head.expect_continue) co_return false;  // the client waits for a 100 that will not come
+  const std::size_t cap = std::min<std::size_t>(config.server.max_body_bytes, kMaxDiscardBytes);
+  Stream& client = *c.client;
+  client.expire_after(seconds(config.server.read_timeout));
+  std::array<char, kRelayBuffer> buf;
+  if (head.framing == Framing::Length) {
+    if (head.content_length > cap) co_return false;
+    std::uint64_t left = head.content_length;
+    for (;;) {
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
+      c.in.erase(0, take);
+      left -= take;
+      if (!left) co_return true;
+      auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+      if (ec || !n) co_return false;
+      c.in.append(buf.data(), n);
+    }
+  }
+  ChunkedDecoder decoder;
+  std::string ignored;
+  for (;;) {
+    std::size_t used = 0;
+    const auto status = decoder.feed(c.in, used, ignored);
+    c.in.erase(0, used);
+    ignored.clear();
+    if (status == ChunkedDecoder::Status::Done) co_return true;
+    if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > cap) co_return false;
+    auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+    if (ec || !n) co_return false;
+    c.in.append(buf.data(), n);
+  }
+}
+
+// After an answer to a request whose body was not read: stop sending, read (and drop) what the client is
+// still sending for a moment, so that closing does not reset the connection before it has read the answer.
+task<void> PublicServer::State::linger_close(Connection& c) {
+  Stream& client = *c.client;
+  error_code ignored;
+  if (!client.tls()) client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  client.expire_after(std::chrono::seconds(2));
+  std::array<char, kRelayBuffer> buf;
+  std::size_t dropped = 0;
+  while (dropped < kMaxLingerBytes) {
+    auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+    if (ec || !n) break;
+    dropped += n;
+  }
+}
+
+// Writes a response the gateway gives itself; false when the connection must close.
+task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep,
+                                       Completed& rec, bool body_read) {
+  if (!body_read && keep) keep = co_await discard_body(c, head);
+  else if (!body_read) keep = head.framing == Framing::None && keep;
+  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + std::string(reason_phrase(a.status)) + "\r\n";
+  for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
+  if (a.status >= 200 && a.status != 204 && a.status != 304) out += "Content-Length: " + std::to_string(a.body.size()) + "\r\n";
+  if (!keep) out += "Connection: close\r\n";
+  if (keep && head.version_minor == 0) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  const bool with_body = head.method != "HEAD" && a.status != 204 && a.status != 304;
+  c.client->expire_after(seconds(config.server.write_timeout));
+  const std::string_view body = with_body ? std::string_view(a.body) : std::string_view();
+  const error_code ec = co_await c.client->write(out, body);
+  c.client->no_deadline();
+  rec.status = a.status;
+  rec.bytes_out = with_body ? a.body.size() : 0;
+  if (completed) completed(rec);
+  if (ec) co_return false;
+  if (!keep && head.framing != Framing::None && !body_read) co_await linger_close(c);
+  co_return keep;
+}
+
+// ---- one request ----
+
+task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, bool keep) {
+  const auto started = Clock::now();
+  const GatewayConfig& g = config.gateway;
+  std::string request_id(field(head.fields, g.request_id_header));
+  if (!observe::acceptable_request_id(request_id)) request_id = observe::new_request_id();
+  Completed rec;
+  rec.method = head.method;
+  rec.target = head.target;
+  rec.request_id = request_id;
+  rec.remote_addr = c.peer;
+  std::optional<Principal> who;
+  auto finish_rec = [&] {
+    rec.principal = who ? &*who : nullptr;
+    rec.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  };
+  std::vector<HeaderField> fields;
+  fields.reserve(head.fields.size());
+  for (const auto& [k, v] : head.fields) fields.push_back({k, v});
+
+  if (!known_method(head.method)) {
+    finish_rec();
+    const gateway::Answer a = plain_refusal(501, "not_implemented", "This method is not served.");
+    co_return co_await answer(c, head, a, false, rec);
+  }
+  const http::ForwardAuth& forward_auth = impl.forward_auth();
+  if (forward_auth.handles(head.target)) {
+    Decision d = forward_auth.decide({.remote_addr = c.peer,
+                                      .method = head.method,
+                                      .target = head.target,
+                                      .headers = fields,
+                                      .header_values = http::TargetEncoding::Raw});
+    if (d.allow) who = d.principal;
+    d.allow = false;  // the forward-auth answer is the response
+    rec.reason = d.reason;
+    finish_rec();
+    const gateway::Answer a = answer_of(d);
+    co_return co_await answer(c, head, a, keep, rec);
+  }
+  const http::RequestTarget target = http::parse_request_target(head.target);
+  if (!target.ok) {
+    rec.reason = Reason::RequestTargetRefused;
+    finish_rec();
+    const gateway::Answer a = answer_of(impl.refusal(Reason::RequestTargetRefused, "/"));
+    co_return co_await answer(c, head, a, keep, rec);
+  }
+  Decision d = impl.decide({.method = head.method,
+                            .path = target.path,
+                            .query_has_access_token = target.query_has_access_token,
+                            .headers = fields});
+  rec.reason = d.reason;
+  if (!d.allow) {
+    finish_rec();
+    const gateway::Answer a = answer_of(d);
+    co_return co_await answer(c, head, a, keep, rec);
+  }
+  who = std::move(d.principal);
+  const std::string route = proxy.route_of(head.method, target.path);
+  rec.route = route;
+  rec.routed_public = !route.empty();
+  if (head.framing != Framing::None &&
+      (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS")) {
+    // A body these methods do not have: read as the next request by some servers, so never forwarded.
+    rec.reason = Reason::BodyNotAllowed;
+    finish_rec();
+    const gateway::Answer a = answer_of(impl.refusal(Reason::BodyNotAllowed, target.path));
+    co_return co_await answer(c, head, a, false, rec);
+  }
+  HeaderList ours = {{g.request_id_header, request_id}};
+  for (const auto& [k, v] : d.headers)
+    if (!http::has_forbidden_octet(v)) ours.emplace_back(k, v);
+  gateway::Prepared p = proxy.prepare({.method = head.method,
+                                       .target = head.target,
+                                       .path = target.path,
+                                       .headers = head.fields,
+                                       .principal = who ? &*who : nullptr,
+                                       .remote_addr = c.peer,
+                                       .remote_trusted = guard.is_trusted_proxy(c.peer),
+                                       .request_id = request_id,
+                                       .tls = static_cast<bool>(tls)});
+  finish_rec();
+  if (p.answer) {
+    for (auto& h : ours) p.answer->headers.push_back(h);
+    co_return co_await answer(c, head, *p.answer, keep, rec);
+  }
+  const bool result = co_await exchange(c, head, std::move(*p.upstream), rec, std::move(ours), keep);
+  co_return result;
+}
+
+// ---- upstream connections ----
+
+void PublicServer::State::park(Loop& loop, const std::string& key, std::shared_ptr<Stream> stream) {
+  if (draining || stopping) return stream->close();
+  auto& idle = loop.idle[key];
+  if (idle.size() >= kMaxIdlePerOrigin) return stream->close();
+  stream->no_deadline();
+  idle.push_back(std::make_unique<UpstreamConnection>(UpstreamConnection{std::move(stream), key, Clock::now(), true}));
+}
+
+task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, const gateway::UpstreamRequest& up,
+                                                                    bool& reused, std::string& kind) {
+  auto& idle = loop.idle[up.pool_key];
+  while (!idle.empty()) {
+    std::unique_ptr<UpstreamConnection> conn = std::move(idle.back());
+    idle.pop_back();
+    // Closed by the upstream while idle, or idle too long (an upstream's own keep-alive timeout is near).
+    char probe;
+    const ssize_t n = ::recv(conn->stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (alive && Clock::now() - conn->idle_since < kPoolIdle) {
+      reused = true;
+      co_return conn->stream;
+    }
+    conn->stream->close();
+  }
+  reused = false;
+  const gateway::Upstream& u = *up.upstream;
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kAwait);
+  if (rec) {
+    kind = "refused";
+    co_return nullptr;
+  }
+  ssl::context* ctx = u.tls ? &upstream_tls(up.route->upstream_ca_file) : nullptr;
+  auto stream = open_stream(tcp::socket(executor), ctx);
+  stream->expire_after(seconds(config.gateway.connect_timeout));
+  auto [cec, endpoint] = co_await asio::async_connect(stream->socket(), endpoints, kAwait);
+  if (cec) {
+    kind = stream->expired() ? "timeout" : "refused";
+    stream->close();
+    co_return nullptr;
+  }
+  error_code ignored;
+  stream->socket().set_option(tcp::no_delay(true), ignored);
+  if (auto* tls_stream = stream->tls()) {
+    SSL_set_tlsext_host_name(tls_stream->native_handle(), u.host.c_str());
+    tls_stream->set_verify_callback(ssl::host_name_verification(u.host));
+    auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, kAwait);
+    if (hec) {
+      kind = stream->expired() ? "timeout" : "refused";
+      stream->close();
+      co_return nullptr;
+    }
+  }
+  stream->no_deadline();
+  co_return stream;
+}
+
+bool PublicServer::State::take_stream_slot(const std::string& owner) {
+  const std::size_t cap = config.gateway.max_streams_per_principal;
+  std::lock_guard lock(streams_mutex);
+  std::size_t& n = streams[owner];
+  if (cap && n >= cap) return false;
+  ++n;
+  return true;
+}
+
+void PublicServer::State::release_stream_slot(const std::string& owner) {
+  std::lock_guard lock(streams_mutex);
+  auto it = streams.find(owner);
+  if (it != streams.end() && --it->second == 0) streams.erase(it);
+}
+
+// ---- one upstream exchange ----
+
+task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up,
+                                         Completed& rec, HeaderList ours, bool keep) {
+  const ServerConfig& sc = config.server;
+  const GatewayConfig& g = config.gateway;
+  const gateway::ProxyEvents& events = proxy.events();
+  const std::string& route = up.route->prefix;
+  Stream& client = *c.client;
+  if (head.framing == Framing::Length && head.content_length > sc.max_body_bytes) {
+    const gateway::Answer a = plain_refusal(413, "request_too_large", "The request body is too large.");
+    co_return co_await answer(c, head, a, false, rec, true);
+  }
+  exchanges.fetch_add(1);
+  if (events.in_flight) events.in_flight(+1);
+  struct Done {
+    State& s;
+    const gateway::ProxyEvents& e;
+    ~Done() {
+      s.exchanges.fetch_sub(1);
+      if (e.in_flight) e.in_flight(-1);
+    }
+  } done{*this, events};
+  const auto started = Clock::now();
+
+  // The request head for the upstream; the body keeps its bytes, with our own framing.
+  std::string out;
+  out.reserve(512);
+  out += up.method + " " + up.target + " HTTP/1.1\r\nHost: " + up.upstream->authority + "\r\n";
+  for (const auto& [k, v] : up.headers) out += k + ": " + v + "\r\n";
+  if (head.framing == Framing::Length) out += "Content-Length: " + std::to_string(head.content_length) + "\r\n";
+  if (head.framing == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
+  // No body: said so for the methods that usually have one (RFC 9110 §8.6), or the upstream waits for it.
+  if (head.framing == Framing::None && (up.method == "POST" || up.method == "PUT" || up.method == "PATCH"))
+    out += "Content-Length: 0\r\n";
+  out += "\r\n";
+  // A body that is already here in full can be sent again on a fresh connection when a kept-alive one
+  // turns out to be closed; a streamed body cannot.
+  const bool whole_body_here = head.framing == Framing::None ||
+                               (head.framing == Framing::Length && c.in.size() >= head.content_length);
+
+  std::shared_ptr<Stream> stream;
+  bool reused = false;
+  std::string kind;
+  bool continue_sent = false;
+  std::array<char, kRelayBuffer> buf;
+  std::string response_bytes;
+  ResponseHead rh;
+  HeadResult hr;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    stream = co_await connect_upstream(c.loop, up, reused, kind);
+    if (!stream) {
+      if (events.upstream_error) events.upstream_error(route, kind);
+      gateway::Answer a = kind == "timeout"
+                              ? gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.")
+                              : gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+      for (auto& h : ours) a.headers.push_back(h);
+      co_return co_await answer(c, head, a, keep && whole_body_here, rec);
+    }
+    c.upstream = stream;
+    stream->expire_after(seconds(sc.write_timeout));
+    error_code ec;
+    if (head.framing == Framing::Length && whole_body_here) {
+      ec = co_await stream->write(out, std::string_view(c.in).substr(0, head.content_length));
+    } else {
+      ec = co_await stream->write(out);
+      if (!ec && head.framing != Framing::None && head.expect_continue && !continue_sent) {
+        continue_sent = true;
+        client.expire_after(seconds(sc.write_timeout));
+        ec = co_await client.write("HTTP/1.1 100 Continue\r\n\r\n");
+        if (ec) co_return false;
+      }
+      // Streamed: every byte as it arrives, never decoded or decompressed; the cap holds for both framings.
+      if (!ec && head.framing == Framing::Length) {
+        std::uint64_t left = head.content_length;
+        while (left && !ec) {
+          if (c.in.empty()) {
+            client.expire_after(seconds(sc.read_timeout));
+            auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
+            if (rec_ec || !n) {
+              stream->close();
+              co_return false;
+            }
+            c.in.append(buf.data(), n);
+          }
+          const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
+          stream->expire_after(seconds(sc.write_timeout));
+          ec = co_await stream->write(std::string_view(c.in).substr(0, take));
+          c.in.erase(0, take);
+          left -= take;
+        }
+      } else if (!ec && head.framing == Framing::Chunked) {
+        ChunkedDecoder decoder;
+        std::string data;
+        for (;;) {
+          std::size_t used = 0;
+          const auto status = decoder.feed(c.in, used, data);
+          c.in.erase(0, used);
+          if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > sc.max_body_bytes) {
+            stream->close();  // the upstream never gets the last chunk: no complete request
+            c.upstream.reset();
+            gateway::Answer a = plain_refusal(400, "invalid_request", "The chunked body is malformed.");
+            if (status != ChunkedDecoder::Status::Malformed)
+              a = plain_refusal(413, "request_too_large", "The request body is too large.");
+            co_return co_await answer(c, head, a, false, rec, true);
+          }
+          if (!data.empty()) {
+            stream->expire_after(seconds(sc.write_timeout));
+            const std::string size_line = hex(data.size()) + "\r\n";
+            ec = co_await stream->write(size_line, data, "\r\n");
+            data.clear();
+            if (ec) break;
+          }
+          if (status == ChunkedDecoder::Status::Done) {
+            ec = co_await stream->write("0\r\n\r\n");
+            break;
+          }
+          client.expire_after(seconds(sc.read_timeout));
+          auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
+          if (rec_ec || !n) {
+            stream->close();
+            co_return false;
+          }
+          c.in.append(buf.data(), n);
+        }
+      }
+      client.no_deadline();
+    }
+    // The response head, within header_timeout of the request.
+    response_bytes.clear();
+    hr = {};
+    if (!ec) {
+      stream->expire_after(seconds(g.header_timeout) - (Clock::now() - started));
+      for (;;) {
+        hr = parse_response_head(response_bytes, kMaxResponseHead, head.method == "HEAD", rh);
+        if (hr.status == HeadStatus::Complete && rh.status >= 100 && rh.status < 200) {
+          response_bytes.erase(0, hr.consumed);  // 100 Continue and other interim answers: not relayed
+          continue;
+        }
+        if (hr.status != HeadStatus::Incomplete) break;
+        auto [rec_ec, n] = co_await stream->read_some(asio::buffer(buf));
+        if (rec_ec || !n) {
+          ec = rec_ec ? rec_ec : asio::error::eof;
+          break;
+        }
+        response_bytes.append(buf.data(), n);
+      }
+    }
+    if (!ec && hr.status == HeadStatus::Complete) break;
+    const bool timed_out = stream->expired();
+    stream->close();
+    c.upstream.reset();
+    // A kept-alive connection the upstream had closed, with nothing answered: once more on a new one.
+    if (reused && !timed_out && response_bytes.empty() && whole_body_here && attempt == 0) continue;
+    if (events.upstream_error) events.upstream_error(route, timed_out ? "timeout" : "refused");
+    gateway::Answer a = timed_out ? gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.")
+                                  : gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+    for (auto& h : ours) a.headers.push_back(h);
+    const bool body_done = whole_body_here || head.framing == Framing::None || true;
+    if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
+    co_return co_await answer(c, head, a, keep && body_done, rec, true);
+  }
+  if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
+  response_bytes.erase(0, hr.consumed);
+  if (events.upstream_headers)
+    events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
+
+  proxy.upstream_answered(up, rh.status, rh.fields);
+  const bool event_stream = is_event_stream(rh.fields);
+  std::string slot_owner;
+  if (event_stream) {
+    slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;
+    if (!take_stream_slot(slot_owner)) {
+      stream->close();
+      c.upstream.reset();
+      gateway::Answer a = gateway::json_answer(429, "too_many_streams",
+                                               "This principal already holds as many open event streams as allowed.");
+      a.headers.emplace_back("Retry-After", "5");
+      for (auto& h : ours) a.headers.push_back(h);
+      co_return co_await answer(c, head, a, keep, rec, true);
+    }
+  }
+  struct Slot {
+    State& s;
+    std::string owner;
+    const gateway::ProxyEvents& e;
+    ~Slot() {
+      if (owner.empty()) return;
+      s.release_stream_slot(owner);
+      if (e.open_streams) e.open_streams(-1);
+    }
+  } slot{*this, slot_owner, events};
+  if (event_stream && events.open_streams) events.open_streams(+1);
+
+  // The response head for the client.
+  const bool client_chunked = head.version_minor == 1;
+  const bool relayed_length = rh.framing == BodyFraming::Length;
+  bool keep_client = keep;
+  std::string rhead = "HTTP/1.1 " + std::to_string(rh.status) + " " + std::string(reason_phrase(rh.status)) + "\r\n";
+  HeaderList response = std::move(ours);
+  gateway::copy_response_headers(rh.fields, response);
+  if (event_stream) response.emplace_back("X-Accel-Buffering", "no");
+  for (const auto& [k, v] : response) rhead += k + ": " + v + "\r\n";
+  if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
+    if (const std::string_view cl = field(rh.fields, "content-length"); !cl.empty() && head.method == "HEAD")
+      rhead += "Content-Length: " + std::string(cl) + "\r\n";
+    else if (rh.status != 204 && rh.status != 304)
+      rhead += "Content-Length: 0\r\n";
+  } else if (relayed_length) {
+    rhead += "Content-Length: " + std::to_string(rh.content_length) + "\r\n";
+  } else if (client_chunked) {
+    rhead += "Transfer-Encoding: chunked\r\n";
+  } else {
+    keep_client = false;  // HTTP/1.0: the body ends with the connection
+  }
+  if (!keep_client) rhead += "Connection: close\r\n";
+  if (keep_client && head.version_minor == 0) rhead += "Connection: keep-alive\r\n";
+  rhead += "\r\n";
+  rec.status = rh.status;
+  c.streaming = event_stream && (head.method == "GET" || field(head.fields, "mcp-method") == "subscriptions/listen");
+  c.drain_stream = false;
+
+  // The body: one buffer read from the upstream, written to the client, then the next (backpressure).
+  const Clock::duration tick = event_stream && g.sse_keepalive > 0 ? seconds(g.sse_keepalive) : seconds(g.header_timeout);
+  std::uint64_t left = rh.content_length;
+  ChunkedDecoder decoder;
+  std::string tail;  // the last bytes the client got: at an event boundary?
+  bool upstream_done = rh.framing == BodyFraming::None, upstream_broken = false, client_gone = false;
+  std::string data;
+  client.expire_after(seconds(sc.write_timeout));
+  error_code wec = co_await client.write(rhead);
+  client.no_deadline();
+  client_gone = static_cast<bool>(wec);
+  auto deliver = [&](std::string_view bytes) -> task<bool> {
+    if (bytes.empty()) co_return true;
+    client.expire_after(seconds(sc.write_timeout));
+    error_code e;
+    if (client_chunked && !relayed_length) {
+      const std::string size_line = hex(bytes.size()) + "\r\n";
+      e = co_await client.write(size_line, bytes, "\r\n");
+    } else {
+      e = co_await client.write(bytes);
+    }
+    client.no_deadline();
+    rec.bytes_out += bytes.size();
+    tail.append(bytes.substr(bytes.size() > 4 ? bytes.size() - 4 : 0));
+    if (tail.size() > 4) tail.erase(0, tail.size() - 4);
+    co_return !e;
+  };
+  while (!upstream_done && !client_gone && !stopping) {
+    // What is already buffered first (bytes that came with the head).
+    if (!response_bytes.empty()) {
+      if (rh.framing == BodyFraming::Chunked) {
+        std::size_t used = 0;
+        const auto st = decoder.feed(response_bytes, used, data);
+        response_bytes.erase(0, used);
+        if (st == ChunkedDecoder::Status::Malformed) {
+          upstream_broken = true;
+          break;
+        }
+        if (!co_await deliver(data)) client_gone = true;
+        data.clear();
+        if (st == ChunkedDecoder::Status::Done) upstream_done = true;
+      } else if (rh.framing == BodyFraming::Length) {
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, response_bytes.size()));
+        if (!co_await deliver(std::string_view(response_bytes).substr(0, take))) client_gone = true;
+        response_bytes.erase(0, take);
+        left -= take;
+        if (!left) upstream_done = true;
+        response_bytes.clear();  // anything past the length is not ours to relay
+      } else {
+        if (!co_await deliver(response_bytes)) client_gone = true;
+        response_bytes.clear();
+      }
+      continue;
+    }
+    if (c.drain_stream) break;
+    stream->expire_after(tick);
+    auto [rec_ec, n] = co_await stream->read_some(asio::buffer(buf));
+    if (c.drain_stream || stopping) break;
+    if (rec_ec) {
+      if (stream->expired()) {
+        if (event_stream && g.sse_keepalive > 0) {
+          // Idle: a comment between events keeps idle-timeout proxies open and finds a client that left.
+          if (at_event_boundary(tail) && !co_await deliver(kKeepaliveComment)) client_gone = true;
+          continue;
+        }
+        if (events.upstream_error) events.upstream_error(route, "timeout");
+        upstream_broken = true;
+        break;
+      }
+      if ((rec_ec == asio::error::eof || rec_ec == ssl::error::stream_truncated) &&
+          rh.framing == BodyFraming::UntilClose) {
+        upstream_done = true;
+        break;
+      }
+      if (events.upstream_error) events.upstream_error(route, "broken");
+      upstream_broken = true;
+      break;
+    }
+    if (n == 0) continue;
+    response_bytes.append(buf.data(), n);
+  }
+  c.upstream.reset();
+  c.streaming = false;
+  const bool drained = c.drain_stream || (draining && event_stream);
+  if (upstream_done && !client_gone && rh.keep_alive && rh.framing != BodyFraming::UntilClose)
+    park(c.loop, up.pool_key, stream);
+  else
+    stream->close();
+  if (client_gone || upstream_broken || stopping) {
+    // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
+    if (completed) completed(rec);
+    co_return false;
+  }
+  if (client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD") {
+    client.expire_after(seconds(sc.write_timeout));
+    wec = co_await client.write("0\r\n\r\n");  // complete, or ended cleanly by drain
+    client.no_deadline();
+  }
+  if (completed) completed(rec);
+  co_return !wec && keep_client && !drained;
+}
+
+// ---- lifecycle ----
+
+PublicServer::PublicServer(const Config& config, Guard& guard, gateway::Proxy& proxy,
+                           std::function<void(const Completed&)> completed)
+    : state_(std::make_unique<State>(config, guard, proxy, std::move(completed))) {}
+
+PublicServer::~PublicServer() {
+  stop();
+  State& s = *state_;
+  for (auto& loop : s.loops)
+    if (loop->thread.joinable()) loop->thread.join();
+  // The loops (and the coroutines they still hold) go while everything they refer to is alive.
+  s.acceptor.reset();
+  s.loops.clear();
+}
+
+bool PublicServer::open(std::string* error) {
+  State& s = *state_;
+  const ServerConfig& sc = s.config.server;
+  std::size_t threads = sc.threads ? sc.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < threads; ++i) s.loops.push_back(std::make_unique<Loop>());
+  try {
+    if (!sc.tls_cert_file.empty()) {
+      s.tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+      s.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      s.tls->use_certificate_chain_file(sc.tls_cert_file);
+      s.tls->use_private_key_file(sc.tls_key_file, ssl::context::pem);
+    }
+  } catch (const std::exception&) {
+    if (error) *error = "server.tls_cert_file/tls_key_file: cannot load the certificate or key";
+    return false;
+  }
+  error_code ec;
+  const auto address = asio::ip::make_address(sc.listen_address, ec);
+  if (ec) {
+    if (error) *error = "server.listen_address: not an IP address: " + sc.listen_address;
+    return false;
+  }
+  s.acceptor = std::make_unique<tcp::acceptor>(s.loops[0]->io);
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(sc.port));
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(SOMAXCONN, ec);
+  if (ec) {
+    if (error)
+      *error = "server.listen_address/port: cannot listen on " + sc.listen_address + ":" + std::to_string(sc.port) +
+               " (" + ec.message() + ")";
+    return false;
+  }
+  s.port = s.acceptor->local_endpoint().port();
+  return true;
+}
+
+int PublicServer::port() const noexcept { return state_->port; }
+
+void PublicServer::run() {
+  State& s = *state_;
+  asio::co_spawn(s.loops[0]->io, s.accept_loop(), asio::detached);
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  for (auto& loop : s.loops) work.push_back(asio::make_work_guard(loop->io));
+  for (std::size_t i = 1; i < s.loops.size(); ++i) s.loops[i]->thread = std::thread([&io = s.loops[i]->io] { io.run(); });
+  s.loops[0]->io.run();
+  for (std::size_t i = 1; i < s.loops.size(); ++i) s.loops[i]->thread.join();
+}
+
+void PublicServer::begin_drain() {
+  State& s = *state_;
+  s.draining = true;
+  asio::post(s.loops[0]->io, [&s] {
+    error_code ignored;
+    if (s.acceptor) s.acceptor->close(ignored);
+  });
+  for (auto& loop : s.loops) {
+    asio::post(loop->io, [l = loop.get()] {
+      for (Connection* c : l->connections) {
+        if (c->idle) c->client->interrupt();  // waiting for a next request that will not be served
+        if (c->streaming && c->upstream) {
+          c->drain_stream = true;
+          c->upstream->interrupt();
+        }
+      }
+      for (auto& [key, idle] : l->idle)
+        for (auto& conn : idle) conn->stream->close();
+      l->idle.clear();
+    });
+  }
+}
+
+std::size_t PublicServer::active_exchanges() const noexcept { return state_->exchanges; }
+
+void PublicServer::stop() {
+  State& s = *state_;
+  if (s.loops.empty() || s.stopping.exchange(true)) return;
+  s.draining = true;
+  for (auto& loop : s.loops) {
+    asio::post(loop->io, [l = loop.get(), &s] {
+      error_code ignored;
+      if (l == s.loops[0].get() && s.acceptor) s.acceptor->close(ignored);
+      for (Connection* c : l->connections) {
+        c->client->close();
+        if (c->upstream) c->upstream->close();
+      }
+      for (auto& [key, idle] : l->idle)
+        for (auto& conn : idle) conn->stream->close();
+      l->idle.clear();
+      l->io.stop();
+    });
+  }
+}
+
+}  // namespace mcpgate::net
