@@ -68,7 +68,7 @@ bool AdminServer::start(std::string* error) {
   port_ = loop->acceptor.local_endpoint().port();
 
   auto respond = [this](const net::RequestHead& head) -> Reply {
-    std::string_view path = head.target.substr(0, head.target.find('?'));
+    const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
     // A route is GET (or HEAD) of one of three paths; anything else is 404.
     if ((path != "/healthz" && path != "/readyz" && path != "/metrics") ||
         (head.method != "GET" && head.method != "HEAD"))

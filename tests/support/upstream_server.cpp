@@ -14,6 +14,11 @@ UpstreamServer::UpstreamServer() {
   };
   server_.Get("/json", json);
   server_.Post("/json", json);
+  // 202 with no body and no Content-Type: what an MCP server answers to a notification.
+  server_.Post("/json/accepted", [this](const httplib::Request& req, httplib::Response& res) {
+    record(req);
+    res.status = 202;
+  });
   server_.Delete("/json", json);
   auto sse = [this](const httplib::Request& req, httplib::Response& res) {
     record(req);

@@ -4,6 +4,7 @@
 //   mcpgate::testing::UpstreamServer up;                 // listens on a free port, on its own thread
 //   up.port();
 //   //   POST|GET|DELETE /json           200 {"ok":true}; with X-Test-New-Session: 1 also Mcp-Session-Id: s-N
+//   //   POST /json/accepted            202, no body, no Content-Type
 //   //   GET|POST /sse?n=5&gap_ms=100     5 events, one per chunk, gap_ms apart; then the stream ends
 //   //                   ...&split=1      each event in two writes, gap_ms apart (a pause mid-event)
 //   //   GET /stall?ms=3000               waits before any header (bounded, ends early when stopped)

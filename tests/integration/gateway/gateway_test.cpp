@@ -378,6 +378,106 @@ TEST_F(GatewayKeepalive, ClientLeavingAnIdleStreamIsNoticedBeforeTheUpstreamSpea
   EXPECT_EQ(upstream_.sent_times().size(), 1u) << "noticed only when the upstream sent its next event";
 }
 
+// The access log's bytes_out is what the client got: for a streamed response too (the events, not 0).
+TEST_F(Gateway, AccessLogCountsTheBytesOfAStreamedResponse) {
+  std::string received;
+  auto r = client().Get("/sse?n=4&gap_ms=20", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+                        [&](const char* data, std::size_t n) {
+                          received.append(data, n);
+                          return true;
+                        });
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  serve_->stop(SIGTERM, 10s);
+  std::ifstream in(dir_ + "/stderr.log");
+  std::string line;
+  std::uint64_t logged = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    auto j = nlohmann::json::parse(line);
+    if (j.value("msg", "") == "access" && j.value("path", "") == "/sse") logged = j.value("bytes_out", 0ull);
+  }
+  EXPECT_GT(received.size(), 0u);
+  EXPECT_EQ(logged, received.size());
+}
+
+// A 202 without a body reaches the client without a body and without a Content-Type nobody sent.
+TEST_F(Gateway, AcceptedWithoutBodyGetsNoInventedContentType) {
+  const std::string received = exchange("POST /json/accepted HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                        std::string(kAlice) + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+  ASSERT_EQ(received.rfind("HTTP/1.1 202", 0), 0u) << received;
+  const std::string head = received.substr(0, received.find("\r\n\r\n"));
+  std::string lower = head;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  EXPECT_EQ(lower.find("content-type"), std::string::npos) << head;
+  EXPECT_EQ(received.size(), head.size() + 4) << "a body appeared";
+}
+
+// [gateway] max_streams_per_principal: one token cannot hold every stream; another principal still gets one,
+// and a slot comes back when a stream ends.
+class GatewayStreamCap : public Gateway {
+ protected:
+  void SetUp() override { start("max_streams_per_principal = 2\n"); }
+};
+
+TEST_F(GatewayStreamCap, OnePrincipalsStreamsAreCappedAndOthersAreStillServed) {
+  std::atomic<int> open{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i)
+    holders.emplace_back([&] {
+      auto c = client();
+      c.Get("/sse?n=400&gap_ms=25", bearer(kAlice, {{"Accept", "text/event-stream"}}), [&](const char*, std::size_t) {
+        static thread_local bool counted = false;
+        if (!counted) {
+          counted = true;
+          ++open;
+        }
+        return !release;
+      });
+    });
+  const auto deadline = SteadyClock::now() + 5s;
+  while (open < 2 && SteadyClock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(open.load(), 2);
+  auto third = client().Get("/sse?n=2&gap_ms=1", bearer(kAlice, {{"Accept", "text/event-stream"}}));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->status, 429) << third->body;
+  EXPECT_FALSE(third->get_header_value("Retry-After").empty());
+  auto other = client().Get("/sse?n=2&gap_ms=1", bearer(kBob, {{"Accept", "text/event-stream"}}));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200) << "another principal was starved";
+  release = true;
+  for (auto& t : holders) t.join();
+  bool again = false;
+  for (int i = 0; i < 100 && !again; ++i) {  // the slots come back once the gateway saw the streams end
+    auto r = client().Get("/sse?n=1&gap_ms=1", bearer(kAlice, {{"Accept", "text/event-stream"}}));
+    again = r && r->status == 200;
+    if (!again) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(again) << "a finished stream kept its slot";
+}
+
+// SIGTERM: a long-lived POST stream (MCP 2026-07-28 subscriptions/listen) ends at once, like a GET stream,
+// instead of holding the shutdown for drain_timeout.
+TEST_F(Gateway, SigtermEndsSubscriptionListenStreamsAtOnce) {
+  std::atomic<bool> started{false}, ended{false};
+  std::thread listen([&] {
+    auto c = client();
+    c.Post("/sse?n=1000&gap_ms=100", bearer(kAlice, {{"Accept", "text/event-stream"}, {"Mcp-Method", "subscriptions/listen"}}),
+           "{}", 2, "application/json");
+    ended = true;
+  });
+  const auto deadline = SteadyClock::now() + 5s;
+  while (upstream_.sent_times().empty() && SteadyClock::now() < deadline) std::this_thread::sleep_for(10ms);
+  const auto t0 = SteadyClock::now();
+  const int code = serve_->stop(SIGTERM, 10s);
+  const auto took = SteadyClock::now() - t0;
+  listen.join();
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(ended);
+  EXPECT_LT(took, 2s) << "the listen stream held the shutdown (drain_timeout is 5 s here)";
+}
+
 TEST_F(Gateway, RefusedUpstreamIs502AndStalledUpstreamIs504BothJson) {
   auto refused = client().Get("/down/anything", bearer(kAlice));
   ASSERT_TRUE(refused);
