@@ -102,6 +102,10 @@ HeaderList UpstreamHeaderPlan::request_headers(const HeaderList& client, const R
     if (dashed && canonical == "x-forwarded-host") forwarded_host = value;
     if (canonical == "host") host = value;
     if (stripped(canonical) || named_by_connection.count(canonical)) continue;
+    // The listener's parser already refused these; a plan used elsewhere never writes a broken line either.
+    if (name.empty() || http::has_forbidden_octet(name) || http::has_forbidden_octet(value) ||
+        name.find_first_of(": ") != std::string::npos)
+      continue;
     out.emplace_back(name, value);
   }
   // X-Forwarded-*: extended only when the peer is a trusted proxy; otherwise what we saw ourselves.

@@ -60,6 +60,9 @@ class Stream {
   ssl::stream<tcp::socket>* tls() { return tls_.get(); }
 
   task<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer b) {
+    // Expiry is sticky: once the deadline passed, no operation starts until a new deadline is set (a read
+    // whose completion was already queued when the watcher cancelled must not start an unbounded next one).
+    if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there; every await here is a statement.)
     if (tls_) {
       auto [ec, n] = co_await tls_->async_read_some(b, kAwait);
@@ -69,6 +72,7 @@ class Stream {
     co_return std::pair{ec, n};
   }
   task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+    if (expired_) co_return error_code(asio::error::timed_out);
     const std::array<asio::const_buffer, 3> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
     if (tls_) {
       auto [ec, n] = co_await asio::async_write(*tls_, bufs, kAwait);
@@ -84,7 +88,10 @@ class Stream {
     expired_ = false;
     if (at_ < timer_.expiry()) timer_.cancel();  // the watcher re-arms for the earlier time
   }
-  void no_deadline() { at_ = Clock::time_point::max(); }
+  void no_deadline() {
+    at_ = Clock::time_point::max();
+    expired_ = false;
+  }
   bool expired() const noexcept { return expired_; }
   void close() {
     stopped_ = true;
@@ -97,12 +104,16 @@ class Stream {
     error_code ignored;
     socket().cancel(ignored);
   }
+  // Once expired, it keeps cancelling (every 50 ms) until a new deadline is set: a composed write between
+  // two of its steps, or a read that completed just before the first cancel, cannot outlive the deadline.
   static task<void> watch(std::shared_ptr<Stream> self) {
     while (!self->stopped_) {
-      self->timer_.expires_at(self->at_);
+      self->timer_.expires_at(self->expired_ ? Clock::now() + std::chrono::milliseconds(50) : self->at_);
       co_await self->timer_.async_wait(kAwait);
       if (self->stopped_) break;
-      if (Clock::now() >= self->at_) {
+      if (self->expired_) {
+        self->interrupt();
+      } else if (Clock::now() >= self->at_) {
         self->expired_ = true;
         self->at_ = Clock::time_point::max();
         self->interrupt();
@@ -135,7 +146,10 @@ struct Connection;
 
 // One event loop: a thread, its io_context, the client connections it accepted and their upstream pool.
 struct Loop {
-  asio::io_context io{1};
+  // Owned through a pointer so that ~PublicServer can destroy it (and the coroutines it still holds) while
+  // the lists below, which those coroutines' cleanup touches, are alive.
+  std::unique_ptr<asio::io_context> owned_io = std::make_unique<asio::io_context>(1);
+  asio::io_context& io = *owned_io;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle;
   std::list<Connection*> connections;
   std::thread thread;
@@ -190,6 +204,17 @@ bool is_event_stream(const HeaderList& fields) {
 // Between two events (or before the first): only there may a comment go without splitting an event.
 bool at_event_boundary(std::string_view tail) {
   return tail.empty() || tail.ends_with("\n\n") || tail.ends_with("\r\r") || tail.ends_with("\r\n\r\n");
+}
+
+// Whether the bytes from `from` on may complete a head (a CRLF CRLF, or a bare LF the parser refuses): only
+// then is the buffer parsed again, so a head trickled in byte by byte costs linear time, not quadratic.
+bool head_may_be_ready(std::string_view in, std::size_t from) {
+  for (std::size_t i = from; i < in.size(); ++i) {
+    if (in[i] != '\n') continue;
+    if (i == 0 || in[i - 1] != '\r') return true;
+    if (i >= 3 && in.substr(i - 3, 4) == "\r\n\r\n") return true;
+  }
+  return false;
 }
 
 std::string hex(std::size_t n) {
@@ -326,6 +351,16 @@ task<void> PublicServer::State::accept_loop() {
 
 task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
   c->self = c->loop.connections.insert(c->loop.connections.end(), c.get());
+  struct Leave {  // however serve() ends (an exception too): out of the loop's list, counted, closed
+    State& s;
+    Connection& c;
+    ~Leave() {
+      c.client->close();
+      if (c.upstream) c.upstream->close();
+      c.loop.connections.erase(c.self);
+      s.connections.fetch_sub(1);
+    }
+  } leave{*this, *c};
   const ServerConfig& sc = config.server;
   Stream& client = *c->client;
   bool ok = true;
@@ -359,8 +394,10 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
           c->idle = false;
           client.expire_after(seconds(sc.read_timeout));
         }
+        const std::size_t from = c->in.size() >= 3 ? c->in.size() - 3 : 0;
         c->in.append(buf.data(), n);
-        r = parse_request_head(c->in, limits, head);
+        if (head_may_be_ready(c->in, from) || c->in.size() >= limits.max_head())
+          r = parse_request_head(c->in, limits, head);
       }
       c->idle = false;
       if (!ok) break;
@@ -388,9 +425,6 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
     client.no_deadline();
     if (!co_await handle(*c, head, keep)) break;
   }
-  client.close();
-  c->loop.connections.erase(c->self);
-  connections.fetch_sub(1);
 }
 
 // Reads and drops the request's body, so that the connection can take the next request; false when it is
@@ -675,9 +709,27 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   // turns out to be closed; a streamed body cannot.
   const bool whole_body_here = head.framing == Framing::None ||
                                (head.framing == Framing::Length && c.in.size() >= head.content_length);
+  // Retried only when the upstream cannot have acted on it: the method is idempotent (RFC 9110 §9.2.2), or
+  // the write itself failed on a connection the upstream had already closed.
+  const bool idempotent = up.method == "GET" || up.method == "HEAD" || up.method == "OPTIONS" ||
+                          up.method == "PUT" || up.method == "DELETE";
+  // The whole body must arrive within header_timeout (each read within read_timeout): a client trickling
+  // a body cannot hold an upstream connection indefinitely.
+  const Clock::time_point body_deadline = started + seconds(g.header_timeout);
+  auto read_deadline = [&] {
+    const Clock::duration left = body_deadline - Clock::now();
+    return std::max(Clock::duration::zero(), std::min(seconds(sc.read_timeout), left));
+  };
 
   std::shared_ptr<Stream> stream;
-  bool reused = false;
+  struct CloseUnlessParked {  // every way out of this exchange closes the upstream connection, but a park
+    std::shared_ptr<Stream>& stream;
+    bool parked = false;
+    ~CloseUnlessParked() {
+      if (!parked && stream) stream->close();
+    }
+  } guard{stream};
+  bool reused = false, body_complete = whole_body_here, write_failed = false;
   std::string kind;
   bool continue_sent = false;
   std::array<char, kRelayBuffer> buf;
@@ -688,11 +740,11 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     stream = co_await connect_upstream(c.loop, up, reused, kind);
     if (!stream) {
       if (events.upstream_error) events.upstream_error(route, kind);
-      gateway::Answer a = kind == "timeout"
-                              ? gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.")
-                              : gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+      gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+      if (kind == "timeout")
+        a = gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.");
       for (auto& h : ours) a.headers.push_back(h);
-      co_return co_await answer(c, head, a, keep && whole_body_here, rec);
+      co_return co_await answer(c, head, a, keep, rec);  // answer() reads the unread body, or closes
     }
     c.upstream = stream;
     stream->expire_after(seconds(sc.write_timeout));
@@ -712,12 +764,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
         std::uint64_t left = head.content_length;
         while (left && !ec) {
           if (c.in.empty()) {
-            client.expire_after(seconds(sc.read_timeout));
+            client.expire_after(read_deadline());
             auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
-            if (rec_ec || !n) {
-              stream->close();
-              co_return false;
-            }
+            if (rec_ec || !n) co_return false;
             c.in.append(buf.data(), n);
           }
           const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
@@ -726,6 +775,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
           c.in.erase(0, take);
           left -= take;
         }
+        body_complete = left == 0 && !ec;
       } else if (!ec && head.framing == Framing::Chunked) {
         ChunkedDecoder decoder;
         std::string data;
@@ -734,8 +784,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
           const auto status = decoder.feed(c.in, used, data);
           c.in.erase(0, used);
           if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > sc.max_body_bytes) {
-            stream->close();  // the upstream never gets the last chunk: no complete request
-            c.upstream.reset();
+            // The upstream never gets the last chunk: no complete request reaches it.
             gateway::Answer a = plain_refusal(400, "invalid_request", "The chunked body is malformed.");
             if (status != ChunkedDecoder::Status::Malformed)
               a = plain_refusal(413, "request_too_large", "The request body is too large.");
@@ -749,25 +798,25 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
             if (ec) break;
           }
           if (status == ChunkedDecoder::Status::Done) {
+            stream->expire_after(seconds(sc.write_timeout));
             ec = co_await stream->write("0\r\n\r\n");
+            body_complete = !ec;
             break;
           }
-          client.expire_after(seconds(sc.read_timeout));
+          client.expire_after(read_deadline());
           auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
-          if (rec_ec || !n) {
-            stream->close();
-            co_return false;
-          }
+          if (rec_ec || !n) co_return false;
           c.in.append(buf.data(), n);
         }
       }
       client.no_deadline();
     }
-    // The response head, within header_timeout of the request.
+    write_failed = static_cast<bool>(ec);
+    // The response head, within header_timeout of the end of the request.
     response_bytes.clear();
     hr = {};
     if (!ec) {
-      stream->expire_after(seconds(g.header_timeout) - (Clock::now() - started));
+      stream->expire_after(seconds(g.header_timeout));
       for (;;) {
         hr = parse_response_head(response_bytes, kMaxResponseHead, head.method == "HEAD", rh);
         if (hr.status == HeadStatus::Complete && rh.status >= 100 && rh.status < 200) {
@@ -787,15 +836,18 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     const bool timed_out = stream->expired();
     stream->close();
     c.upstream.reset();
-    // A kept-alive connection the upstream had closed, with nothing answered: once more on a new one.
-    if (reused && !timed_out && response_bytes.empty() && whole_body_here && attempt == 0) continue;
+    // A kept-alive connection the upstream had closed, nothing answered: once more on a new connection,
+    // when the upstream cannot have acted on the request.
+    if (reused && !timed_out && response_bytes.empty() && whole_body_here && attempt == 0 &&
+        (idempotent || write_failed))
+      continue;
     if (events.upstream_error) events.upstream_error(route, timed_out ? "timeout" : "refused");
-    gateway::Answer a = timed_out ? gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.")
-                                  : gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+    gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
+    if (timed_out) a = gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.");
     for (auto& h : ours) a.headers.push_back(h);
-    const bool body_done = whole_body_here || head.framing == Framing::None || true;
     if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
-    co_return co_await answer(c, head, a, keep && body_done, rec, true);
+    // A body not read to its end leaves the connection's framing unknown: answer and close.
+    co_return co_await answer(c, head, a, keep && body_complete, rec, true);
   }
   if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
   response_bytes.erase(0, hr.consumed);
@@ -808,7 +860,6 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   if (event_stream) {
     slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;
     if (!take_stream_slot(slot_owner)) {
-      stream->close();
       c.upstream.reset();
       gateway::Answer a = gateway::json_answer(429, "too_many_streams",
                                                "This principal already holds as many open event streams as allowed.");
@@ -863,6 +914,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   ChunkedDecoder decoder;
   std::string tail;  // the last bytes the client got: at an event boundary?
   bool upstream_done = rh.framing == BodyFraming::None, upstream_broken = false, client_gone = false;
+  // Bytes past the framed end of the response: the connection's framing is off, it is never reused (the next
+  // request's answer must not start with them).
+  bool extra = rh.framing == BodyFraming::None && !response_bytes.empty();
   std::string data;
   client.expire_after(seconds(sc.write_timeout));
   error_code wec = co_await client.write(rhead);
@@ -897,13 +951,17 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
         }
         if (!co_await deliver(data)) client_gone = true;
         data.clear();
-        if (st == ChunkedDecoder::Status::Done) upstream_done = true;
+        if (st == ChunkedDecoder::Status::Done) {
+          upstream_done = true;
+          extra = !response_bytes.empty();
+        }
       } else if (rh.framing == BodyFraming::Length) {
         const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, response_bytes.size()));
         if (!co_await deliver(std::string_view(response_bytes).substr(0, take))) client_gone = true;
         response_bytes.erase(0, take);
         left -= take;
         if (!left) upstream_done = true;
+        extra = !response_bytes.empty();
         response_bytes.clear();  // anything past the length is not ours to relay
       } else {
         if (!co_await deliver(response_bytes)) client_gone = true;
@@ -941,10 +999,10 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   c.upstream.reset();
   c.streaming = false;
   const bool drained = c.drain_stream || (draining && event_stream);
-  if (upstream_done && !client_gone && rh.keep_alive && rh.framing != BodyFraming::UntilClose)
+  if (upstream_done && !extra && !client_gone && rh.keep_alive && rh.framing != BodyFraming::UntilClose) {
     park(c.loop, up.pool_key, stream);
-  else
-    stream->close();
+    guard.parked = true;
+  }
   if (client_gone || upstream_broken || stopping) {
     // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
     if (completed) completed(rec);
@@ -972,6 +1030,10 @@ PublicServer::~PublicServer() {
     if (loop->thread.joinable()) loop->thread.join();
   // The loops (and the coroutines they still hold) go while everything they refer to is alive.
   s.acceptor.reset();
+  for (auto& loop : s.loops) {
+    loop->idle.clear();
+    loop->owned_io.reset();
+  }
   s.loops.clear();
 }
 

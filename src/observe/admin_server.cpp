@@ -80,11 +80,12 @@ bool AdminServer::start(std::string* error) {
     nlohmann::json body{{"status", "not_ready"}, {"detail", detail}};
     return {503, kJson, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   };
-  auto connection = [respond](Loop& l, tcp::socket socket) -> asio::awaitable<void> {
+  auto connection = [respond](Loop& l, std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+    // The deadline's handler shares the socket: it may run after this coroutine is gone.
     asio::steady_timer deadline(l.io, std::chrono::seconds(1));  // the request must be there within 1 s
-    deadline.async_wait([&socket](error_code e) {
+    deadline.async_wait([socket](error_code e) {
       error_code ignored;
-      if (!e) socket.cancel(ignored);
+      if (!e) socket->cancel(ignored);
     });
     std::string in;
     std::array<char, 2048> buf;
@@ -92,7 +93,7 @@ bool AdminServer::start(std::string* error) {
     net::HeadLimits limits{.max_request_line = 1024, .max_header_bytes = 4096, .max_header_count = 32};
     net::HeadResult r;
     for (;;) {
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kAwait);
+      auto [ec, n] = co_await socket->async_read_some(asio::buffer(buf), kAwait);
       if (ec || !n) break;
       in.append(buf.data(), n);
       r = net::parse_request_head(in, limits, head);
@@ -105,16 +106,16 @@ bool AdminServer::start(std::string* error) {
       std::string out = render(reply);
       if (head.method == "HEAD") out.resize(out.size() - reply.body.size());
       deadline.expires_after(std::chrono::seconds(2));  // a reader that stops reading
-      deadline.async_wait([&socket](error_code e) {
+      deadline.async_wait([socket](error_code e) {
         error_code ignored;
-        if (!e) socket.cancel(ignored);
+        if (!e) socket->cancel(ignored);
       });
-      co_await asio::async_write(socket, asio::buffer(out), kAwait);
+      co_await asio::async_write(*socket, asio::buffer(out), kAwait);
     }
     deadline.cancel();
     error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    socket->close(ignored);
     --l.open;
   };
   asio::co_spawn(
@@ -132,7 +133,7 @@ bool AdminServer::start(std::string* error) {
           error_code ignored;
           socket.set_option(tcp::no_delay(true), ignored);
           ++l->open;
-          asio::co_spawn(l->io, connection(*l, std::move(socket)), asio::detached);
+          asio::co_spawn(l->io, connection(*l, std::make_shared<tcp::socket>(std::move(socket))), asio::detached);
         }
       },
       asio::detached);

@@ -29,12 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     client.emplace_back(name, value);
     if (claim.empty()) claim = value;
   }
-  Config config;
-  config.gateway.claim_to_headers = {{"email", "X-Auth-Email"}};
-  RouteConfig route;
-  route.prefix = "/";
-  route.inject_headers = {{"X-Service-Token", "t"}};
-  gateway::UpstreamHeaderPlan plan(config, route);
+  static const Config config = [] {
+    Config c;
+    c.gateway.claim_to_headers = {{"email", "X-Auth-Email"}};
+    return c;
+  }();
+  static const RouteConfig route = [] {
+    RouteConfig r;
+    r.prefix = "/";
+    r.inject_headers = {{"X-Service-Token", "t"}};
+    return r;
+  }();
+  static const gateway::UpstreamHeaderPlan plan(config, route);  // built once, as per configuration
   Principal who;
   who.subject = claim;  // claims are data: whatever bytes they hold
   who.claims = {{"email", claim}};
