@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,7 +47,14 @@ using SteadyClock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 constexpr const char* kAlice = "alice-static-token-0123456789";
-constexpr std::size_t kMaxBodyBytes = 65536;  // [server] max_body_bytes of every test here
+constexpr std::size_t kMaxBodyBytes = 65536;  // [server] max_body_bytes of every test here but one
+
+// The mcpgate binary under test: the one built with these tests, or the one MCPGATE_TEST_BINARY names when
+// it is set (to run the rules against another build, e.g. one from before a fix, and see which it breaks).
+std::string mcpgate_binary() {
+  const char* other = std::getenv("MCPGATE_TEST_BINARY");
+  return other && *other ? std::string(other) : std::string(MCPGATE_BINARY);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Small HTTP helpers (lenient: they read what the gateway answers; the gateway is the one under test).
@@ -225,6 +233,15 @@ class RawConnection {
 
   bool connected() const { return fd_ >= 0; }
 
+  // Closes with a zero linger: the peer gets a reset (RST), not an orderly close.
+  void reset() {
+    if (fd_ < 0) return;
+    const linger abort{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
   // Writes all of `bytes`; false when the peer closed or reset the connection, or `timeout` passed first.
   bool send_all(std::string_view bytes, Millis timeout = 5s) {
     if (fd_ < 0) return false;
@@ -324,13 +341,30 @@ class RawConnection {
 // ---------------------------------------------------------------------------------------------------------
 // A raw upstream: records each request's head and body bytes exactly as they arrived (after undoing the
 // forwarded request's own framing), for what the cpp-httplib recording upstream would transform (it
-// decompresses a gzip request body). One request per connection, answered 200 with Connection: close.
+// decompresses a gzip request body). Each connection is served on its own thread, bounded (5 s, 1 MiB).
+// By default one request per connection, answered 200 with Connection: close; set_mode() picks a
+// misbehaving upstream for the rules about upstream connections (set it before the gateway connects).
 class RawUpstream {
  public:
+  enum class Mode {
+    OneRequestThenClose,
+    // The head and `reset_after` body bytes are read (and recorded, the body as far as it came), then the
+    // connection is reset (RST): the gateway's next write of the body fails.
+    ResetMidBody,
+    // The first request on a connection is answered 200 and the connection kept alive; the second is read
+    // in full (and recorded), then the connection is closed with no answer at all.
+    SecondRequestUnanswered,
+    // Connection 0 answers its first request with a `Content-Length: 2` response followed, in the same
+    // write, by the bytes of a second response (X-Injected: yes, body POISON), and any later request on it
+    // with that fake response alone (its framing is off); every other connection answers 200, kept alive.
+    ExtraBytesOnTheFirstConnection,
+  };
   struct Seen {
     std::string head;
     Fields fields;
     std::string body;
+    int connection = 0;     // which accepted connection (0, 1, ...)
+    int on_connection = 0;  // which request on that connection (0, 1, ...)
   };
 
   RawUpstream() {
@@ -352,16 +386,35 @@ class RawUpstream {
   ~RawUpstream() {
     stopping_ = true;
     if (thread_.joinable()) thread_.join();
+    for (auto& t : workers_)
+      if (t.joinable()) t.join();
     if (listen_fd_ >= 0) ::close(listen_fd_);
   }
   RawUpstream(const RawUpstream&) = delete;
   RawUpstream& operator=(const RawUpstream&) = delete;
 
   int port() const { return port_; }
+  void set_mode(Mode mode, std::size_t reset_after = 0) {
+    reset_after_ = reset_after;
+    mode_ = mode;
+  }
   std::vector<Seen> seen() const {
     std::lock_guard lock(mutex_);
     return seen_;
   }
+  int connections() const { return accepted_; }
+  // True once `n` connections were reset (ResetMidBody), within `timeout`.
+  bool wait_for_resets(int n, Millis timeout) const {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (resets_ < n) {
+      if (SteadyClock::now() >= deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+
+  static constexpr std::string_view kFakeResponse =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nX-Injected: yes\r\n\r\nPOISON";
 
  private:
   void run() {
@@ -370,12 +423,22 @@ class RawUpstream {
       if (::poll(&p, 1, 50) <= 0) continue;
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
-      serve(fd);
-      ::close(fd);
+      const int index = accepted_++;
+      workers_.emplace_back([this, fd, index] { serve(fd, index); });
     }
   }
-  // Reads one request (bounded: 5 s, 1 MiB), records it, answers.
-  void serve(int fd) {
+  static void send_bytes(int fd, std::string_view bytes) {  // loopback, small answers: one send each
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  // Reads requests (bounded: 5 s and 1 MiB for the connection), records each, answers as the mode says.
+  void serve(int fd, int index) {
+    struct Closer {
+      int fd;
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{fd};
+    const Mode mode = mode_;
     const auto deadline = SteadyClock::now() + 5s;
     std::string in;
     char buf[16384];
@@ -389,46 +452,91 @@ class RawUpstream {
       if (n > 0) in.append(buf, static_cast<std::size_t>(n));
       return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
     };
-    std::size_t end;
-    while ((end = in.find("\r\n\r\n")) == std::string::npos)
-      if (!more()) return;
-    Seen s;
-    s.head = in.substr(0, end + 2);
-    s.fields = parse_fields(s.head);
-    const std::size_t body_at = end + 4;
-    if (has_chunked(s.fields)) {
-      std::size_t used = 0;
-      for (;;) {
-        const Parse p = decode_chunked(std::string_view(in).substr(body_at), s.body, used);
-        if (p == Parse::Complete) break;
-        if (p == Parse::Malformed || !more()) return;
-      }
-    } else if (const auto length = field(s.fields, "Content-Length")) {
-      std::size_t n = 0;
-      try {
-        n = std::stoul(*length);
-      } catch (...) {
+    for (int n = 0;; ++n) {
+      std::size_t end;
+      while ((end = in.find("\r\n\r\n")) == std::string::npos)
+        if (!more()) return;
+      Seen s;
+      s.connection = index;
+      s.on_connection = n;
+      s.head = in.substr(0, end + 2);
+      s.fields = parse_fields(s.head);
+      const std::size_t body_at = end + 4;
+      std::size_t consumed = body_at;
+      if (mode == Mode::ResetMidBody) {
+        while (in.size() < body_at + reset_after_)
+          if (!more()) return;
+        s.body = in.substr(body_at);
+        record(std::move(s));
+        const linger abort{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+        ::close(fd);  // with a zero linger: a reset
+        closer.fd = -1;
+        ++resets_;
         return;
       }
-      while (in.size() < body_at + n)
-        if (!more()) return;
-      s.body = in.substr(body_at, n);
+      if (has_chunked(s.fields)) {
+        std::size_t used = 0;
+        for (;;) {
+          const Parse p = decode_chunked(std::string_view(in).substr(body_at), s.body, used);
+          if (p == Parse::Complete) break;
+          if (p == Parse::Malformed || !more()) return;
+        }
+        consumed = body_at + used;
+      } else if (const auto length = field(s.fields, "Content-Length")) {
+        std::size_t len = 0;
+        try {
+          len = std::stoul(*length);
+        } catch (...) {
+          return;
+        }
+        while (in.size() < body_at + len)
+          if (!more()) return;
+        s.body = in.substr(body_at, len);
+        consumed = body_at + len;
+      }
+      in.erase(0, consumed);
+      record(std::move(s));
+      static constexpr std::string_view kKeptAlive =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+      switch (mode) {
+        case Mode::OneRequestThenClose:
+        case Mode::ResetMidBody:
+          send_bytes(fd,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+                     "Connection: close\r\n\r\n{\"ok\":true}");
+          ::shutdown(fd, SHUT_WR);
+          return;
+        case Mode::SecondRequestUnanswered:
+          if (n >= 1) return;  // closed, unanswered
+          send_bytes(fd, kKeptAlive);
+          break;
+        case Mode::ExtraBytesOnTheFirstConnection:
+          if (index != 0)
+            send_bytes(fd, kKeptAlive);
+          else if (n == 0)
+            send_bytes(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok" +
+                               std::string(kFakeResponse));
+          else
+            send_bytes(fd, kFakeResponse);
+          break;
+      }
     }
-    {
-      std::lock_guard lock(mutex_);
-      seen_.push_back(std::move(s));
-    }
-    const std::string answer =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n"
-        "{\"ok\":true}";
-    ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
-    ::shutdown(fd, SHUT_WR);
+  }
+  void record(Seen s) {
+    std::lock_guard lock(mutex_);
+    seen_.push_back(std::move(s));
   }
 
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<Mode> mode_{Mode::OneRequestThenClose};
+  std::atomic<std::size_t> reset_after_{0};
+  std::atomic<int> accepted_{0};
+  std::atomic<int> resets_{0};
   std::thread thread_;
+  std::vector<std::thread> workers_;  // one per accepted connection (touched by thread_ alone, then joined)
   mutable std::mutex mutex_;
   std::vector<Seen> seen_;
 };
@@ -439,7 +547,7 @@ class Framing : public ::testing::Test {
   void SetUp() override { start(""); }
 
   // `extra_server` is appended to the [server] table.
-  void start(const std::string& extra_server) {
+  void start(const std::string& extra_server, std::size_t max_body_bytes = kMaxBodyBytes) {
     dir_ = ::testing::TempDir() + "mcpgate-framing-" + std::to_string(::getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
@@ -447,7 +555,7 @@ class Framing : public ::testing::Test {
     std::ofstream conf(dir_ + "/mcpgate.toml");
     conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\n"
          << "listen_address = \"127.0.0.1\"\nport = 0\n"
-         << "max_header_count = 64\nmax_header_bytes = 16384\nmax_body_bytes = " << kMaxBodyBytes << "\n"
+         << "max_header_count = 64\nmax_header_bytes = 16384\nmax_body_bytes = " << max_body_bytes << "\n"
          << extra_server << "\n"
          << "[admin]\nenabled = false\n\n"
          << "[[static_tokens]]\nname = \"alice\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(kAlice))
@@ -458,7 +566,7 @@ class Framing : public ::testing::Test {
          << raw_upstream_.port() << "\"\n";
     conf.close();
     serve_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
+        std::vector<std::string>{mcpgate_binary(), "serve", "--config", dir_ + "/mcpgate.toml"},
         dir_ + "/stderr.log");
     const auto listening = testing::wait_for_log_event(*serve_, "listening", 20s);
     ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << serve_->stderr_text();
@@ -543,6 +651,13 @@ class Framing : public ::testing::Test {
 class FramingShortReadTimeout : public Framing {
  protected:
   void SetUp() override { start("read_timeout = 1\n"); }
+};
+
+// read_timeout = 1 and max_body_bytes = 16 MiB: a refused body of chunks that carry one data byte in a
+// thousand is not cut short by a body cap before the deadline is due (only the deadline can end it).
+class FramingShortReadTimeoutLargeBodies : public Framing {
+ protected:
+  void SetUp() override { start("read_timeout = 1\n", std::size_t{16} << 20); }
 };
 
 TEST_F(Framing, TwoIdenticalContentLengthHeadersAreRefusedAndTheConnectionClosed) {
@@ -878,6 +993,187 @@ TEST_F(Framing, BodyOnAGetIsRefusedAndClosedAndHttp10RequestsAreAnsweredWithProp
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].method, "GET");
   EXPECT_EQ(seen[0].header("X-Request-Id"), "old-1");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deadlines and upstream connections: what a client or an upstream that misbehaves mid-exchange must never
+// get out of the gateway.
+
+// A refused request's body is read and dropped (so that the connection could go on) under read_timeout. A
+// client that keeps the socket full of chunks carrying almost no data (each is one byte and a 1000-byte
+// chunk extension, so the body never nears a cap) must see that deadline hold however its expiry and a
+// read's completion interleave: once the client goes silent, the connection ends within a bound. Four such
+// clients at once, each one more chance for that race.
+TEST_F(FramingShortReadTimeoutLargeBodies, ADeadlineIsNeverLostWhileARefusedBodyIsDiscarded) {
+  const std::string unit = "1;" + std::string(1000, 'a') + "\r\nX\r\n";
+  std::string batch;
+  for (int i = 0; i < 16; ++i) batch += unit;
+  struct Outcome {
+    bool connected = false, headed = false, answered_while_sending = false, closed = false;
+    std::size_t sent = 0;
+  };
+  constexpr int kClients = 4;
+  std::vector<Outcome> outcomes(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      Outcome& o = outcomes[i];
+      RawConnection c(port_);
+      o.connected = c.connected();
+      // No token: 401 from the head alone, and the gateway discards the body before it answers.
+      o.headed = o.connected && c.send_all(
+                                    "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n");
+      if (!o.headed) return;
+      const auto t0 = SteadyClock::now();
+      while (SteadyClock::now() - t0 < 2500ms) {  // well past read_timeout = 1
+        if (c.readable(0ms)) {
+          o.answered_while_sending = true;
+          break;
+        }
+        if (!c.send_all(batch, 2s)) break;  // reset or closed (or, with no reader, stalled: then silent)
+        o.sent += batch.size();
+      }
+      o.closed = c.closed_within(4s);  // silent from here on
+    });
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    const Outcome& o = outcomes[i];
+    ASSERT_TRUE(o.connected && o.headed) << "client " << i;
+    EXPECT_TRUE(o.closed) << "client " << i << ": still open 4 s after it went silent, having sent " << o.sent
+                          << " bytes of chunks (read_timeout = 1; "
+                          << (o.answered_while_sending ? "answered" : "not answered") << " while it sent)";
+  }
+  expect_upstream_saw_nothing();
+}
+
+// The upstream resets its connection while the client's body is still coming: the gateway's next write of
+// the body fails, and the rest of the body, read by nobody, must never be parsed as a request (here it is a
+// complete GET with a valid token). The client gets the 502 (or 504), then the connection closes.
+TEST_F(Framing, AFailedUpstreamWriteNeverLetsTheRestOfTheBodyBecomeARequest) {
+  raw_upstream_.set_mode(RawUpstream::Mode::ResetMidBody, 10);
+  const std::string smuggled = get_request("X-Request-Id: smuggled-3\r\n");  // to the recording upstream
+  const std::string first(10, 'A'), second(10, 'B');
+  const std::size_t length = first.size() + second.size() + smuggled.size();
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all(
+      post_head("X-Request-Id: body-3\r\nContent-Length: " + std::to_string(length) + "\r\n", "/raw") +
+      first));
+  ASSERT_TRUE(raw_upstream_.wait_for_resets(1, 3s)) << "the upstream never got the head and 10 body bytes";
+  std::this_thread::sleep_for(100ms);  // the reset has reached the gateway's socket
+  ASSERT_TRUE(c.send_all(second));     // the gateway's write of these to the upstream fails
+  const auto r = c.read_response(3s);
+  ASSERT_TRUE(r) << "no answer after the upstream's reset: " << printable(c.pending());
+  EXPECT_TRUE(r->status == 502 || r->status == 504) << r->status;
+  c.send_all(smuggled, 1s);  // the rest of the body (the gateway may have closed by now: no matter)
+  EXPECT_TRUE(c.closed_within(2s)) << "the connection stayed open with the rest of the body unread";
+  EXPECT_EQ(c.pending().find("HTTP/1."), std::string::npos)
+      << "the rest of the body was answered as a request: " << printable(c.pending());
+  std::this_thread::sleep_for(200ms);  // a smuggled request, if any, would be in flight by now
+  expect_upstream_saw_nothing("the rest of the body");
+  for (const auto& seen : raw_upstream_.seen())
+    EXPECT_EQ(field(seen.fields, "X-Request-Id").value_or(""), "body-3") << printable(seen.head);
+}
+
+// A client that sends `Expect: 100-continue` and leaves at once (a reset) fails the gateway's write of the
+// 100 Continue or its read of the body: the upstream connection already opened for the request is closed
+// then too. Twenty such clients; the gateway's open file descriptors come back to their count before them.
+TEST_F(Framing, AnExpectContinueClientThatLeavesLeaksNoUpstreamConnection) {
+  const auto open_fds = [pid = serve_->pid()] {
+    std::error_code ec;
+    int n = 0;
+    for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+         !ec && it != end; it.increment(ec))
+      ++n;
+    return n;
+  };
+  {  // One exchange first (to an upstream that closes, so nothing is pooled): what the first use of an
+     // upstream opens for good (the resolver's own descriptors) is counted in `before`.
+    RawConnection c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send_all(get_request("", "/raw")));
+    const auto r = c.read_response(5s);
+    ASSERT_TRUE(r) << printable(c.pending());
+    EXPECT_EQ(r->status, 200);
+  }
+  std::this_thread::sleep_for(300ms);
+  const int before = open_fds();
+  ASSERT_GT(before, 0);
+  for (int i = 0; i < 20; ++i) {
+    RawConnection c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send_all(post_head("Expect: 100-continue\r\nContent-Length: 10\r\n")));
+    c.reset();
+    std::this_thread::sleep_for(50ms);
+  }
+  int after = open_fds();
+  for (const auto deadline = SteadyClock::now() + 5s; after > before + 2 && SteadyClock::now() < deadline;) {
+    std::this_thread::sleep_for(100ms);
+    after = open_fds();
+  }
+  EXPECT_LE(after, before + 2) << "open file descriptors: " << before << " before twenty Expect clients that "
+                               << "left, " << after << " 5 s after";
+}
+
+// A POST the upstream may have acted on is never sent again: on a kept-alive upstream connection that the
+// upstream closes after reading the whole request, with no answer, the gateway answers 502 and does not
+// retry it on a new connection (RFC 9110 §9.2.2: only idempotent requests are retried automatically).
+TEST_F(Framing, ANonIdempotentRequestIsNeverSentTwice) {
+  raw_upstream_.set_mode(RawUpstream::Mode::SecondRequestUnanswered);
+  const std::string body = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\"}";
+  const auto post = [&](const std::string& id) {
+    return post_head("X-Request-Id: " + id + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n",
+                     "/raw") +
+           body;
+  };
+  RawConnection c(port_);  // one client connection: one event loop, so one upstream pool
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all(post("once-1")));
+  const auto first = c.read_response(5s);
+  ASSERT_TRUE(first) << printable(c.pending());
+  ASSERT_EQ(first->status, 200);  // the upstream connection is kept alive: the next request reuses it
+  ASSERT_TRUE(c.send_all(post("once-2")));
+  const auto second = c.read_response(5s);
+  ASSERT_TRUE(second) << printable(c.pending());
+  EXPECT_EQ(second->status, 502);
+  std::this_thread::sleep_for(300ms);  // a retry, if any, has reached the upstream by now
+  const auto seen = raw_upstream_.seen();
+  int times = 0;
+  for (const auto& s : seen)
+    if (field(s.fields, "X-Request-Id").value_or("") == "once-2") ++times;
+  EXPECT_EQ(times, 1) << "the second POST reached the upstream " << times << " times, on "
+                      << raw_upstream_.connections() << " connections";
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen[1].connection, seen[0].connection)
+      << "the second POST was not sent on the kept-alive connection";
+}
+
+// Bytes an upstream sends past the framed end of its response (here a whole second response, in the same
+// write) leave that connection's framing unknown: it is not reused, and the next request gets a real answer
+// from a fresh upstream connection, never those bytes.
+TEST_F(Framing, BytesPastAResponsesFramingNeverReachTheNextRequest) {
+  raw_upstream_.set_mode(RawUpstream::Mode::ExtraBytesOnTheFirstConnection);
+  RawConnection c(port_);  // one client connection: one event loop, so one upstream pool
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all(get_request("X-Request-Id: framed-1\r\n", "/raw")));
+  const auto first = c.read_response(5s);
+  ASSERT_TRUE(first) << printable(c.pending());
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "ok");
+  ASSERT_TRUE(c.send_all(get_request("X-Request-Id: framed-2\r\n", "/raw")));
+  const auto second = c.read_response(5s);
+  ASSERT_TRUE(second) << printable(c.pending());
+  EXPECT_EQ(second->status, 200);
+  EXPECT_FALSE(second->header("X-Injected"))
+      << "the next request was answered with the first one's extra bytes";
+  EXPECT_EQ(second->body, "{\"ok\":true}");
+  EXPECT_EQ(c.pending().find("POISON"), std::string::npos) << printable(c.pending());
+  const auto seen = raw_upstream_.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(field(seen[1].fields, "X-Request-Id").value_or(""), "framed-2");
+  EXPECT_NE(seen[1].connection, seen[0].connection)
+      << "the next request went out on the connection with the extra bytes";
 }
 
 }  // namespace
