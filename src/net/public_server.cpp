@@ -59,17 +59,38 @@ class Stream {
   tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
   ssl::stream<tcp::socket>* tls() { return tls_.get(); }
 
-  task<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer b) {
-    // Expiry is sticky: once the deadline passed, no operation starts until a new deadline is set (a read
-    // whose completion was already queued when the watcher cancelled must not start an unbounded next one).
+  // Reads what is there (at least a byte, at most kRelayBuffer) and appends it to `out`. A plain socket waits
+  // for readability and then reads into the event loop's scratch buffer, so an idle connection or a waiting
+  // stream holds no read buffer of its own; TLS reads into a buffer that lives only while it waits.
+  // Expiry is sticky: once the deadline passed, no operation starts until a new deadline is set (a read
+  // whose completion was already queued when the watcher cancelled must not start an unbounded next one).
+  task<std::pair<error_code, std::size_t>> read_append(std::string& out) {
     if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
-    // (No co_await inside ?: — GCC 12 miscompiles temporaries there; every await here is a statement.)
     if (tls_) {
-      auto [ec, n] = co_await tls_->async_read_some(b, kAwait);
+      std::array<char, kRelayBuffer> buf;
+      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(buf), kAwait);
+      if (!ec) out.append(buf.data(), n);
       co_return std::pair{ec, n};
     }
-    auto [ec, n] = co_await plain_->async_read_some(b, kAwait);
-    co_return std::pair{ec, n};
+    static thread_local std::array<char, kRelayBuffer> scratch;  // one per event loop (one thread each)
+    // Direct reads must never block the loop (an upstream socket is opened after construction, so here).
+    if (!plain_->non_blocking()) {
+      error_code ec;
+      plain_->non_blocking(true, ec);
+      if (ec) co_return std::pair{ec, std::size_t{0}};
+    }
+    for (;;) {
+      error_code ec;
+      const std::size_t n = plain_->read_some(asio::buffer(scratch), ec);
+      if (!ec) {
+        out.append(scratch.data(), n);  // before any suspension: nobody else can have used the scratch
+        co_return std::pair{ec, n};
+      }
+      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::pair{ec, std::size_t{0}};
+      auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, kAwait);
+      if (wec) co_return std::pair{wec, std::size_t{0}};
+      if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
+    }
   }
   task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
     if (expired_) co_return error_code(asio::error::timed_out);
@@ -370,7 +391,6 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
     ok = !ec;
   }
   std::size_t served = 0;
-  std::array<char, kRelayBuffer> buf;
   while (ok && !stopping) {
     // Waiting for a request: the keep-alive idle time, or the read timeout before the first one. Once its
     // first byte is there, the whole head must arrive within read_timeout (not per line).
@@ -385,7 +405,8 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
           ok = false;
           break;
         }
-        auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+        const std::size_t from = c->in.size() >= 3 ? c->in.size() - 3 : 0;
+        auto [ec, n] = co_await client.read_append(c->in);
         if (ec || n == 0) {
           ok = false;
           break;
@@ -394,8 +415,6 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
           c->idle = false;
           client.expire_after(seconds(sc.read_timeout));
         }
-        const std::size_t from = c->in.size() >= 3 ? c->in.size() - 3 : 0;
-        c->in.append(buf.data(), n);
         if (head_may_be_ready(c->in, from) || c->in.size() >= limits.max_head())
           r = parse_request_head(c->in, limits, head);
       }
@@ -435,7 +454,6 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
   const std::size_t cap = std::min<std::size_t>(config.server.max_body_bytes, kMaxDiscardBytes);
   Stream& client = *c.client;
   client.expire_after(seconds(config.server.read_timeout));
-  std::array<char, kRelayBuffer> buf;
   if (head.framing == Framing::Length) {
     if (head.content_length > cap) co_return false;
     std::uint64_t left = head.content_length;
@@ -444,9 +462,8 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
       c.in.erase(0, take);
       left -= take;
       if (!left) co_return true;
-      auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+      auto [ec, n] = co_await client.read_append(c.in);
       if (ec || !n) co_return false;
-      c.in.append(buf.data(), n);
     }
   }
   ChunkedDecoder decoder;
@@ -458,9 +475,8 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
     ignored.clear();
     if (status == ChunkedDecoder::Status::Done) co_return true;
     if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > cap) co_return false;
-    auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+    auto [ec, n] = co_await client.read_append(c.in);
     if (ec || !n) co_return false;
-    c.in.append(buf.data(), n);
   }
 }
 
@@ -471,12 +487,13 @@ task<void> PublicServer::State::linger_close(Connection& c) {
   error_code ignored;
   if (!client.tls()) client.socket().shutdown(tcp::socket::shutdown_send, ignored);
   client.expire_after(std::chrono::seconds(2));
-  std::array<char, kRelayBuffer> buf;
+  std::string dropped_bytes;
   std::size_t dropped = 0;
   while (dropped < kMaxLingerBytes) {
-    auto [ec, n] = co_await client.read_some(asio::buffer(buf));
+    auto [ec, n] = co_await client.read_append(dropped_bytes);
     if (ec || !n) break;
     dropped += n;
+    dropped_bytes.clear();
   }
 }
 
@@ -732,7 +749,6 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   bool reused = false, body_complete = whole_body_here, write_failed = false;
   std::string kind;
   bool continue_sent = false;
-  std::array<char, kRelayBuffer> buf;
   std::string response_bytes;
   ResponseHead rh;
   HeadResult hr;
@@ -765,9 +781,8 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
         while (left && !ec) {
           if (c.in.empty()) {
             client.expire_after(read_deadline());
-            auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
+            auto [rec_ec, n] = co_await client.read_append(c.in);
             if (rec_ec || !n) co_return false;
-            c.in.append(buf.data(), n);
           }
           const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
           stream->expire_after(seconds(sc.write_timeout));
@@ -804,9 +819,8 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
             break;
           }
           client.expire_after(read_deadline());
-          auto [rec_ec, n] = co_await client.read_some(asio::buffer(buf));
+          auto [rec_ec, n] = co_await client.read_append(c.in);
           if (rec_ec || !n) co_return false;
-          c.in.append(buf.data(), n);
         }
       }
       client.no_deadline();
@@ -824,12 +838,11 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
           continue;
         }
         if (hr.status != HeadStatus::Incomplete) break;
-        auto [rec_ec, n] = co_await stream->read_some(asio::buffer(buf));
+        auto [rec_ec, n] = co_await stream->read_append(response_bytes);
         if (rec_ec || !n) {
           ec = rec_ec ? rec_ec : asio::error::eof;
           break;
         }
-        response_bytes.append(buf.data(), n);
       }
     }
     if (!ec && hr.status == HeadStatus::Complete) break;
@@ -851,6 +864,10 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   }
   if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
   response_bytes.erase(0, hr.consumed);
+  // A stream may now live for hours: what only the request needed goes (memory per open stream).
+  std::string().swap(out);
+  HeaderList().swap(up.headers);
+  c.in.shrink_to_fit();
   if (events.upstream_headers)
     events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
 
@@ -920,6 +937,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   std::string data;
   client.expire_after(seconds(sc.write_timeout));
   error_code wec = co_await client.write(rhead);
+  std::string().swap(rhead);
+  HeaderList().swap(response);
+  decltype(rh.fields)().swap(rh.fields);
   client.no_deadline();
   client_gone = static_cast<bool>(wec);
   auto deliver = [&](std::string_view bytes) -> task<bool> {
@@ -971,7 +991,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     }
     if (c.drain_stream) break;
     stream->expire_after(tick);
-    auto [rec_ec, n] = co_await stream->read_some(asio::buffer(buf));
+    auto [rec_ec, n] = co_await stream->read_append(response_bytes);
     if (c.drain_stream || stopping) break;
     if (rec_ec) {
       if (stream->expired()) {
@@ -994,7 +1014,6 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
       break;
     }
     if (n == 0) continue;
-    response_bytes.append(buf.data(), n);
   }
   c.upstream.reset();
   c.streaming = false;
