@@ -47,6 +47,15 @@ bool list_has(std::string_view value, std::string_view token) noexcept {
   return false;
 }
 
+// Content-Length = 1*DIGIT (RFC 9110 §8.6), at most 18 digits so that it never overflows; no sign, no list.
+bool parse_content_length(std::string_view v, std::uint64_t& n) noexcept {
+  if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  n = 0;
+  for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  return true;
+}
+
 HeadResult refused(int status, std::string_view why) { return {HeadStatus::Refused, 0, status, why}; }
 
 // Where the CRLF ending the line that starts at `from` is: npos while incomplete; `bad` set for a bare CR
@@ -119,11 +128,8 @@ HeadResult interpret_fields(RequestHead& head) {
     if (!iequals(coding, "chunked")) return refused(400, "transfer-encoding");
     head.framing = Framing::Chunked;
   } else if (lengths) {
-    if (length.empty() || length.size() > 18 ||
-        !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return refused(400, "content-length");
     std::uint64_t n = 0;
-    for (char c : length) n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    if (!parse_content_length(length, n)) return refused(400, "content-length");
     head.content_length = n;
     head.framing = n ? Framing::Length : Framing::None;
   }
@@ -238,10 +244,7 @@ HeadResult parse_response_head(std::string_view in, std::size_t max_bytes, bool 
     head.framing = chunked ? BodyFraming::Chunked : BodyFraming::UntilClose;
     if (other_coding) head.keep_alive = false;
   } else if (lengths) {
-    if (length.empty() || length.size() > 18 ||
-        !std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return refused(502, "content-length");
-    for (char c : length) head.content_length = head.content_length * 10 + static_cast<std::uint64_t>(c - '0');
+    if (!parse_content_length(length, head.content_length)) return refused(502, "content-length");
     head.framing = head.content_length ? BodyFraming::Length : BodyFraming::None;
   } else {
     head.framing = BodyFraming::UntilClose;
