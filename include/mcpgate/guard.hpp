@@ -54,7 +54,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct Decision {
   bool allow = false;
-  std::optional<Principal> principal;  // set when allow and the route is protected (public routes: none)
+  // Set when allow and the route is protected (public routes: none). Shared with the verified-token cache:
+  // the same immutable Principal for every request with that token, never copied per request.
+  std::shared_ptr<const Principal> principal;
   Reason reason = Reason::Ok;          // why not allowed (Ok for discovery documents and preflights)
   int status = 200;                    // the response to send when !allow
   HeaderList headers;                  // !allow: the whole response's headers; allow: headers to add (CORS)

@@ -1,14 +1,25 @@
 #include "auth/token_digest.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 namespace mcpgate::auth {
 
 TokenDigest digest_token(std::string_view token) noexcept {
-  // The one-shot SHA256() (not deprecated in OpenSSL 3): no EVP_MD fetch, no context allocation — this runs
-  // on every request, cache hits included.
+  // This runs on every request, cache hits included. OpenSSL 3's one-shot SHA256() fetches the algorithm
+  // and allocates a context on each call; here the algorithm is fetched once and each thread keeps one context.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  static thread_local Context local;
   TokenDigest out{};
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), out.data());
+  unsigned int n = 0;
+  if (!sha256 || !local.ctx || EVP_DigestInit_ex2(local.ctx, sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(local.ctx, token.data(), token.size()) != 1 || EVP_DigestFinal_ex(local.ctx, out.data(), &n) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), out.data());
+  }
   return out;
 }
 

@@ -19,7 +19,6 @@
 #include <mcpgate/config.hpp>
 #include <mcpgate/guard.hpp>
 #include <mcpgate/principal.hpp>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,8 +26,28 @@
 
 namespace mcpgate::gateway {
 
-// "X_Auth-SUBJECT" → "x-auth-subject".
+// "X_Auth-SUBJECT" → "x-auth-subject" (ASCII only: names are tokens).
 std::string canonical_header_name(std::string_view name);
+// canonical_header_name(a) == canonical_header_name(b), without building either.
+bool same_header_name(std::string_view a, std::string_view b) noexcept;
+
+// Receives header fields one at a time: a head being written, or a list (tests, tools).
+class FieldSink {
+ public:
+  virtual void field(std::string_view name, std::string_view value) = 0;
+
+ protected:
+  ~FieldSink() = default;
+};
+// Appends "Name: value\r\n" lines to a head under construction.
+class HeadWriter final : public FieldSink {
+ public:
+  explicit HeadWriter(std::string& out) : out_(out) {}
+  void field(std::string_view name, std::string_view value) override;
+
+ private:
+  std::string& out_;
+};
 
 struct RequestContext {
   const Principal* principal = nullptr;  // null on public routes: no identity headers
@@ -42,21 +61,25 @@ struct RequestContext {
 class UpstreamHeaderPlan {
  public:
   UpstreamHeaderPlan(const Config& config, const RouteConfig& route);
-  HeaderList request_headers(const HeaderList& client, const RequestContext& context) const;
+  // The upstream request's fields, in order, to `out` (what the gateway sends: see the rules above).
+  void write_request_headers(const HeaderList& client, const RequestContext& context, FieldSink& out) const;
+  HeaderList request_headers(const HeaderList& client, const RequestContext& context) const;  // the same, listed
 
  private:
-  bool stripped(std::string_view canonical) const;
+  bool stripped(std::string_view name) const;  // any spelling
 
   ServerConfig server_;
   std::vector<std::pair<std::string, std::string>> claim_to_headers_;
   std::string request_id_header_;
-  std::set<std::string> strip_;  // canonical names never taken from the client
+  std::vector<std::string> strip_;           // canonical names never taken from the client, sorted
   std::vector<std::string> strip_prefixes_;  // canonical prefixes likewise ([gateway] strip_request_headers)
 };
 
-// Upstream response headers appended to ours: hop-by-hop, framing (Content-Length, Transfer-Encoding: the
-// gateway frames the body itself) and any name `ours` already carries (CORS from the Guard wins) are left
-// out. Content-Encoding stays: the body is relayed byte for byte, never decoded.
-void copy_response_headers(const HeaderList& upstream, HeaderList& ours);
+// The response's fields: `ours` (set before the upstream answered: CORS from the Guard, X-Request-Id), then
+// the upstream's, leaving out hop-by-hop, framing (Content-Length, Transfer-Encoding: the gateway frames the
+// body itself) and any name `ours` already carries (ours wins). Content-Encoding stays: the body is relayed
+// byte for byte, never decoded.
+void write_response_headers(const HeaderList& upstream, const HeaderList& ours, FieldSink& out);
+void copy_response_headers(const HeaderList& upstream, HeaderList& ours);  // the same, appended to `ours`
 
 }  // namespace mcpgate::gateway

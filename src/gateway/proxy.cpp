@@ -29,7 +29,7 @@ std::string encode_path(std::string_view path) {
 
 std::string_view header_of(const HeaderList& headers, std::string_view canonical, bool* present = nullptr) {
   for (const auto& [k, v] : headers)
-    if (canonical_header_name(k) == canonical) {
+    if (same_header_name(k, canonical)) {
       if (present) *present = true;
       return v;
     }
@@ -60,8 +60,9 @@ Proxy::RouteTable::RouteTable(const Config& config) : rules(config.routes) {
     if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
     auto secrets = SecretInjection::parse(rc.inject_headers);
     if (!secrets.plan) throw std::runtime_error("routes " + rc.prefix + ": inject_headers." + secrets.error);
-    by_index.push_back(std::make_unique<Route>(
-        Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc), std::move(*secrets.plan)}));
+    std::string pool_key = up->origin + "\n" + rc.upstream_ca_file;
+    by_index.push_back(std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc),
+                                                     std::move(*secrets.plan), std::move(pool_key)}));
   }
 }
 
@@ -112,9 +113,10 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   // Unknown (never seen, forgotten, expired) fails closed: 404 is the transport's "start a new session",
   // and an id we cannot vouch for is never forwarded (the upstream may decode it into someone else's).
   bool has_session = false;
-  const std::string session_id(header_of(req.headers, "mcp-session-id", &has_session));
-  const std::string owner = who ? session_owner(*who) : std::string(kPublicOwner);
-  if (g.session_binding && has_session && sessions_->check(session_id, owner) != SessionCheck::Owner) {
+  const std::string_view session_id = header_of(req.headers, "mcp-session-id", &has_session);
+  if (g.session_binding && has_session &&
+      sessions_->check(std::string(session_id), who ? session_owner(*who) : std::string(kPublicOwner)) !=
+          SessionCheck::Owner) {
     return {Answer{404,
                    {{"Content-Type", "application/json"}},
                    R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})"},
@@ -151,13 +153,15 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   up.table = table;
   up.route = &route->config;
   up.upstream = &route->upstream;
-  up.pool_key = route->upstream.origin + "\n" + route->config.upstream_ca_file;
+  up.pool_key = route->pool_key;
   up.method = std::string(req.method);
   up.target = encode_path(route->upstream.map_path(route->config.prefix, req.path));
   if (auto q = req.target.find('?'); q != std::string_view::npos) up.target += req.target.substr(q);
-  up.headers = route->headers->request_headers(req.headers, context);
-  up.session_owner = owner;
-  up.session_id = session_id;
+  up.fields.reserve(512);
+  HeadWriter writer(up.fields);
+  route->headers->write_request_headers(req.headers, context, writer);
+  up.principal = who;
+  up.session_id = std::string(session_id);
   up.has_session = has_session;
   return {std::nullopt, std::move(up)};
 }
@@ -165,7 +169,9 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
 void Proxy::upstream_answered(const UpstreamRequest& request, int status, const HeaderList& headers) const {
   const GatewayConfig& g = config_.gateway;
   const std::string_view issued = header_of(headers, "mcp-session-id");
-  if (g.session_binding && !issued.empty() && status < 400) sessions_->bind(std::string(issued), request.session_owner);
+  if (g.session_binding && !issued.empty() && status < 400)
+    sessions_->bind(std::string(issued),
+                    request.principal ? session_owner(*request.principal) : std::string(kPublicOwner));
   if (request.method == "DELETE" && !request.session_id.empty() && status >= 200 && status < 300)
     sessions_->forget(request.session_id);
 }

@@ -7,7 +7,7 @@
 //   mcpgate::gateway::Prepared p = proxy.prepare({.method = "POST", .target = raw, .path = decoded,
 //                                                 .headers = fields, .principal = who, ...});
 //   if (p.answer) reply(p.answer->status, p.answer->headers, p.answer->body);   // 403, 404, 502, ...
-//   else send(p.upstream->method, p.upstream->target, p.upstream->headers) to p.upstream->route->upstream;
+//   else send(p.upstream->method, p.upstream->target, p.upstream->fields) to p.upstream->route->upstream;
 //   proxy.upstream_answered(*p.upstream, status, upstream_headers);             // binds/forgets sessions
 #pragma once
 
@@ -63,14 +63,17 @@ class Proxy;
 // One upstream request, ready to send. It keeps its route table alive (a SIGHUP reload changes only new
 // requests).
 struct UpstreamRequest {
-  std::shared_ptr<const void> table;  // keeps `route` alive
+  std::shared_ptr<const void> table;  // keeps `route`, `upstream` and `pool_key` alive
   const RouteConfig* route = nullptr;
   const Upstream* upstream = nullptr;
-  std::string pool_key;  // origin + CA file: connections are reused only within one key
+  std::string_view pool_key;  // origin + CA file: connections are reused only within one key
   std::string method;
   std::string target;  // path (re-encoded) + "?query"
-  HeaderList headers;  // for the upstream, without framing (the sender adds Host and the body's framing)
-  std::string session_owner, session_id;
+  // The fields for the upstream as "Name: value\r\n" lines, without framing (the sender adds Host and the
+  // body's framing).
+  std::string fields;
+  const Principal* principal = nullptr;  // the request's (outlives the exchange); null on public routes
+  std::string session_id;
   bool has_session = false;
 };
 
@@ -109,6 +112,7 @@ class Proxy {
     Upstream upstream;
     std::unique_ptr<UpstreamHeaderPlan> headers;
     SecretInjection secrets;  // inject_headers, parsed once; filled per request
+    std::string pool_key;     // upstream origin + "\n" + CA file
   };
   struct RouteTable {
     explicit RouteTable(const Config& config);

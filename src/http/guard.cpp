@@ -155,7 +155,7 @@ Decision Guard::Impl::decide(const RequestView& req) const {
   Reason z = auth::RouteRules::authorize(rule, *a.principal);
   if (z != Reason::Ok) return refuse(z, req.path, &rule, origin, 0);
   d.allow = true;
-  d.principal = *a.principal;
+  d.principal = std::move(a.principal);
   return d;
 }
 

@@ -17,7 +17,7 @@ namespace {
 struct PrincipalSlot {
   const void* guard = nullptr;
   const httplib::Request* request = nullptr;
-  std::optional<Principal> principal;
+  std::shared_ptr<const Principal> principal;
   Reason reason = Reason::Ok;
   std::chrono::steady_clock::time_point started{};
   std::optional<Decision> pending;  // EarlyAnswer::AfterBody: the answer, once the body is read
@@ -78,7 +78,7 @@ void Guard::install(httplib::Server& server, EarlyAnswer early) {
   http::apply_hardening(server, sc);
   server.set_pre_routing_handler([this, early](const httplib::Request& req, httplib::Response& res) {
     // Every request overwrites the worker's slot first.
-    slot = PrincipalSlot{this, &req, std::nullopt, Reason::Ok, std::chrono::steady_clock::now(), std::nullopt};
+    slot = PrincipalSlot{this, &req, nullptr, Reason::Ok, std::chrono::steady_clock::now(), std::nullopt};
     http::scrub_socket_headers(req);
     const bool unread_body = announces_body(req);
     // Every answer given here, before cpp-httplib has read the body (the "CL.0" desync otherwise).
@@ -152,7 +152,7 @@ Guard::Outcome Guard::outcome(const httplib::Request& request) const noexcept {
   if (slot.guard != this || slot.request != &request) return {};
   return {
       .reason = slot.reason,
-      .principal = slot.principal ? &*slot.principal : nullptr,
+      .principal = slot.principal.get(),
       .elapsed_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - slot.started).count()};
 }
@@ -167,7 +167,7 @@ bool Guard::is_trusted_proxy(std::string_view remote_addr) const noexcept {
 
 const Principal* Guard::principal(const httplib::Request& request) const noexcept {
   if (slot.guard != this || slot.request != &request || !slot.principal) return nullptr;
-  return &*slot.principal;
+  return slot.principal.get();
 }
 
 }  // namespace mcpgate

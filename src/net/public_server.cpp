@@ -92,9 +92,11 @@ class Stream {
       if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
     }
   }
-  task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+  // One gather write of up to four parts (a head and a chunk's size line, data and CRLF go out together).
+  task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {},
+                         std::string_view d = {}) {
     if (expired_) co_return error_code(asio::error::timed_out);
-    const std::array<asio::const_buffer, 3> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c)};
+    const std::array<asio::const_buffer, 4> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c), asio::buffer(d)};
     if (tls_) {
       auto [ec, n] = co_await asio::async_write(*tls_, bufs, kAwait);
       co_return ec;
@@ -158,7 +160,6 @@ std::shared_ptr<Stream> open_stream(tcp::socket s, ssl::context* tls) {
 
 struct UpstreamConnection {
   std::shared_ptr<Stream> stream;
-  std::string key;
   Clock::time_point idle_since{};
   bool reused = false;
 };
@@ -171,7 +172,16 @@ struct Loop {
   // the lists below, which those coroutines' cleanup touches, are alive.
   std::unique_ptr<asio::io_context> owned_io = std::make_unique<asio::io_context>(1);
   asio::io_context& io = *owned_io;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle;
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+  };
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>, KeyHash, std::equal_to<>> idle;
+  std::vector<std::unique_ptr<UpstreamConnection>>& idle_for(std::string_view key) {
+    auto it = idle.find(key);
+    if (it == idle.end()) it = idle.emplace(std::string(key), std::vector<std::unique_ptr<UpstreamConnection>>{}).first;
+    return it->second;
+  }
   std::list<Connection*> connections;
   std::thread thread;
 };
@@ -309,7 +319,7 @@ struct PublicServer::State {
   task<void> linger_close(Connection& c);
   task<std::shared_ptr<Stream>> connect_upstream(Loop& loop, const gateway::UpstreamRequest& up, bool& reused,
                                                  std::string& kind);
-  void park(Loop& loop, const std::string& key, std::shared_ptr<Stream> stream);
+  void park(Loop& loop, std::string_view key, std::shared_ptr<Stream> stream);
   bool take_stream_slot(const std::string& owner);
   void release_stream_slot(const std::string& owner);
 };
@@ -502,9 +512,12 @@ task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, c
                                        Completed& rec, bool body_read) {
   if (!body_read && keep) keep = co_await discard_body(c, head);
   else if (!body_read) keep = head.framing == Framing::None && keep;
-  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + std::string(reason_phrase(a.status)) + "\r\n";
-  for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
-  if (a.status >= 200 && a.status != 204 && a.status != 304) out += "Content-Length: " + std::to_string(a.body.size()) + "\r\n";
+  std::string out;
+  out.reserve(256);
+  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ").append(reason_phrase(a.status)).append("\r\n");
+  for (const auto& [k, v] : a.headers) out.append(k).append(": ").append(v).append("\r\n");
+  if (a.status >= 200 && a.status != 204 && a.status != 304)
+    out.append("Content-Length: ").append(std::to_string(a.body.size())).append("\r\n");
   if (!keep) out += "Connection: close\r\n";
   if (keep && head.version_minor == 0) out += "Connection: keep-alive\r\n";
   out += "\r\n";
@@ -533,9 +546,9 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
   rec.target = head.target;
   rec.request_id = request_id;
   rec.remote_addr = c.peer;
-  std::optional<Principal> who;
+  std::shared_ptr<const Principal> who;
   auto finish_rec = [&] {
-    rec.principal = who ? &*who : nullptr;
+    rec.principal = who.get();
     rec.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   };
   std::vector<HeaderField> fields;
@@ -597,7 +610,7 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
                                        .target = head.target,
                                        .path = target.path,
                                        .headers = head.fields,
-                                       .principal = who ? &*who : nullptr,
+                                       .principal = who.get(),
                                        .remote_addr = c.peer,
                                        .remote_trusted = guard.is_trusted_proxy(c.peer),
                                        .request_id = request_id,
@@ -613,17 +626,17 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
 
 // ---- upstream connections ----
 
-void PublicServer::State::park(Loop& loop, const std::string& key, std::shared_ptr<Stream> stream) {
+void PublicServer::State::park(Loop& loop, std::string_view key, std::shared_ptr<Stream> stream) {
   if (draining || stopping) return stream->close();
-  auto& idle = loop.idle[key];
+  auto& idle = loop.idle_for(key);
   if (idle.size() >= kMaxIdlePerOrigin) return stream->close();
   stream->no_deadline();
-  idle.push_back(std::make_unique<UpstreamConnection>(UpstreamConnection{std::move(stream), key, Clock::now(), true}));
+  idle.push_back(std::make_unique<UpstreamConnection>(UpstreamConnection{std::move(stream), Clock::now(), true}));
 }
 
 task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, const gateway::UpstreamRequest& up,
                                                                     bool& reused, std::string& kind) {
-  auto& idle = loop.idle[up.pool_key];
+  auto& idle = loop.idle_for(up.pool_key);
   while (!idle.empty()) {
     std::unique_ptr<UpstreamConnection> conn = std::move(idle.back());
     idle.pop_back();
@@ -714,9 +727,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   // The request head for the upstream; the body keeps its bytes, with our own framing.
   std::string out;
   out.reserve(512);
-  out += up.method + " " + up.target + " HTTP/1.1\r\nHost: " + up.upstream->authority + "\r\n";
-  for (const auto& [k, v] : up.headers) out += k + ": " + v + "\r\n";
-  if (head.framing == Framing::Length) out += "Content-Length: " + std::to_string(head.content_length) + "\r\n";
+  out.append(up.method).append(" ").append(up.target).append(" HTTP/1.1\r\nHost: ").append(up.upstream->authority);
+  out.append("\r\n").append(up.fields);
+  if (head.framing == Framing::Length) out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
   if (head.framing == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
   // No body: said so for the methods that usually have one (RFC 9110 §8.6), or the upstream waits for it.
   if (head.framing == Framing::None && (up.method == "POST" || up.method == "PUT" || up.method == "PATCH"))
@@ -866,7 +879,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   response_bytes.erase(0, hr.consumed);
   // A stream may now live for hours: what only the request needed goes (memory per open stream).
   std::string().swap(out);
-  HeaderList().swap(up.headers);
+  std::string().swap(up.fields);
   c.in.shrink_to_fit();
   if (events.upstream_headers)
     events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
@@ -901,25 +914,26 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   const bool client_chunked = head.version_minor == 1;
   const bool relayed_length = rh.framing == BodyFraming::Length;
   bool keep_client = keep;
-  std::string rhead = "HTTP/1.1 " + std::to_string(rh.status) + " " + std::string(reason_phrase(rh.status)) + "\r\n";
-  HeaderList response = std::move(ours);
-  gateway::copy_response_headers(rh.fields, response);
-  if (event_stream) response.emplace_back("X-Accel-Buffering", "no");
-  for (const auto& [k, v] : response) rhead += k + ": " + v + "\r\n";
+  std::string rhead;
+  rhead.reserve(512);
+  rhead.append("HTTP/1.1 ").append(std::to_string(rh.status)).append(" ").append(reason_phrase(rh.status)).append("\r\n");
+  gateway::HeadWriter writer(rhead);
+  gateway::write_response_headers(rh.fields, ours, writer);
+  if (event_stream) writer.field("X-Accel-Buffering", "no");
   if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
     if (const std::string_view cl = field(rh.fields, "content-length"); !cl.empty() && head.method == "HEAD")
-      rhead += "Content-Length: " + std::string(cl) + "\r\n";
+      writer.field("Content-Length", cl);
     else if (rh.status != 204 && rh.status != 304)
-      rhead += "Content-Length: 0\r\n";
+      writer.field("Content-Length", "0");
   } else if (relayed_length) {
-    rhead += "Content-Length: " + std::to_string(rh.content_length) + "\r\n";
+    writer.field("Content-Length", std::to_string(rh.content_length));
   } else if (client_chunked) {
-    rhead += "Transfer-Encoding: chunked\r\n";
+    writer.field("Transfer-Encoding", "chunked");
   } else {
     keep_client = false;  // HTTP/1.0: the body ends with the connection
   }
-  if (!keep_client) rhead += "Connection: close\r\n";
-  if (keep_client && head.version_minor == 0) rhead += "Connection: keep-alive\r\n";
+  if (!keep_client) writer.field("Connection", "close");
+  if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
   rhead += "\r\n";
   rec.status = rh.status;
   c.streaming = event_stream && (head.method == "GET" || field(head.fields, "mcp-method") == "subscriptions/listen");
@@ -935,29 +949,39 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   // request's answer must not start with them).
   bool extra = rh.framing == BodyFraming::None && !response_bytes.empty();
   std::string data;
-  client.expire_after(seconds(sc.write_timeout));
-  error_code wec = co_await client.write(rhead);
-  std::string().swap(rhead);
-  HeaderList().swap(response);
-  decltype(rh.fields)().swap(rh.fields);
-  client.no_deadline();
-  client_gone = static_cast<bool>(wec);
-  auto deliver = [&](std::string_view bytes) -> task<bool> {
-    if (bytes.empty()) co_return true;
+  // Re-chunked for the client: the upstream's own chunking is never relayed.
+  const bool chunk_to_client =
+      client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD";
+  // The head goes out with the first body bytes when they came with it, and the last chunk with the last
+  // bytes (one write, one packet for a whole small answer); the head goes alone when the body is still to
+  // come (a stream's client sees the head at once).
+  bool head_sent = false, terminated = false;
+  error_code wec;
+  auto deliver = [&](std::string_view bytes, bool last) -> task<bool> {
+    const bool terminate = last && chunk_to_client;
+    if (bytes.empty() && head_sent && !terminate) co_return true;
+    const std::string_view h = head_sent ? std::string_view() : std::string_view(rhead);
     client.expire_after(seconds(sc.write_timeout));
-    error_code e;
-    if (client_chunked && !relayed_length) {
+    if (chunk_to_client && !bytes.empty()) {
       const std::string size_line = hex(bytes.size()) + "\r\n";
-      e = co_await client.write(size_line, bytes, "\r\n");
+      wec = co_await client.write(h, size_line, bytes, terminate ? "\r\n0\r\n\r\n" : "\r\n");
     } else {
-      e = co_await client.write(bytes);
+      wec = co_await client.write(h, bytes, terminate ? "0\r\n\r\n" : "");
     }
     client.no_deadline();
+    if (!head_sent) {
+      head_sent = true;
+      std::string().swap(rhead);
+      decltype(rh.fields)().swap(rh.fields);
+      HeaderList().swap(ours);
+    }
+    terminated = terminated || terminate;
     rec.bytes_out += bytes.size();
     tail.append(bytes.substr(bytes.size() > 4 ? bytes.size() - 4 : 0));
     if (tail.size() > 4) tail.erase(0, tail.size() - 4);
-    co_return !e;
+    co_return !wec;
   };
+  if ((response_bytes.empty() || upstream_done) && !co_await deliver({}, false)) client_gone = true;
   while (!upstream_done && !client_gone && !stopping) {
     // What is already buffered first (bytes that came with the head).
     if (!response_bytes.empty()) {
@@ -969,7 +993,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
           upstream_broken = true;
           break;
         }
-        if (!co_await deliver(data)) client_gone = true;
+        if (!co_await deliver(data, st == ChunkedDecoder::Status::Done)) client_gone = true;
         data.clear();
         if (st == ChunkedDecoder::Status::Done) {
           upstream_done = true;
@@ -977,14 +1001,14 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
         }
       } else if (rh.framing == BodyFraming::Length) {
         const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, response_bytes.size()));
-        if (!co_await deliver(std::string_view(response_bytes).substr(0, take))) client_gone = true;
+        if (!co_await deliver(std::string_view(response_bytes).substr(0, take), take == left)) client_gone = true;
         response_bytes.erase(0, take);
         left -= take;
         if (!left) upstream_done = true;
         extra = !response_bytes.empty();
         response_bytes.clear();  // anything past the length is not ours to relay
       } else {
-        if (!co_await deliver(response_bytes)) client_gone = true;
+        if (!co_await deliver(response_bytes, false)) client_gone = true;
         response_bytes.clear();
       }
       continue;
@@ -997,7 +1021,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
       if (stream->expired()) {
         if (event_stream && g.sse_keepalive > 0) {
           // Idle: a comment between events keeps idle-timeout proxies open and finds a client that left.
-          if (at_event_boundary(tail) && !co_await deliver(kKeepaliveComment)) client_gone = true;
+          if (at_event_boundary(tail) && !co_await deliver(kKeepaliveComment, false)) client_gone = true;
           continue;
         }
         if (events.upstream_error) events.upstream_error(route, "timeout");
@@ -1022,12 +1046,18 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     park(c.loop, up.pool_key, stream);
     guard.parked = true;
   }
+  if (upstream_broken && !head_sent && !client_gone && !stopping) {
+    // Broken before the client got a byte: it can still be told so.
+    gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server sent a broken response.");
+    for (auto& h : ours) a.headers.push_back(h);
+    co_return co_await answer(c, head, a, false, rec, true);
+  }
   if (client_gone || upstream_broken || stopping) {
     // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
     if (completed) completed(rec);
     co_return false;
   }
-  if (client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD") {
+  if (chunk_to_client && !terminated) {
     client.expire_after(seconds(sc.write_timeout));
     wec = co_await client.write("0\r\n\r\n");  // complete, or ended cleanly by drain
     client.no_deadline();

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mcpgate/clock.hpp>
 #include <random>
@@ -130,18 +132,31 @@ std::string loggable_path(std::string_view target) {
 }
 
 std::string new_request_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // Request ids correlate log lines; they are not secrets, so a non-cryptographic fallback is acceptable.
-    std::random_device rd;
-    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
-  }
+  // Per thread: 8 random bytes drawn once, then a counter that starts at a random value. Ids stay unique
+  // across threads and restarts without a RAND_bytes call (locks, a getpid) on every request; they are
+  // correlation ids, not secrets (a client may send its own).
+  struct Source {
+    unsigned char prefix[8];
+    std::uint64_t counter = 0;
+    Source() {
+      unsigned char seed[16];
+      if (RAND_bytes(seed, sizeof seed) != 1) {
+        std::random_device rd;
+        for (auto& b : seed) b = static_cast<unsigned char>(rd());
+      }
+      std::memcpy(prefix, seed, sizeof prefix);
+      for (int i = 0; i < 8; ++i) counter = counter << 8 | seed[8 + i];
+    }
+  };
+  static thread_local Source source;
+  const std::uint64_t n = source.counter++;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
-  for (std::size_t i = 0; i < sizeof bytes; ++i) {
-    id[2 * i] = kHex[bytes[i] >> 4];
-    id[2 * i + 1] = kHex[bytes[i] & 0xf];
+  for (std::size_t i = 0; i < 8; ++i) {
+    id[2 * i] = kHex[source.prefix[i] >> 4];
+    id[2 * i + 1] = kHex[source.prefix[i] & 0xf];
   }
+  for (std::size_t i = 0; i < 16; ++i) id[16 + i] = kHex[(n >> (60 - 4 * i)) & 0xf];
   return id;
 }
 

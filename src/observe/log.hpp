@@ -73,7 +73,7 @@ inline constexpr std::size_t kMaxLoggedMethod = 16;
 inline constexpr std::size_t kMaxLoggedPath = 512;
 std::string_view loggable_method(std::string_view method) noexcept;
 std::string loggable_path(std::string_view target);
-// 16 random bytes from OpenSSL's RAND_bytes, as 32 lowercase hex digits.
+// 32 lowercase hex digits: a per-thread random prefix (RAND_bytes, drawn once) and a counter. Unique, not secret.
 std::string new_request_id();
 // 1..128 characters of [A-Za-z0-9._-]: an incoming X-Request-Id the gateway may keep; otherwise it makes one.
 bool acceptable_request_id(std::string_view id) noexcept;

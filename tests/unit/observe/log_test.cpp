@@ -191,6 +191,19 @@ TEST(LogTest, NewRequestIdIs32LowercaseHexAndUnique) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
+TEST(LogTest, NewRequestIdIsUniqueAcrossThreads) {
+  constexpr int kEach = 2000;
+  std::vector<std::string> a, b;
+  std::thread t1([&] { for (int i = 0; i < kEach; ++i) a.push_back(new_request_id()); });
+  std::thread t2([&] { for (int i = 0; i < kEach; ++i) b.push_back(new_request_id()); });
+  t1.join();
+  t2.join();
+  std::set<std::string> ids(a.begin(), a.end());
+  ids.insert(b.begin(), b.end());
+  EXPECT_EQ(ids.size(), 2u * kEach);
+  EXPECT_NE(a.front().substr(0, 16), b.front().substr(0, 16));  // each thread draws its own random prefix
+}
+
 TEST(LogTest, AcceptableRequestIdAllowsOneTo128SafeCharacters) {
   EXPECT_TRUE(acceptable_request_id("a"));
   EXPECT_TRUE(acceptable_request_id("Req-01.abc_XYZ"));
