@@ -15,28 +15,35 @@ constexpr char canon(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// Orders a name (any spelling) against a canonical one, as their canonical forms compare.
-int compare_canonical(std::string_view name, std::string_view canonical) noexcept {
-  const std::size_t n = std::min(name.size(), canonical.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const char a = canon(name[i]), b = canonical[i];
-    if (a != b) return static_cast<unsigned char>(a) < static_cast<unsigned char>(b) ? -1 : 1;
+// A field name's canonical form, built on the stack: every name of every request and response goes through
+// here, and then compares as plain bytes. (A name longer than the buffer is rare, and allocates.)
+class Canonical {
+ public:
+  explicit Canonical(std::string_view name) {
+    if (name.size() <= sizeof buf_) {
+      for (std::size_t i = 0; i < name.size(); ++i) buf_[i] = canon(name[i]);
+      view_ = std::string_view(buf_, name.size());
+    } else {
+      long_ = canonical_header_name(name);
+      view_ = long_;
+    }
   }
-  return name.size() == canonical.size() ? 0 : name.size() < canonical.size() ? -1 : 1;
-}
+  Canonical(const Canonical&) = delete;
+  Canonical& operator=(const Canonical&) = delete;
+  std::string_view view() const noexcept { return view_; }
 
-bool starts_with_canonical(std::string_view name, std::string_view canonical_prefix) noexcept {
-  return name.size() >= canonical_prefix.size() &&
-         compare_canonical(name.substr(0, canonical_prefix.size()), canonical_prefix) == 0;
-}
+ private:
+  char buf_[96];
+  std::string long_;
+  std::string_view view_;
+};
 
 constexpr std::array<std::string_view, 9> kHopByHop = {
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
     "upgrade",    "proxy-authenticate", "proxy-authorization"};
 
-bool hop_by_hop(std::string_view name) noexcept {
-  return std::any_of(kHopByHop.begin(), kHopByHop.end(),
-                     [&](std::string_view h) { return compare_canonical(name, h) == 0; });
+bool hop_by_hop(std::string_view canonical) noexcept {
+  return std::find(kHopByHop.begin(), kHopByHop.end(), canonical) != kHopByHop.end();
 }
 
 std::string_view trim(std::string_view s) noexcept {
@@ -45,16 +52,16 @@ std::string_view trim(std::string_view s) noexcept {
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
-// Whether a Connection header of `fields` lists `name` (RFC 9110 §7.6.1). Such lists are rare and short,
-// so they are read where needed rather than collected.
-bool named_by_connection(const HeaderList& fields, std::string_view name) {
+// Whether a Connection header of `fields` lists the field named `canonical` (RFC 9110 §7.6.1). Such lists
+// are rare and short, so they are read where needed rather than collected.
+bool named_by_connection(const HeaderList& fields, std::string_view canonical) {
   for (const auto& [k, v] : fields) {
-    if (compare_canonical(k, "connection") != 0) continue;
+    if (!same_header_name(k, "connection")) continue;
     std::string_view rest = v;
     while (!rest.empty()) {
       const std::size_t comma = rest.find(',');
       const std::string_view item = trim(rest.substr(0, comma));
-      if (!item.empty() && same_header_name(item, name)) return true;
+      if (!item.empty() && same_header_name(item, canonical)) return true;
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
@@ -64,7 +71,7 @@ bool named_by_connection(const HeaderList& fields, std::string_view name) {
 
 bool has_connection_field(const HeaderList& fields) noexcept {
   return std::any_of(fields.begin(), fields.end(),
-                     [](const auto& f) { return compare_canonical(f.first, "connection") == 0; });
+                     [](const auto& f) { return same_header_name(f.first, "connection"); });
 }
 
 std::string claim_text(const nlohmann::json& value) {
@@ -140,13 +147,10 @@ UpstreamHeaderPlan::UpstreamHeaderPlan(const Config& config, const RouteConfig& 
   strip_.erase(std::unique(strip_.begin(), strip_.end()), strip_.end());
 }
 
-bool UpstreamHeaderPlan::stripped(std::string_view name) const {
-  const auto it = std::lower_bound(strip_.begin(), strip_.end(), name, [](const std::string& s, std::string_view n) {
-    return compare_canonical(n, s) > 0;  // s < n
-  });
-  if (it != strip_.end() && compare_canonical(name, *it) == 0) return true;
+bool UpstreamHeaderPlan::stripped(std::string_view canonical) const {
+  if (std::binary_search(strip_.begin(), strip_.end(), canonical, std::less<>())) return true;
   return std::any_of(strip_prefixes_.begin(), strip_prefixes_.end(),
-                     [&](const std::string& prefix) { return starts_with_canonical(name, prefix); });
+                     [&](const std::string& prefix) { return canonical.starts_with(prefix); });
 }
 
 void UpstreamHeaderPlan::write_request_headers(const HeaderList& client, const RequestContext& context,
@@ -154,13 +158,15 @@ void UpstreamHeaderPlan::write_request_headers(const HeaderList& client, const R
   const bool has_connection = has_connection_field(client);
   std::string_view forwarded_for, forwarded_proto, forwarded_host, host;
   for (const auto& [name, value] : client) {
+    const Canonical canonical(name);
+    const std::string_view n = canonical.view();
     // A trusted proxy's own X-Forwarded-* (spelled with '-': an '_' spelling is nobody's standard).
     const bool dashed = name.find('_') == std::string::npos;
-    if (dashed && compare_canonical(name, "x-forwarded-for") == 0) forwarded_for = value;
-    if (dashed && compare_canonical(name, "x-forwarded-proto") == 0) forwarded_proto = value;
-    if (dashed && compare_canonical(name, "x-forwarded-host") == 0) forwarded_host = value;
-    if (compare_canonical(name, "host") == 0) host = value;
-    if (stripped(name) || (has_connection && named_by_connection(client, name))) continue;
+    if (dashed && n == "x-forwarded-for") forwarded_for = value;
+    if (dashed && n == "x-forwarded-proto") forwarded_proto = value;
+    if (dashed && n == "x-forwarded-host") forwarded_host = value;
+    if (n == "host") host = value;
+    if (stripped(n) || (has_connection && named_by_connection(client, n))) continue;
     // The listener's parser already refused these; a plan used elsewhere never writes a broken line either.
     if (name.empty() || http::has_forbidden_octet(name) || http::has_forbidden_octet(value) ||
         name.find_first_of(": ") != std::string::npos)
@@ -211,9 +217,9 @@ void write_response_headers(const HeaderList& upstream, const HeaderList& ours, 
   for (const auto& [name, value] : ours) out.field(name, value);
   const bool has_connection = has_connection_field(upstream);
   for (const auto& [name, value] : upstream) {
-    if (hop_by_hop(name) || compare_canonical(name, "content-length") == 0 ||
-        (has_connection && named_by_connection(upstream, name)))
-      continue;
+    const Canonical canonical(name);
+    const std::string_view n = canonical.view();
+    if (hop_by_hop(n) || n == "content-length" || (has_connection && named_by_connection(upstream, n))) continue;
     if (std::any_of(ours.begin(), ours.end(), [&](const auto& f) { return same_header_name(f.first, name); }))
       continue;
     if (http::has_forbidden_octet(value)) continue;

@@ -66,7 +66,7 @@ class UpstreamHeaderPlan {
   HeaderList request_headers(const HeaderList& client, const RequestContext& context) const;  // the same, listed
 
  private:
-  bool stripped(std::string_view name) const;  // any spelling
+  bool stripped(std::string_view canonical) const;
 
   ServerConfig server_;
   std::vector<std::pair<std::string, std::string>> claim_to_headers_;

@@ -1,16 +1,24 @@
 #include "net/http1.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace mcpgate::net {
 namespace {
 
-constexpr bool is_tchar(unsigned char c) noexcept {
-  // RFC 9110 §5.6.2: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
-  // / DIGIT / ALPHA
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
+// RFC 9110 §5.6.2: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+// / DIGIT / ALPHA. A table: every byte of every field name goes through it.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                     std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                         std::string_view::npos;
+  return t;
+}();
+
+constexpr bool is_tchar(unsigned char c) noexcept { return kTchar[c]; }
 
 bool is_token(std::string_view s) noexcept {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
@@ -61,18 +69,21 @@ HeadResult refused(int status, std::string_view why) { return {HeadStatus::Refus
 // Where the CRLF ending the line that starts at `from` is: npos while incomplete; `bad` set for a bare CR
 // or LF.
 std::size_t line_end(std::string_view in, std::size_t from, bool& bad) noexcept {
-  for (std::size_t i = from; i < in.size(); ++i) {
-    if (in[i] == '\n') {
-      bad = true;
-      return i;
-    }
-    if (in[i] == '\r') {
-      if (i + 1 == in.size()) return std::string_view::npos;
-      if (in[i + 1] != '\n') bad = true;
-      return i;
-    }
+  if (from >= in.size()) return std::string_view::npos;
+  const char* base = in.data();
+  const std::size_t n = in.size() - from;
+  // The first CR and the first LF (memchr: this runs over every line of every head).
+  const void* cr = std::memchr(base + from, '\r', n);
+  const void* lf = std::memchr(base + from, '\n', cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - (base + from)) : n);
+  if (lf) {  // an LF before any CR
+    bad = true;
+    return static_cast<std::size_t>(static_cast<const char*>(lf) - base);
   }
-  return std::string_view::npos;
+  if (!cr) return std::string_view::npos;
+  const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(cr) - base);
+  if (i + 1 == in.size()) return std::string_view::npos;
+  if (in[i + 1] != '\n') bad = true;
+  return i;
 }
 
 HeadResult parse_request_line(std::string_view line, RequestHead& head) {
@@ -172,6 +183,7 @@ HeadResult parse_request_head(std::string_view in, const HeadLimits& limits, Req
   if (HeadResult r = parse_request_line(in.substr(pos, end - pos), head); r.status == HeadStatus::Refused)
     return r;
   pos = end + 2;
+  head.fields.reserve(12);  // a client's usual count: no regrowth while parsing
   std::size_t field_bytes = 0;
   for (;;) {
     end = line_end(in, pos, bad);
@@ -208,6 +220,7 @@ HeadResult parse_response_head(std::string_view in, std::size_t max_bytes, bool 
   head.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   const bool http10 = line[7] == '0';
   std::size_t pos = end + 2;
+  head.fields.reserve(10);
   for (;;) {
     end = line_end(in, pos, bad);
     if (bad) return refused(502, "bare CR or LF");

@@ -40,6 +40,7 @@ constexpr std::size_t kRelayBuffer = 16 * 1024;        // one read from the upst
 constexpr std::size_t kMaxResponseHead = 64 * 1024;    // an upstream's response head
 constexpr std::size_t kMaxIdlePerOrigin = 64;          // kept-alive upstream connections per loop and origin
 constexpr auto kPoolIdle = std::chrono::seconds(2);    // an idle upstream connection older than this is closed
+constexpr auto kProbeAfter = std::chrono::milliseconds(50);  // idle longer: checked for a close before reuse
 constexpr std::size_t kMaxLingerBytes = 64 * 1024;     // read and dropped before closing after an answer
 constexpr std::size_t kMaxDiscardBytes = 1 << 20;      // a refused request's body read to keep the connection
 constexpr std::string_view kKeepaliveComment = ": keepalive\n\n";
@@ -67,9 +68,11 @@ class Stream {
   task<std::pair<error_code, std::size_t>> read_append(std::string& out) {
     if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
     if (tls_) {
-      std::array<char, kRelayBuffer> buf;
-      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(buf), kAwait);
-      if (!ec) out.append(buf.data(), n);
+      // On the heap, for this read only: a coroutine frame holds every local of every branch, and 16 KiB
+      // in this frame would be held by every waiting plain stream too.
+      const auto buf = std::make_unique_for_overwrite<char[]>(kRelayBuffer);
+      auto [ec, n] = co_await tls_->async_read_some(asio::buffer(buf.get(), kRelayBuffer), kAwait);
+      if (!ec) out.append(buf.get(), n);
       co_return std::pair{ec, n};
     }
     static thread_local std::array<char, kRelayBuffer> scratch;  // one per event loop (one thread each)
@@ -641,10 +644,16 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
     std::unique_ptr<UpstreamConnection> conn = std::move(idle.back());
     idle.pop_back();
     // Closed by the upstream while idle, or idle too long (an upstream's own keep-alive timeout is near).
-    char probe;
-    const ssize_t n = ::recv(conn->stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    const bool alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    if (alive && Clock::now() - conn->idle_since < kPoolIdle) {
+    // Parked a moment ago (the steady state under load): not probed, as no server closes a connection it
+    // kept alive within milliseconds of answering on it; the retry rules cover the rest.
+    const Clock::duration idle_for = Clock::now() - conn->idle_since;
+    bool alive = idle_for < kPoolIdle;
+    if (alive && idle_for >= kProbeAfter) {
+      char probe;
+      const ssize_t n = ::recv(conn->stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+    if (alive) {
       reused = true;
       co_return conn->stream;
     }
