@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <string_view>
 
 #include "http/request_extractor.hpp"
@@ -37,6 +38,11 @@ class Canonical {
   std::string long_;
   std::string_view view_;
 };
+
+// The order of the strip list: by length, then bytes (most comparisons end at the length).
+bool shorter_or_less(std::string_view a, std::string_view b) noexcept {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
 
 constexpr std::array<std::string_view, 9> kHopByHop = {
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -118,7 +124,17 @@ bool same_header_name(std::string_view a, std::string_view b) noexcept {
 }
 
 void HeadWriter::field(std::string_view name, std::string_view value) {
-  out_.append(name).append(": ").append(value).append("\r\n");
+  const std::size_t at = out_.size();
+  out_.resize(at + name.size() + value.size() + 4);
+  char* p = out_.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 UpstreamHeaderPlan::UpstreamHeaderPlan(const Config& config, const RouteConfig& route)
@@ -143,12 +159,12 @@ UpstreamHeaderPlan::UpstreamHeaderPlan(const Config& config, const RouteConfig& 
     else
       strip_.push_back(canonical_header_name(name));
   }
-  std::sort(strip_.begin(), strip_.end());
+  std::sort(strip_.begin(), strip_.end(), shorter_or_less);
   strip_.erase(std::unique(strip_.begin(), strip_.end()), strip_.end());
 }
 
 bool UpstreamHeaderPlan::stripped(std::string_view canonical) const {
-  if (std::binary_search(strip_.begin(), strip_.end(), canonical, std::less<>())) return true;
+  if (std::binary_search(strip_.begin(), strip_.end(), canonical, shorter_or_less)) return true;
   return std::any_of(strip_prefixes_.begin(), strip_prefixes_.end(),
                      [&](const std::string& prefix) { return canonical.starts_with(prefix); });
 }

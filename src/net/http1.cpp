@@ -28,6 +28,11 @@ bool is_token(std::string_view s) noexcept {
 constexpr bool is_field_value_byte(unsigned char c) noexcept {
   return c == ' ' || c == '\t' || (c >= 0x21 && c != 0x7F);
 }
+constexpr std::array<bool, 256> kFieldValueByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = is_field_value_byte(static_cast<unsigned char>(c));
+  return t;
+}();
 
 std::string_view trim_ows(std::string_view v) noexcept {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -115,19 +120,33 @@ HeadResult interpret_fields(RequestHead& head) {
   std::string_view length, coding;
   bool close = false, keep_alive = false;
   for (const auto& [name, value] : head.fields) {
-    if (iequals(name, "content-length")) {
-      ++lengths;
-      length = value;
-    } else if (iequals(name, "transfer-encoding")) {
-      ++codings;
-      coding = value;
-    } else if (iequals(name, "host")) {
-      ++hosts;
-    } else if (iequals(name, "connection")) {
-      close = close || list_has(value, "close");
-      keep_alive = keep_alive || list_has(value, "keep-alive");
-    } else if (iequals(name, "expect")) {
-      head.expect_continue = iequals(value, "100-continue");
+    switch (name.size()) {  // the length first: most fields are none of these
+      case 14:
+        if (iequals(name, "content-length")) {
+          ++lengths;
+          length = value;
+        }
+        break;
+      case 17:
+        if (iequals(name, "transfer-encoding")) {
+          ++codings;
+          coding = value;
+        }
+        break;
+      case 4:
+        if (iequals(name, "host")) ++hosts;
+        break;
+      case 10:
+        if (iequals(name, "connection")) {
+          close = close || list_has(value, "close");
+          keep_alive = keep_alive || list_has(value, "keep-alive");
+        }
+        break;
+      case 6:
+        if (iequals(name, "expect")) head.expect_continue = iequals(value, "100-continue");
+        break;
+      default:
+        break;
     }
   }
   if (lengths > 1) return refused(400, "content-length twice");
@@ -148,17 +167,28 @@ HeadResult interpret_fields(RequestHead& head) {
   return {HeadStatus::Complete, 0, 0, {}};
 }
 
-// One field line, appended to `fields`; Refused naming what is wrong.
+// One field line, appended to `fields`; Refused naming what is wrong. One pass over the bytes: the name's
+// token bytes up to the colon, then the value's bytes, remembering where its OWS ends.
 HeadResult parse_field(std::string_view line, std::vector<std::pair<std::string, std::string>>& fields) {
   if (line.front() == ' ' || line.front() == '\t') return refused(400, "obs-fold");
-  const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return refused(400, "field without colon");
-  const std::string_view name = line.substr(0, colon);
-  if (!is_token(name)) return refused(400, "field name");  // also whitespace before the colon
-  const std::string_view raw = line.substr(colon + 1);
-  if (!std::all_of(raw.begin(), raw.end(), [](char c) { return is_field_value_byte(static_cast<unsigned char>(c)); }))
-    return refused(400, "field value");
-  fields.emplace_back(name, trim_ows(raw));
+  const std::size_t n = line.size();
+  std::size_t colon = 0;
+  while (colon < n && is_tchar(static_cast<unsigned char>(line[colon]))) ++colon;
+  if (colon == n || line[colon] != ':') {  // a byte that is not a token's (whitespace before the colon too)
+    return line.find(':') == std::string_view::npos ? refused(400, "field without colon") : refused(400, "field name");
+  }
+  if (colon == 0) return refused(400, "field name");
+  std::size_t first = n, last = n;  // the value without surrounding OWS: [first, last]
+  for (std::size_t i = colon + 1; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (!kFieldValueByte[c]) return refused(400, "field value");
+    if (c != ' ' && c != '\t') {
+      if (first == n) first = i;
+      last = i;
+    }
+  }
+  const std::string_view value = first == n ? std::string_view() : line.substr(first, last - first + 1);
+  fields.emplace_back(line.substr(0, colon), value);
   return {HeadStatus::Complete, 0, 0, {}};
 }
 

@@ -32,9 +32,16 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
+// Every object of a loop runs on that loop's io_context: its concrete executor, not the type-erased
+// any_io_executor (which costs an indirection and a work-count update on every operation).
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Resolver = asio::ip::basic_resolver<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
 template <class T>
-using task = asio::awaitable<T>;
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+using task = asio::awaitable<T, Executor>;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 constexpr std::size_t kRelayBuffer = 16 * 1024;        // one read from the upstream or the client
 constexpr std::size_t kMaxResponseHead = 64 * 1024;    // an upstream's response head
@@ -53,12 +60,12 @@ Clock::duration seconds(double s) {
 // operations are cancelled and `expired` says why they ended.
 class Stream {
  public:
-  explicit Stream(tcp::socket s) : plain_(std::move(s)), timer_(plain_->get_executor()) {}
-  Stream(tcp::socket s, ssl::context& ctx)
-      : tls_(std::make_unique<ssl::stream<tcp::socket>>(std::move(s), ctx)), timer_(tls_->get_executor()) {}
+  explicit Stream(Socket s) : plain_(std::move(s)), timer_(plain_->get_executor()) {}
+  Stream(Socket s, ssl::context& ctx)
+      : tls_(std::make_unique<ssl::stream<Socket>>(std::move(s), ctx)), timer_(tls_->get_executor()) {}
 
-  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
-  ssl::stream<tcp::socket>* tls() { return tls_.get(); }
+  Socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  ssl::stream<Socket>* tls() { return tls_.get(); }
 
   // Reads what is there (at least a byte, at most kRelayBuffer) and appends it to `out`. A plain socket waits
   // for readability and then reads into the event loop's scratch buffer, so an idle connection or a waiting
@@ -90,7 +97,7 @@ class Stream {
         co_return std::pair{ec, n};
       }
       if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::pair{ec, std::size_t{0}};
-      auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, kAwait);
+      auto [wec] = co_await plain_->async_wait(Socket::wait_read, kAwait);
       if (wec) co_return std::pair{wec, std::size_t{0}};
       if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
     }
@@ -123,7 +130,7 @@ class Stream {
     stopped_ = true;
     timer_.cancel();
     error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().shutdown(Socket::shutdown_both, ignored);
     socket().close(ignored);
   }
   void interrupt() {  // pending operations end with operation_aborted (drain, stop)
@@ -148,14 +155,14 @@ class Stream {
   }
 
  private:
-  std::optional<tcp::socket> plain_;
-  std::unique_ptr<ssl::stream<tcp::socket>> tls_;
-  asio::steady_timer timer_;
+  std::optional<Socket> plain_;
+  std::unique_ptr<ssl::stream<Socket>> tls_;
+  Timer timer_;
   Clock::time_point at_ = Clock::time_point::max();
   bool expired_ = false, stopped_ = false;
 };
 
-std::shared_ptr<Stream> open_stream(tcp::socket s, ssl::context* tls) {
+std::shared_ptr<Stream> open_stream(Socket s, ssl::context* tls) {
   auto stream = tls ? std::make_shared<Stream>(std::move(s), *tls) : std::make_shared<Stream>(std::move(s));
   asio::co_spawn(stream->socket().get_executor(), Stream::watch(stream), asio::detached);
   return stream;
@@ -300,7 +307,7 @@ struct PublicServer::State {
   std::function<void(const Completed&)> completed;
   HeadLimits limits;
   std::vector<std::unique_ptr<Loop>> loops;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<Acceptor> acceptor;
   std::unique_ptr<ssl::context> tls;
   std::mutex client_tls_mutex;
   std::map<std::string, std::unique_ptr<ssl::context>> client_tls;  // by upstream CA file ("" = system)
@@ -354,7 +361,7 @@ task<void> PublicServer::State::accept_loop() {
     if (ec) {
       if (ec == asio::error::operation_aborted || draining || stopping) break;
       // EMFILE and friends: back off briefly instead of spinning.
-      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      Timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
       co_await pause.async_wait(kAwait);
       continue;
     }
@@ -368,7 +375,7 @@ task<void> PublicServer::State::accept_loop() {
           R"({"error":"server_busy","error_description":"Too many open connections."})";
       socket.non_blocking(true, ignored);
       ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL);
-      socket.shutdown(tcp::socket::shutdown_send, ignored);
+      socket.shutdown(Socket::shutdown_send, ignored);
       socket.close(ignored);
       continue;
     }
@@ -498,7 +505,7 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
 task<void> PublicServer::State::linger_close(Connection& c) {
   Stream& client = *c.client;
   error_code ignored;
-  if (!client.tls()) client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (!client.tls()) client.socket().shutdown(Socket::shutdown_send, ignored);
   client.expire_after(std::chrono::seconds(2));
   std::string dropped_bytes;
   std::size_t dropped = 0;
@@ -662,14 +669,14 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
   reused = false;
   const gateway::Upstream& u = *up.upstream;
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
+  Resolver resolver(executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kAwait);
   if (rec) {
     kind = "refused";
     co_return nullptr;
   }
   ssl::context* ctx = u.tls ? &upstream_tls(up.route->upstream_ca_file) : nullptr;
-  auto stream = open_stream(tcp::socket(executor), ctx);
+  auto stream = open_stream(Socket(executor), ctx);
   stream->expire_after(seconds(config.gateway.connect_timeout));
   auto [cec, endpoint] = co_await asio::async_connect(stream->socket(), endpoints, kAwait);
   if (cec) {
@@ -1118,10 +1125,10 @@ bool PublicServer::open(std::string* error) {
     if (error) *error = "server.listen_address: not an IP address: " + sc.listen_address;
     return false;
   }
-  s.acceptor = std::make_unique<tcp::acceptor>(s.loops[0]->io);
+  s.acceptor = std::make_unique<Acceptor>(s.loops[0]->io);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(sc.port));
   s.acceptor->open(endpoint.protocol(), ec);
-  if (!ec) s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(SOMAXCONN, ec);
   if (ec) {

@@ -358,6 +358,8 @@ class RawUpstream {
     // write, by the bytes of a second response (X-Injected: yes, body POISON), and any later request on it
     // with that fake response alone (its framing is off); every other connection answers 200, kept alive.
     ExtraBytesOnTheFirstConnection,
+    // Every request is answered, in one write, by a chunked 200 head whose first chunk size is not hex.
+    MalformedChunkedBody,
   };
   struct Seen {
     std::string head;
@@ -519,6 +521,10 @@ class RawUpstream {
                                std::string(kFakeResponse));
           else
             send_bytes(fd, kFakeResponse);
+          break;
+        case Mode::MalformedChunkedBody:
+          send_bytes(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "zz\r\n{\"ok\":true}\r\n0\r\n\r\n");
           break;
       }
     }
@@ -1174,6 +1180,20 @@ TEST_F(Framing, BytesPastAResponsesFramingNeverReachTheNextRequest) {
   EXPECT_EQ(field(seen[1].fields, "X-Request-Id").value_or(""), "framed-2");
   EXPECT_NE(seen[1].connection, seen[0].connection)
       << "the next request went out on the connection with the extra bytes";
+}
+
+// An upstream response whose body is broken before the client got any of it (here the first chunk size)
+// is still answerable: 502, never a 200 head followed by a cut connection that looks like a short answer.
+TEST_F(Framing, AnUpstreamBodyBrokenBeforeAnyByteWasRelayedIsAnswered502) {
+  raw_upstream_.set_mode(RawUpstream::Mode::MalformedChunkedBody);
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all(get_request("", "/raw")));
+  const auto r = c.read_response(5s);
+  ASSERT_TRUE(r) << printable(c.pending());
+  EXPECT_EQ(r->status, 502);
+  EXPECT_NE(r->body.find("upstream_unavailable"), std::string::npos) << r->body;
+  EXPECT_TRUE(c.closed_within(5s)) << "the connection stays open after a broken upstream response";
 }
 
 }  // namespace
