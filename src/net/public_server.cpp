@@ -186,10 +186,11 @@ struct Loop {
     using is_transparent = void;
     std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
   };
-  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>, KeyHash, std::equal_to<>> idle;
-  std::vector<std::unique_ptr<UpstreamConnection>>& idle_for(std::string_view key) {
+  std::unordered_map<std::string, std::vector<UpstreamConnection>, KeyHash, std::equal_to<>> idle;  // by value:
+  // parking and taking a connection allocates nothing
+  std::vector<UpstreamConnection>& idle_for(std::string_view key) {
     auto it = idle.find(key);
-    if (it == idle.end()) it = idle.emplace(std::string(key), std::vector<std::unique_ptr<UpstreamConnection>>{}).first;
+    if (it == idle.end()) it = idle.emplace(std::string(key), std::vector<UpstreamConnection>{}).first;
     return it->second;
   }
   std::list<Connection*> connections;
@@ -641,30 +642,30 @@ void PublicServer::State::park(Loop& loop, std::string_view key, std::shared_ptr
   auto& idle = loop.idle_for(key);
   if (idle.size() >= kMaxIdlePerOrigin) return stream->close();
   stream->no_deadline();
-  idle.push_back(std::make_unique<UpstreamConnection>(UpstreamConnection{std::move(stream), Clock::now(), true}));
+  idle.push_back(UpstreamConnection{std::move(stream), Clock::now(), true});
 }
 
 task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, const gateway::UpstreamRequest& up,
                                                                     bool& reused, std::string& kind) {
   auto& idle = loop.idle_for(up.pool_key);
   while (!idle.empty()) {
-    std::unique_ptr<UpstreamConnection> conn = std::move(idle.back());
+    UpstreamConnection conn = std::move(idle.back());
     idle.pop_back();
     // Closed by the upstream while idle, or idle too long (an upstream's own keep-alive timeout is near).
     // Parked a moment ago (the steady state under load): not probed, as no server closes a connection it
     // kept alive within milliseconds of answering on it; the retry rules cover the rest.
-    const Clock::duration idle_for = Clock::now() - conn->idle_since;
+    const Clock::duration idle_for = Clock::now() - conn.idle_since;
     bool alive = idle_for < kPoolIdle;
     if (alive && idle_for >= kProbeAfter) {
       char probe;
-      const ssize_t n = ::recv(conn->stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      const ssize_t n = ::recv(conn.stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
       alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
     if (alive) {
       reused = true;
-      co_return conn->stream;
+      co_return conn.stream;
     }
-    conn->stream->close();
+    conn.stream->close();
   }
   reused = false;
   const gateway::Upstream& u = *up.upstream;
@@ -896,12 +897,12 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   // A stream may now live for hours: what only the request needed goes (memory per open stream).
   std::string().swap(out);
   std::string().swap(up.fields);
-  c.in.shrink_to_fit();
+  const bool event_stream = is_event_stream(rh.fields);
+  if (event_stream) c.in.shrink_to_fit();  // (a plain answer keeps the buffer for the next request)
   if (events.upstream_headers)
     events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
 
   proxy.upstream_answered(up, rh.status, rh.fields);
-  const bool event_stream = is_event_stream(rh.fields);
   std::string slot_owner;
   if (event_stream) {
     slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;
@@ -1170,7 +1171,7 @@ void PublicServer::begin_drain() {
         }
       }
       for (auto& [key, idle] : l->idle)
-        for (auto& conn : idle) conn->stream->close();
+        for (auto& conn : idle) conn.stream->close();
       l->idle.clear();
     });
   }
@@ -1191,7 +1192,7 @@ void PublicServer::stop() {
         if (c->upstream) c->upstream->close();
       }
       for (auto& [key, idle] : l->idle)
-        for (auto& conn : idle) conn->stream->close();
+        for (auto& conn : idle) conn.stream->close();
       l->idle.clear();
       l->io.stop();
     });
