@@ -47,4 +47,9 @@ Reason verify_signature(const DecodedJws& jws, const Jwk& key);
 // Parses JSON text as an object, refusing duplicate member names at any depth. Returns false on any problem.
 bool parse_json_object_strict(std::string_view text, nlohmann::json& out, bool* duplicate = nullptr);
 
+// Parses any JSON text (RFC 8259, nothing after the value, no comments), refusing duplicate member names at any
+// depth and more than `max_depth` nested objects and arrays (0: no limit). `out` is set only on Ok.
+enum class StrictJson { Ok, NotJson, DuplicateName, TooDeep };
+StrictJson parse_json_strict(std::string_view text, nlohmann::json& out, std::size_t max_depth);
+
 }  // namespace mcpgate::jose

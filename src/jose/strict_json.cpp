@@ -18,9 +18,10 @@ using nlohmann::json;
 
 class StrictDomBuilder : public nlohmann::json_sax<json> {
  public:
-  explicit StrictDomBuilder(json& root) : root_(root) {}
+  StrictDomBuilder(json& root, std::size_t max_depth) : root_(root), max_depth_(max_depth) {}
 
   bool duplicate() const noexcept { return duplicate_; }
+  bool too_deep() const noexcept { return too_deep_; }
 
   bool null() override { return add(nullptr); }
   bool boolean(bool v) override { return add(v); }
@@ -31,6 +32,7 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
   bool binary(binary_t& v) override { return add(std::move(v)); }
 
   bool start_object(std::size_t /*elements*/) override {
+    if (deeper()) return false;
     open_.push_back(add_container(json::value_t::object));
     return true;
   }
@@ -49,6 +51,7 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
     return true;
   }
   bool start_array(std::size_t /*elements*/) override {
+    if (deeper()) return false;
     open_.push_back(add_container(json::value_t::array));
     return true;
   }
@@ -62,6 +65,11 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
   }
 
  private:
+  // One more open container than max_depth allows (0: no limit) stops the parse.
+  bool deeper() {
+    if (max_depth_ && open_.size() >= max_depth_) too_deep_ = true;
+    return too_deep_;
+  }
   // Places a value where the grammar says it goes: the root, the next array element, or the member whose
   // name key() just inserted.
   template <typename Value>
@@ -86,25 +94,33 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
   json* add_container(json::value_t type) { return place(json(type)); }
 
   json& root_;
+  std::size_t max_depth_;
   std::vector<json*> open_;  // the objects and arrays still open, innermost last
   json* member_ = nullptr;   // the member key() created, waiting for its value
   bool duplicate_ = false;
+  bool too_deep_ = false;
 };
 
 }  // namespace
 
-bool parse_json_object_strict(std::string_view text, nlohmann::json& out, bool* duplicate) {
-  if (duplicate) *duplicate = false;
+StrictJson parse_json_strict(std::string_view text, nlohmann::json& out, std::size_t max_depth) {
   json doc;
-  StrictDomBuilder builder(doc);
+  StrictDomBuilder builder(doc, max_depth);
   // strict = true: nothing but whitespace may follow the value; comments are not JSON (RFC 8259).
-  bool parsed = json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json,
-                                /*strict=*/true, /*ignore_comments=*/false);
-  if (builder.duplicate()) {
-    if (duplicate) *duplicate = true;
-    return false;
-  }
-  if (!parsed || !doc.is_object()) return false;
+  const bool parsed = json::sax_parse(text.begin(), text.end(), &builder, json::input_format_t::json,
+                                      /*strict=*/true, /*ignore_comments=*/false);
+  if (builder.duplicate()) return StrictJson::DuplicateName;
+  if (builder.too_deep()) return StrictJson::TooDeep;
+  if (!parsed) return StrictJson::NotJson;
+  out = std::move(doc);
+  return StrictJson::Ok;
+}
+
+bool parse_json_object_strict(std::string_view text, nlohmann::json& out, bool* duplicate) {
+  json doc;
+  const StrictJson r = parse_json_strict(text, doc, 0);
+  if (duplicate) *duplicate = r == StrictJson::DuplicateName;
+  if (r != StrictJson::Ok || !doc.is_object()) return false;
   out = std::move(doc);
   return true;
 }
