@@ -39,8 +39,11 @@ HeaderList CorsPolicy::preflight_headers(std::string_view origin) const {
   HeaderList h;
   add_response_headers(origin, h);
   h.emplace_back("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+  // MCP 2026-07-28 (SEP-2243): every POST carries Mcp-Method, and Mcp-Name for a named tool, prompt or
+  // resource; a browser client whose preflight does not allow them fails before its first request.
   h.emplace_back("Access-Control-Allow-Headers",
-                 "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID");
+                 "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "
+                 "Last-Event-ID");
   h.emplace_back("Access-Control-Max-Age", "600");
   return h;
 }
@@ -48,7 +51,8 @@ HeaderList CorsPolicy::preflight_headers(std::string_view origin) const {
 void CorsPolicy::add_response_headers(std::string_view origin, HeaderList& headers) const {
   headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
   headers.emplace_back("Vary", "Origin");
-  headers.emplace_back("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id");
+  headers.emplace_back("Access-Control-Expose-Headers",
+                       "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
 }
 
 }  // namespace mcpgate::http

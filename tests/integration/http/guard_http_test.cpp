@@ -223,7 +223,7 @@ TEST_F(GuardOverHttp, PreflightIsNeverChallengedAndExposesTheChallengeHeader) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
-  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
 }
 
 TEST_F(GuardOverHttp, DisallowedOriginGets403EvenWithAValidToken) {
@@ -240,7 +240,7 @@ TEST_F(GuardOverHttp, AllowedOriginSeesTheChallengeThroughCors) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
-  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
 }
 
 // --- cpp-httplib 0.11.4 hardening regressions (raw sockets) ---
