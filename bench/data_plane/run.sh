@@ -432,6 +432,16 @@ tree_pids() {
   echo "$1"
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done
 }
+# cpu_ticks PID: user + system CPU time (clock ticks) of PID and its descendants (from /proc/PID/stat, read
+# past the command name, which may hold spaces).
+cpu_ticks() {
+  local p t=0 v
+  for p in $(tree_pids "$1"); do
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
 # sample PID: "RSS_KiB PSS_KiB THREADS FDS", summed over PID and its descendants (nginx: master + workers).
 sample() {
   local p rss=0 pss=0 thr=0 fds=0 r t s
@@ -466,12 +476,20 @@ echo
 throughput() {
   local p r f tsv=$run_dir/results.tsv
   for p in $peers; do smoke "$p"; done
-  # wrk_run PEER SECONDS FILE
+  # serving_pid PEER: the process whose CPU a request to PEER costs (direct: the upstream itself)
+  serving_pid() {
+    case $1 in direct) echo "${pid_of[upstream]}" ;; mcpgate*) echo "${pid_of[mcpgate]}" ;; *) echo "${pid_of[$1]}" ;; esac
+  }
+  # wrk_run PEER SECONDS FILE: wrk's output, then a last line "cpu_ticks N" (the serving process tree's CPU
+  # time during the run)
   wrk_run() {
-    local script=$here/post.lua
+    local script=$here/post.lua before after
     [[ $(method "$1") == GET ]] && script=$here/auth.lua
+    before=$(cpu_ticks "$(serving_pid "$1")")
     BENCH_TOKEN=$(token_for "$1") wrk -t"$wrk_threads" -c"$wrk_connections" -d"$2s" --latency -s "$script" \
       "$(url "$1")" >"$3" 2>&1 || true
+    after=$(cpu_ticks "$(serving_pid "$1")")
+    echo "cpu_ticks $((after - before))" >>"$3"
   }
   # to_ms VALUE-WITH-UNIT (wrk prints 812.00us, 1.20ms, 2.01s)
   parse() {
@@ -482,13 +500,18 @@ throughput() {
       $1 == "99%" {p99 = ms($2)}
       /Non-2xx or 3xx responses:/ {non2xx = $NF}
       /Socket errors:/ {gsub(/,/, ""); errors = $4 + $6 + $8 + $10}
-      END {printf "%s\t%s\t%s\t%d\t%d\n", rps + 0, p50 + 0, p99 + 0, non2xx, errors}' "$1"
+      / requests in / {requests = $1}
+      $1 == "cpu_ticks" {ticks = $2}
+      END {
+        us = requests > 0 ? ticks * 1000000 / tck / requests : 0
+        printf "%s\t%s\t%s\t%d\t%d\t%.1f\n", rps + 0, p50 + 0, p99 + 0, non2xx, errors, us
+      }' tck="$(getconf CLK_TCK)" "$1"
   }
   echo "## POST /mcp tools/list: wrk -t$wrk_threads -c$wrk_connections -d${duration}s --latency, $rounds interleaved round(s)"
   echo
   echo "warm-up: 1 s per peer (fills upstream pools, the token cache, Node's JIT)"
   for p in $peers; do wrk_run "$p" 1 "$run_dir/wrk/warmup-$p.txt"; done
-  printf 'round\tpeer\treq_s\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\n' >"$tsv"
+  printf 'round\tpeer\treq_s\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\tcpu_us_per_request\n' >"$tsv"
   for r in $(seq 1 "$rounds"); do
     for p in $peers; do
       f=$run_dir/wrk/round$r-$p.txt
