@@ -106,6 +106,38 @@ std::string header_problem(const Message& m, const Headers& h, std::string_view 
   return {};
 }
 
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if ((x >= 'A' && x <= 'Z' ? x + 32 : x) != (y >= 'A' && y <= 'Z' ? y + 32 : y)) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// "application/json", optionally with "charset=utf-8" (any case, quoted or not) and nothing else.
+bool json_in_utf8(std::string_view content_type) noexcept {
+  std::size_t semi = content_type.find(';');
+  if (!iequals(trim(content_type.substr(0, semi)), "application/json")) return false;
+  while (semi != std::string_view::npos) {
+    content_type.remove_prefix(semi + 1);
+    semi = content_type.find(';');
+    const std::string_view param = trim(content_type.substr(0, semi));
+    const std::size_t eq = param.find('=');
+    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) return false;
+    std::string_view value = trim(param.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (!iequals(value, "utf-8")) return false;
+  }
+  return true;
+}
+
 bool base64_value(char c, unsigned& v) noexcept {
   if (c >= 'A' && c <= 'Z') v = static_cast<unsigned>(c - 'A');
   else if (c >= 'a' && c <= 'z') v = static_cast<unsigned>(c - 'a' + 26);
@@ -151,6 +183,10 @@ std::optional<std::string> decode_header_value(std::string_view value) {
 }
 
 Inspection inspect(std::string_view body, const Headers& headers) {
+  if (headers.content_type && !json_in_utf8(*headers.content_type))
+    return refuse(Verdict::UnreadableBody, "the body is read only as application/json in UTF-8");
+  if (headers.content_encoding && !iequals(trim(*headers.content_encoding), "identity"))
+    return refuse(Verdict::UnreadableBody, "a content-coded body is not read");
   json doc;
   switch (jose::parse_json_strict(body, doc, kMaxJsonDepth)) {
     case jose::StrictJson::Ok:
@@ -200,6 +236,7 @@ int error_code(Verdict verdict) noexcept {
     case Verdict::NotJson:
       return -32700;
     case Verdict::InvalidRequest:
+    case Verdict::UnreadableBody:
       return -32600;
     case Verdict::HeaderMismatch:
       return -32020;
@@ -209,10 +246,15 @@ int error_code(Verdict verdict) noexcept {
   return 0;
 }
 
+int http_status(Verdict verdict) noexcept {
+  if (verdict == Verdict::Ok) return 200;
+  return verdict == Verdict::UnreadableBody ? 415 : 400;
+}
+
 std::string error_body(const Inspection& in) {
   std::string message = in.verdict == Verdict::NotJson          ? "Parse error"
-                        : in.verdict == Verdict::InvalidRequest ? "Invalid Request"
-                                                                : "Header mismatch";
+                        : in.verdict == Verdict::HeaderMismatch ? "Header mismatch"
+                                                                : "Invalid Request";
   if (!in.detail.empty()) message += ": " + in.detail;
   return json{{"jsonrpc", "2.0"}, {"id", in.id}, {"error", {{"code", error_code(in.verdict)}, {"message", message}}}}
       .dump();

@@ -35,6 +35,10 @@ struct Headers {
   std::optional<std::string_view> method{};            // Mcp-Method
   std::optional<std::string_view> name{};              // Mcp-Name
   std::optional<std::string_view> protocol_version{};  // MCP-Protocol-Version
+  // How the body's bytes are to be read. Servers decode by the charset before parsing (a UTF-7 body can hide a
+  // second "name" in what UTF-8 reads as one string), so only JSON in UTF-8, never content-coded, is read.
+  std::optional<std::string_view> content_type{};      // Content-Type
+  std::optional<std::string_view> content_encoding{};  // Content-Encoding
 };
 
 // One JSON-RPC message of the body.
@@ -52,6 +56,7 @@ enum class Verdict {
   NotJson,         // -32700: not strict JSON, a duplicate member name, nested too deep
   InvalidRequest,  // -32600: not a JSON-RPC 2.0 message (or a batch where none is allowed, or an empty one)
   HeaderMismatch,  // -32020: a header says something else than the body, or a required one is missing
+  UnreadableBody,  // -32600, HTTP 415: not application/json in UTF-8, or a content-coding
 };
 
 struct Inspection {
@@ -73,6 +78,7 @@ Inspection inspect(std::string_view body, const Headers& headers);
 // The JSON-RPC code of a verdict that is not Ok (-32700, -32600, -32020), and the error body the gateway
 // answers with (HTTP 400): {"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..}}.
 int error_code(Verdict verdict) noexcept;
+int http_status(Verdict verdict) noexcept;  // 200 for Ok, 415 for UnreadableBody, else 400
 std::string error_body(const Inspection& inspection);
 
 // SEP-2243 header values: "=?base64?<standard base64>?=" decodes to its bytes; any other value is itself.

@@ -47,7 +47,6 @@ constexpr std::size_t kRelayBuffer = 16 * 1024;        // one read from the upst
 constexpr std::size_t kMaxResponseHead = 64 * 1024;    // an upstream's response head
 constexpr std::size_t kMaxIdlePerOrigin = 64;          // kept-alive upstream connections per loop and origin
 constexpr auto kPoolIdle = std::chrono::seconds(2);    // an idle upstream connection older than this is closed
-constexpr auto kProbeAfter = std::chrono::milliseconds(50);  // idle longer: checked for a close before reuse
 constexpr std::size_t kMaxLingerBytes = 64 * 1024;     // read and dropped before closing after an answer
 constexpr std::size_t kMaxDiscardBytes = 1 << 20;      // a refused request's body read to keep the connection
 constexpr std::string_view kKeepaliveComment = ": keepalive\n\n";
@@ -651,17 +650,14 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
   while (!idle.empty()) {
     UpstreamConnection conn = std::move(idle.back());
     idle.pop_back();
-    // Closed by the upstream while idle, or idle too long (an upstream's own keep-alive timeout is near).
-    // Parked a moment ago (the steady state under load): not probed, as no server closes a connection it
-    // kept alive within milliseconds of answering on it; the retry rules cover the rest.
-    const Clock::duration idle_for = Clock::now() - conn.idle_since;
-    bool alive = idle_for < kPoolIdle;
-    if (alive && idle_for >= kProbeAfter) {
-      char probe;
-      const ssize_t n = ::recv(conn.stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-      alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    }
-    if (alive) {
+    // Closed by the upstream while idle, idle too long (an upstream's own keep-alive timeout is near), or
+    // holding bytes nobody asked for: probed at every age. Bytes an upstream sent after a response that was
+    // complete would otherwise be read as the answer to the next request on this connection, which may be
+    // another principal's.
+    char probe;
+    const ssize_t n = ::recv(conn.stream->socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    const bool alive = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (alive && Clock::now() - conn.idle_since < kPoolIdle) {
       reused = true;
       co_return conn.stream;
     }

@@ -360,6 +360,10 @@ class RawUpstream {
     ExtraBytesOnTheFirstConnection,
     // Every request is answered, in one write, by a chunked 200 head whose first chunk size is not hex.
     MalformedChunkedBody,
+    // Connection 0 answers its first request with a complete 204 and, 5 ms later in a write of its own, the
+    // bytes of a whole second response (X-Injected: yes, body POISON) nobody asked for; any later request on it
+    // gets that fake response again. Every other connection answers 200, kept alive.
+    LateBytesOnTheFirstConnection,
   };
   struct Seen {
     std::string head;
@@ -521,6 +525,17 @@ class RawUpstream {
                                std::string(kFakeResponse));
           else
             send_bytes(fd, kFakeResponse);
+          break;
+        case Mode::LateBytesOnTheFirstConnection:
+          if (index != 0) {
+            send_bytes(fd, kKeptAlive);
+          } else if (n == 0) {
+            send_bytes(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+            std::this_thread::sleep_for(5ms);
+            send_bytes(fd, kFakeResponse);
+          } else {
+            send_bytes(fd, kFakeResponse);
+          }
           break;
         case Mode::MalformedChunkedBody:
           send_bytes(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -1194,6 +1209,26 @@ TEST_F(Framing, AnUpstreamBodyBrokenBeforeAnyByteWasRelayedIsAnswered502) {
   EXPECT_EQ(r->status, 502);
   EXPECT_NE(r->body.find("upstream_unavailable"), std::string::npos) << r->body;
   EXPECT_TRUE(c.closed_within(5s)) << "the connection stays open after a broken upstream response";
+}
+
+// Bytes an upstream sends on a kept-alive connection after a complete response (here a whole fake response,
+// 5 ms after a 204) are nobody's answer: a connection holding them is never reused, however recently it was
+// parked — the next request, perhaps another principal's, must never be answered with them.
+TEST_F(Framing, BytesAnUpstreamSendsOnAnIdleConnectionNeverAnswerTheNextRequest) {
+  raw_upstream_.set_mode(RawUpstream::Mode::LateBytesOnTheFirstConnection);
+  RawConnection c(port_);  // one client connection: one event loop, so one upstream pool
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all(get_request("X-Request-Id: late-1\r\n", "/raw")));
+  const auto first = c.read_response(5s);
+  ASSERT_TRUE(first) << printable(c.pending());
+  EXPECT_EQ(first->status, 204);
+  std::this_thread::sleep_for(25ms);  // the late bytes are there; the connection was parked moments ago
+  ASSERT_TRUE(c.send_all(get_request("X-Request-Id: late-2\r\n", "/raw")));
+  const auto second = c.read_response(5s);
+  ASSERT_TRUE(second) << printable(c.pending());
+  EXPECT_FALSE(second->header("X-Injected")) << "the next request was answered with bytes sent on an idle connection";
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "{\"ok\":true}");
 }
 
 }  // namespace

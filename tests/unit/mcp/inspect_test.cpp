@@ -166,6 +166,25 @@ TEST(Inspect, BatchesAreJudgedElementByElementOnlyWhereTheVersionAllowsThem) {
   EXPECT_EQ(inspect(modern, {}).verdict, Verdict::InvalidRequest);
 }
 
+// A server decodes the body by its charset before parsing: in UTF-7, "+ACIALAAiAG4AYQBtAGUAIgA6ACIAZQB2AGkAbA-"
+// is `","name":"evil` — a second name the gateway, reading UTF-8, would not see. Only UTF-8 JSON is read.
+TEST(Inspect, OnlyJsonInUtf8WithoutAContentCodingIsRead) {
+  const std::string body =
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"safe","x":"+ACIALAAiAG4AYQBtAGUAIgA6ACIAZQB2AGkAbA-"}})";
+  const Inspection utf7 = inspect(body, {.content_type = "application/json; charset=utf-7"});
+  EXPECT_EQ(utf7.verdict, Verdict::UnreadableBody);
+  EXPECT_EQ(http_status(utf7.verdict), 415);
+  for (const char* bad : {"text/plain", "application/json; charset=utf-16", "application/json;charset=\"UTF-7\"",
+                          "application/jsonx", "application/json; foo=bar"})
+    EXPECT_EQ(inspect(body, {.content_type = bad}).verdict, Verdict::UnreadableBody) << bad;
+  for (const char* good : {"application/json", "Application/JSON", "application/json; charset=utf-8",
+                           "application/json;charset=\"UTF-8\""})
+    EXPECT_EQ(inspect(body, {.content_type = good}).verdict, Verdict::Ok) << good;
+  EXPECT_EQ(inspect(body, {.content_type = "application/json", .content_encoding = "gzip"}).verdict,
+            Verdict::UnreadableBody);
+  EXPECT_EQ(inspect(body, {.content_type = "application/json", .content_encoding = "identity"}).verdict, Verdict::Ok);
+}
+
 TEST(Inspect, TheErrorBodyIsAJsonRpcErrorWithTheRequestsId) {
   const Inspection in = inspect(kCall, {.method = "tools/list"});
   const auto body = nlohmann::json::parse(error_body(in));
