@@ -236,8 +236,9 @@ void write_response_headers(const HeaderList& upstream, const HeaderList& ours, 
     const Canonical canonical(name);
     const std::string_view n = canonical.view();
     if (hop_by_hop(n) || n == "content-length" || (has_connection && named_by_connection(upstream, n))) continue;
-    if (std::any_of(ours.begin(), ours.end(), [&](const auto& f) { return same_header_name(f.first, name); }))
-      continue;
+    bool ours_already = false;  // (a loop, not a lambda: clang 14 cannot capture a structured binding)
+    for (const auto& f : ours) ours_already = ours_already || same_header_name(f.first, n);
+    if (ours_already) continue;
     if (http::has_forbidden_octet(value)) continue;
     out.field(name, value);
   }
