@@ -108,6 +108,11 @@ struct GatewayConfig {
       "X-Goog-Iap-Jwt-Assertion", "Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email",
       "X-Pomerium-*",       "X-Ms-Client-Principal*"};
   bool access_log = true;  // one JSON line per request on stderr
+  // MCP routes: a POST body is read whole up to this size to be inspected; a larger one is answered 413.
+  std::size_t inspect_max_bytes = 1024 * 1024;
+  // Metrics count MCP decisions by method; with this, by target (tool/prompt name, resource URI) too. Targets
+  // come from clients: only turn it on when the upstream's names are a small fixed set.
+  bool metrics_targets = false;
 };
 
 // [admin]: /healthz, /readyz, /metrics — on its own listener, never the public one.
@@ -178,6 +183,19 @@ struct StaticTokenConfig {
   std::optional<std::int64_t> expires_at;  // Unix seconds (the file may give RFC 3339)
 };
 
+// [[routes.rules]]: what one kind of MCP request needs beyond the route's own scopes (src/auth/call_rules.hpp).
+// First match in file order wins; a request no rule matches needs the route's scopes only.
+struct CallRuleConfig {
+  std::string name;            // in the access log and metrics; "" = "routes[I].rules[J]"
+  std::string method = "*";    // JSON-RPC method glob: "tools/call", "tools/*", "*"
+  std::string target;          // tool/prompt name or resource URI glob; "" = any (and methods without one)
+  std::vector<std::string> scopes;         // all required, on top of the route's
+  std::vector<std::string> any_scopes;     // at least one of these too
+  std::vector<std::string> organizations;  // the principal's organization id must be one of these
+  std::vector<std::pair<std::string, std::string>> claims;  // claim name = required value (strings), all
+  bool deny = false;           // refused whoever asks (a JSON-RPC error, no challenge)
+};
+
 struct RouteConfig {
   std::string prefix;  // "/mcp" matches /mcp and /mcp/...; "/static/" matches everything under it
   std::vector<std::string> methods;  // upper case; empty = any method
@@ -191,6 +209,13 @@ struct RouteConfig {
   std::string upstream_ca_file;
   // Extra headers for the upstream (service tokens): {"Authorization" = "Bearer {secret:coda/api_token}"}.
   std::vector<std::pair<std::string, std::string>> inject_headers;
+  // MCP awareness: POST bodies are read (up to gateway.inspect_max_bytes), checked against Mcp-Method /
+  // Mcp-Name / MCP-Protocol-Version and judged by `rules`. false = an opaque route (bodies stream through).
+  bool mcp = true;
+  // A tools/call that lacks scopes: "challenge" = HTTP 403 with the step-up WWW-Authenticate (MCP clients,
+  // Claude); "tool_result" = HTTP 200 with an isError result carrying _meta["mcp/www_authenticate"] (ChatGPT).
+  std::string step_up = "challenge";
+  std::vector<CallRuleConfig> rules;
 };
 
 struct Config {

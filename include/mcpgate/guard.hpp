@@ -74,6 +74,12 @@ class Guard {
 
   // `target` is the request target as sent: path plus optional "?query" (percent-encoded).
   Decision check(std::string_view method, std::string_view target, const HeaderList& headers) const;
+  // The same, and for a POST to an MCP route (RouteConfig::mcp) also the body: inspected against Mcp-Method,
+  // Mcp-Name and MCP-Protocol-Version (400 / JSON-RPC -32020 on a mismatch) and judged by [[routes.rules]]
+  // (403 step-up, or the in-band tool result; 403 JSON-RPC error for a deny). Pass the body exactly as
+  // your handler will read it.
+  Decision check(std::string_view method, std::string_view target, const HeaderList& headers,
+                 std::optional<std::string_view> body) const;
 
   // Hardening + discovery routes + the check in a pre-routing handler. Call before adding routes or listen().
   //

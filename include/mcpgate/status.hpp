@@ -102,6 +102,16 @@ namespace mcpgate {
   X(InsufficientScope, "insufficient_scope", 403, "insufficient_scope",                                     \
     "The token lacks a scope this route requires.")                                                         \
   X(OriginNotAllowed, "origin_not_allowed", 403, "", "The request's Origin is not allowed.")                \
+  /* --- an MCP request (an inspected POST body, [[routes.rules]]); answered with JSON-RPC errors --- */        \
+  X(McpNotJson, "mcp_not_json", 400, "", "The body is not strict JSON (RFC 8259, no duplicate names).")     \
+  X(McpInvalidRequest, "mcp_invalid_request", 400, "",                                                      \
+    "The body is not a JSON-RPC 2.0 message that the protocol version allows.")                            \
+  X(McpHeaderMismatch, "mcp_header_mismatch", 400, "",                                                      \
+    "Mcp-Method, Mcp-Name or MCP-Protocol-Version is missing or says something else than the body.")       \
+  X(McpUnreadableBody, "mcp_unreadable_body", 415, "",                                                      \
+    "The body is not application/json in UTF-8 without a content-coding.")                                 \
+  X(McpBodyTooLarge, "mcp_body_too_large", 413, "", "The body is larger than the gateway inspects.")        \
+  X(CallDenied, "call_denied", 403, "", "A rule of the route refuses this MCP request.")                    \
   /* --- loading a JWK (a skipped key; other keys of the set are kept) --- */                               \
   X(KeyNotObject, "key_not_object", 0, "", "The JWK is not a JSON object.")                                 \
   X(KeyTypeUnsupported, "key_kty_unsupported", 0, "", "The JWK's 'kty' is not RSA, EC or OKP.")            \

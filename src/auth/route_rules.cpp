@@ -36,7 +36,9 @@ bool method_equals(std::string_view configured, std::string_view method) noexcep
 RouteRules::RouteRules(const std::vector<RouteConfig>& routes) {
   for (std::size_t i = 0; i < routes.size(); ++i) {
     const RouteConfig& r = routes[i];
-    rules_.push_back({r.prefix, r.methods, r.scopes, r.is_public, static_cast<int>(i)});
+    const std::string name = "routes[" + std::to_string(i) + "]";
+    rules_.push_back({r.prefix, r.methods, r.scopes, r.is_public, static_cast<int>(i), r.mcp,
+                      r.step_up == "tool_result", CallRules(r.rules, name)});
   }
 }
 

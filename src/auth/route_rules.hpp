@@ -18,6 +18,7 @@
 #include <mcpgate/config.hpp>
 #include <mcpgate/principal.hpp>
 #include <mcpgate/status.hpp>
+#include "auth/call_rules.hpp"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct RouteRule {
   std::vector<std::string> scopes;   // all required
   bool is_public = false;
   int index = -1;  // position in [[routes]]; -1 = the default rule
+  bool mcp = false;              // POST bodies are inspected and judged by `calls` (RouteConfig::mcp)
+  bool step_up_in_band = false;  // step_up = "tool_result"
+  CallRules calls;               // [[routes.rules]]
 };
 
 class RouteRules {

@@ -173,6 +173,14 @@ int run_serve(const std::string& path) {
     const std::string route(done.route);
     metrics.count_request(route.empty() ? "none" : route, method_label(done.method), done.status);
     metrics.count_auth(outcome_name(done.reason, done.principal, done.routed_public));
+    if (!done.mcp_method.empty() || !done.rule.empty()) {
+      const std::string_view decision = done.reason == Reason::Ok               ? "allow"
+                                        : done.reason == Reason::InsufficientScope ? "step_up"
+                                        : done.reason == Reason::CallDenied        ? "denied"
+                                                                                   : "invalid";
+      metrics.count_mcp(route.empty() ? "none" : route, done.mcp_method,
+                        config.gateway.metrics_targets ? done.mcp_target : std::string_view(), decision);
+    }
     if (!config.gateway.access_log) return;
     const Principal* who = done.principal;
     observe::AccessRecord record{
@@ -184,6 +192,9 @@ int run_serve(const std::string& path) {
         .subject = who ? who->subject : std::string(),
         .reason = done.reason == Reason::Ok ? std::string() : std::string(reason_name(done.reason)),
         .upstream = {},
+        .mcp_method = std::string(done.mcp_method),
+        .mcp_target = std::string(done.mcp_target),
+        .rule = std::string(done.rule),
         .status = done.status,
         .duration_ms = done.elapsed_ms,
         .bytes_out = done.bytes_out,

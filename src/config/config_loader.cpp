@@ -177,6 +177,8 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
     }
   }
   r.boolean("access_log", g.access_log);
+  r.count("inspect_max_bytes", g.inspect_max_bytes, 1024, 64 * 1024 * 1024);
+  r.boolean("metrics_targets", g.metrics_targets);
   r.finish_strict();
 }
 
@@ -338,6 +340,44 @@ void load_static_tokens(const toml::node* node, const EnvironmentLookup& env, Co
   }
 }
 
+// A glob of [[routes.rules]]: printable ASCII without spaces (method names and tool names are; resource URIs
+// too), so that a rule always means what it shows.
+bool is_glob_text(std::string_view g) {
+  return std::all_of(g.begin(), g.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7F; });
+}
+
+void load_call_rules(const toml::node* node, const std::string& route, const EnvironmentLookup& env,
+                     RouteConfig& rt, ConfigLoad& out) {
+  if (!node) return;
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    out.errors.push_back({route + ".rules", "expected [[routes.rules]] tables"});
+    return;
+  }
+  for (std::size_t j = 0; j < array->size(); ++j) {
+    SectionReader r((*array)[j].as_table(), route + ".rules[" + std::to_string(j) + "]", "", out.errors, env);
+    CallRuleConfig rule;
+    if (r.string("name", rule.name) && (rule.name.empty() || !is_glob_text(rule.name)))
+      r.error("name", "expected a name without spaces or control characters");
+    if (r.string("method", rule.method) && (rule.method.empty() || !is_glob_text(rule.method)))
+      r.error("method", "expected a JSON-RPC method or glob such as \"tools/call\" or \"tools/*\"");
+    if (r.string("target", rule.target) && (rule.target.empty() || !is_glob_text(rule.target)))
+      r.error("target", "expected a tool or prompt name, a resource URI, or a glob of them (no spaces)");
+    read_scopes_named(r, "scopes", rule.scopes);
+    read_scopes_named(r, "any_scopes", rule.any_scopes);
+    r.string_list("organizations", rule.organizations);
+    r.string_table("claims", rule.claims);
+    r.boolean("deny", rule.deny);
+    r.finish_strict();
+    const bool asks = !rule.scopes.empty() || !rule.any_scopes.empty() || !rule.organizations.empty() ||
+                      !rule.claims.empty();
+    if (rule.deny && asks) r.error("deny", "a deny rule refuses everyone: remove its scopes and conditions");
+    if (rt.is_public && asks)
+      r.error("scopes", "a public route has no token to judge: only deny rules are possible here");
+    rt.rules.push_back(std::move(rule));
+  }
+}
+
 void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c, ConfigLoad& out) {
   if (!node) return;
   const toml::array* array = node->as_array();
@@ -381,8 +421,15 @@ void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c
       }
       if (rt.upstream.empty()) r.error("inject_headers", "only meaningful with an upstream");
     }
+    r.boolean("mcp", rt.mcp);
+    if (r.string("step_up", rt.step_up) && rt.step_up != "challenge" && rt.step_up != "tool_result")
+      r.error("step_up", "expected \"challenge\" (HTTP 403, MCP step-up) or \"tool_result\" (ChatGPT)");
+    r.nested("rules");
+    const std::string route = "routes[" + std::to_string(i) + "]";
     r.finish_strict();
     if (rt.is_public && !rt.scopes.empty()) r.error("public", "a public route cannot also require scopes");
+    load_call_rules((*array)[i].as_table() ? (*array)[i].as_table()->get("rules") : nullptr, route, env, rt, out);
+    if (!rt.mcp && !rt.rules.empty()) r.error("rules", "rules judge MCP requests: they need mcp = true");
     c.routes.push_back(std::move(rt));
   }
 }
@@ -462,6 +509,7 @@ std::vector<std::string> config_keys() {
   for (const Section& s : kSections) {
     every_section.append(s.array ? "[[" : "[").append(s.name).append(s.array ? "]]\n" : "]\n");
   }
+  every_section += "[[routes.rules]]\n";  // the one nested array of tables
   config::KeyRecording recording;
   load_config_text(every_section, "<config_keys>", [](const std::string&) { return std::nullopt; });
   return recording.keys();

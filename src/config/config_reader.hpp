@@ -71,6 +71,8 @@ class SectionReader {
   // Reports every key of the table that no read asked for (strict sections) or returns them (lenient ones).
   void finish_strict();
   std::vector<std::string> unread_keys() const;
+  // `key` is an array of tables read by readers of its own ("routes[0].rules"): not unknown.
+  void nested(const std::string& key) { asked(key); }
 
  private:
   // The raw value from the env (text) or the file (a node); std::nullopt when absent everywhere.

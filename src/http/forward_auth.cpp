@@ -71,7 +71,7 @@ bool ForwardAuth::handles(std::string_view raw_target) const noexcept {
          raw_target[path_.size()] == '/';
 }
 
-Decision ForwardAuth::decide(const ForwardAuthRequest& r) const {
+Decision ForwardAuth::decide(const ForwardAuthRequest& r, CallOutcome* mcp) const {
   if (Reason bad = check_header_syntax(r.headers, singletons_); bad != Reason::Ok)
     return guard_.refusal(bad, path_);
   std::vector<HeaderField> judged;
@@ -80,7 +80,7 @@ Decision ForwardAuth::decide(const ForwardAuthRequest& r) const {
     if (!describes_original_request(h.name) && !header_name_equals(h.name, method_header_) &&
         !header_name_equals(h.name, uri_header_))
       judged.push_back(h);
-  Decision d = judge(r, judged);
+  Decision d = judge(r, judged, mcp);
   if (!d.allow) return d;
   d.status = 200;
   const auto& s = guard_.config().server;
@@ -98,7 +98,8 @@ Decision ForwardAuth::decide(const ForwardAuthRequest& r) const {
   return d;
 }
 
-Decision ForwardAuth::judge(const ForwardAuthRequest& r, std::vector<HeaderField>& judged) const {
+Decision ForwardAuth::judge(const ForwardAuthRequest& r, std::vector<HeaderField>& judged,
+                            CallOutcome* mcp) const {
   std::string_view method = "GET", target = path_;
   TargetEncoding encoding = TargetEncoding::Raw;
   if (is_trusted(r.remote_addr)) {
@@ -126,8 +127,18 @@ Decision ForwardAuth::judge(const ForwardAuthRequest& r, std::vector<HeaderField
     d.allow = true;
     return d;
   }
-  return guard_.decide(
+  Decision d = guard_.decide(
       {.method = method, .path = t.path, .query_has_access_token = t.query_has_access_token, .headers = judged});
+  if (!d.allow || !guard_.inspects(method, t.path)) return d;
+  CallOutcome call = guard_.decide_call({.path = t.path,
+                                         .headers = judged,
+                                         .body = std::nullopt,
+                                         .principal = d.principal.get(),
+                                         .in_band_step_up = false});
+  if (mcp) *mcp = call;
+  if (call.decision.allow) return d;
+  if (call.decision.status != 401) call.decision.status = 403;
+  return std::move(call.decision);
 }
 
 }  // namespace mcpgate::http

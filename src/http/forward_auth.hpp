@@ -29,6 +29,10 @@
 
 #include "http/request_target.hpp"
 
+namespace mcpgate {
+struct CallOutcome;
+}
+
 namespace mcpgate::http {
 
 struct ForwardAuthRequest {
@@ -45,11 +49,14 @@ class ForwardAuth {
   // True when a request with this raw target is a forward-auth check: forward_auth_path itself, or a path
   // under it when the URI comes from the check request's own target.
   bool handles(std::string_view raw_target) const noexcept;
-  Decision decide(const ForwardAuthRequest& request) const;
+  // `mcp`, when given, receives the MCP stage's findings (method, target, rule) for the access log. A POST to
+  // an MCP route is judged by its [[routes.rules]] from Mcp-Method / Mcp-Name (no body reaches forward-auth);
+  // every MCP refusal is a 403 here, the one refusal besides 401 that nginx auth_request relays.
+  Decision decide(const ForwardAuthRequest& request, CallOutcome* mcp = nullptr) const;
   bool is_trusted(std::string_view remote_addr) const noexcept;
 
  private:
-  Decision judge(const ForwardAuthRequest& request, std::vector<HeaderField>& judged) const;
+  Decision judge(const ForwardAuthRequest& request, std::vector<HeaderField>& judged, CallOutcome* mcp) const;
 
   const Guard::Impl& guard_;
   std::string path_, method_header_, uri_header_;

@@ -163,15 +163,25 @@ Guard::Guard(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
 Guard::~Guard() = default;
 
 Decision Guard::check(std::string_view method, std::string_view target, const HeaderList& headers) const {
+  return check(method, target, headers, std::nullopt);
+}
+
+Decision Guard::check(std::string_view method, std::string_view target, const HeaderList& headers,
+                      std::optional<std::string_view> body) const {
   http::RequestTarget t = http::parse_request_target(target);
   std::vector<HeaderField> fields;
   fields.reserve(headers.size());
   for (const auto& [k, v] : headers) fields.push_back({k, v});
   if (!t.ok) return impl_->refusal(Reason::RequestTargetRefused, "/");
-  return impl_->decide({.method = method,
-                        .path = t.path,
-                        .query_has_access_token = t.query_has_access_token,
-                        .headers = fields});
+  Decision d = impl_->decide({.method = method,
+                              .path = t.path,
+                              .query_has_access_token = t.query_has_access_token,
+                              .headers = fields});
+  if (!d.allow || !body || !impl_->inspects(method, t.path)) return d;
+  CallOutcome call = impl_->decide_call(
+      {.path = t.path, .headers = fields, .body = body, .principal = d.principal.get()});
+  if (call.decision.allow) return d;
+  return std::move(call.decision);
 }
 
 }  // namespace mcpgate

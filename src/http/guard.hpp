@@ -35,11 +35,33 @@ struct RequestView {
   std::span<const HeaderField> headers{};
 };
 
+// An MCP POST whose head the Guard allowed: its body (nullopt for forward-auth, which judges from the
+// SEP-2243 headers alone) and who sent it (null on a public route).
+struct CallRequest {
+  std::string_view path{};
+  std::span<const HeaderField> headers{};
+  std::optional<std::string_view> body{};
+  const Principal* principal = nullptr;
+  bool in_band_step_up = true;  // false: never the 200 tool-result form (forward-auth: a 2xx would allow)
+};
+
+struct CallOutcome {
+  Decision decision;            // allow, or the whole answer (400/403/413/415, or 200 for an in-band step-up)
+  std::string mcp_method;       // for the access log: the JSON-RPC method ("batch" for several), or ""
+  std::string mcp_target;       // the tool/prompt name or resource URI, at most 256 bytes, or ""
+  std::string rule;             // the [[routes.rules]] entry that decided, or ""
+  bool step_up_in_band = false;  // the answer is a tools/call result carrying the challenge (ChatGPT)
+};
+
 class Guard::Impl {
  public:
   explicit Impl(const Config& config);
   ~Impl();
   Decision decide(const RequestView& request) const;
+  // True when a POST to `path` is an MCP request whose body decide_call() must see (route mcp = true).
+  bool inspects(std::string_view method, std::string_view path) const;
+  // The MCP stage, after decide() allowed the head: inspection, then [[routes.rules]] (guard_mcp.cpp).
+  CallOutcome decide_call(const CallRequest& request) const;
   // The decision for a request outside the protected routes' rules: only discovery (for forward-auth's
   // probes).
   const Config& config() const noexcept { return config_; }

@@ -72,8 +72,13 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
   if (!config.server.scopes_supported.empty()) {
     m.scopes_ = config.server.scopes_supported;
   } else {
-    for (const auto& r : config.routes)
+    for (const auto& r : config.routes) {
       for (const auto& s : r.scopes) add_unique(m.scopes_, s);
+      for (const auto& rule : r.rules) {  // what a step-up may ask for is supported too
+        for (const auto& s : rule.scopes) add_unique(m.scopes_, s);
+        for (const auto& s : rule.any_scopes) add_unique(m.scopes_, s);
+      }
+    }
   }
   auto servers = authorization_servers(config);
   if (servers.empty()) {

@@ -326,6 +326,14 @@ struct PublicServer::State {
   task<bool> answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep, Completed& rec,
                     bool body_read = false);
   task<bool> discard_body(Connection& c, const RequestHead& head);
+  // An MCP POST's whole body, for inspection (gateway.inspect_max_bytes).
+  struct WholeBody {
+    Reason refused = Reason::Ok;  // McpBodyTooLarge
+    bool malformed = false;       // a chunked body that is not valid chunked coding
+    bool gone = false;            // the client left or timed out
+    std::string decoded;          // a chunked body, decoded (a Content-Length one stays in c.in)
+  };
+  task<WholeBody> read_whole_body(Connection& c, const RequestHead& head);
   task<void> linger_close(Connection& c);
   task<std::shared_ptr<Stream>> connect_upstream(Loop& loop, const gateway::UpstreamRequest& up, bool& reused,
                                                  std::string& kind);
@@ -500,6 +508,63 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
   }
 }
 
+// Reads an MCP POST's body whole: a Content-Length body into c.in (left there, at its front), a chunked one
+// decoded into `decoded` (its coding consumed from c.in). Within header_timeout overall, read_timeout per read.
+task<PublicServer::State::WholeBody> PublicServer::State::read_whole_body(Connection& c, const RequestHead& head) {
+  WholeBody out;
+  const std::size_t cap = config.gateway.inspect_max_bytes;
+  if (head.framing == Framing::Length && head.content_length > cap) {
+    out.refused = Reason::McpBodyTooLarge;
+    co_return out;
+  }
+  Stream& client = *c.client;
+  const ServerConfig& sc = config.server;
+  const Clock::time_point deadline = Clock::now() + seconds(config.gateway.header_timeout);
+  auto read_more = [&]() -> task<bool> {
+    const Clock::duration left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) co_return false;
+    client.expire_after(std::min(seconds(sc.read_timeout), left));
+    auto [ec, n] = co_await client.read_append(c.in);
+    co_return !ec && n > 0;
+  };
+  if (head.expect_continue && head.framing != Framing::None) {
+    client.expire_after(seconds(sc.write_timeout));
+    if (co_await client.write("HTTP/1.1 100 Continue\r\n\r\n")) {
+      out.gone = true;
+      co_return out;
+    }
+  }
+  if (head.framing == Framing::Length) {
+    while (c.in.size() < head.content_length)
+      if (!co_await read_more()) {
+        out.gone = true;
+        break;
+      }
+  } else if (head.framing == Framing::Chunked) {
+    ChunkedDecoder decoder;
+    for (;;) {
+      std::size_t used = 0;
+      const auto status = decoder.feed(c.in, used, out.decoded);
+      c.in.erase(0, used);
+      if (status == ChunkedDecoder::Status::Malformed) {
+        out.malformed = true;
+        break;
+      }
+      if (decoder.data_bytes() > cap) {
+        out.refused = Reason::McpBodyTooLarge;
+        break;
+      }
+      if (status == ChunkedDecoder::Status::Done) break;
+      if (!co_await read_more()) {
+        out.gone = true;
+        break;
+      }
+    }
+  }
+  client.no_deadline();
+  co_return out;
+}
+
 // After an answer to a request whose body was not read: stop sending, read (and drop) what the client is
 // still sending for a moment, so that closing does not reset the connection before it has read the answer.
 task<void> PublicServer::State::linger_close(Connection& c) {
@@ -572,11 +637,16 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
   }
   const http::ForwardAuth& forward_auth = impl.forward_auth();
   if (forward_auth.handles(head.target)) {
+    CallOutcome call;
     Decision d = forward_auth.decide({.remote_addr = c.peer,
                                       .method = head.method,
                                       .target = head.target,
                                       .headers = fields,
-                                      .header_values = http::TargetEncoding::Raw});
+                                      .header_values = http::TargetEncoding::Raw},
+                                     &call);
+    rec.mcp_method = call.mcp_method;
+    rec.mcp_target = call.mcp_target;
+    rec.rule = call.rule;
     if (d.allow) who = d.principal;
     d.allow = false;  // the forward-auth answer is the response
     rec.reason = d.reason;
@@ -613,6 +683,46 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
     const gateway::Answer a = answer_of(impl.refusal(Reason::BodyNotAllowed, target.path));
     co_return co_await answer(c, head, a, false, rec);
   }
+  // An MCP POST: the body is read whole, inspected and judged before anything reaches the upstream.
+  CallOutcome call;
+  std::optional<RequestHead> buffered;  // a chunked body, decoded: forwarded with a Content-Length
+  const RequestHead* sent = &head;
+  if (head.method == "POST" && impl.inspects(head.method, target.path)) {
+    WholeBody body = co_await read_whole_body(c, head);
+    if (body.gone) co_return false;
+    if (body.refused != Reason::Ok || body.malformed) {
+      rec.reason = body.malformed ? Reason::McpInvalidRequest : body.refused;
+      finish_rec();
+      const gateway::Answer a =
+          body.malformed ? plain_refusal(400, "invalid_request", "The chunked body is malformed.")
+                         : plain_refusal(413, "request_too_large", "The request body is larger than the gateway inspects.");
+      co_return co_await answer(c, head, a, false, rec);  // the rest is not read: the connection closes
+    }
+    if (head.framing == Framing::Chunked) {
+      buffered = head;
+      buffered->framing = Framing::Length;
+      buffered->content_length = body.decoded.size();
+      buffered->expect_continue = false;
+      c.in.insert(0, body.decoded);
+      sent = &*buffered;
+    }
+    const std::size_t length = sent->framing == Framing::Length ? static_cast<std::size_t>(sent->content_length) : 0;
+    call = impl.decide_call({.path = target.path,
+                             .headers = fields,
+                             .body = std::string_view(c.in).substr(0, length),
+                             .principal = who.get()});
+    rec.mcp_method = call.mcp_method;
+    rec.mcp_target = call.mcp_target;
+    rec.rule = call.rule;
+    if (!call.decision.allow) {
+      rec.reason = call.decision.reason;
+      finish_rec();
+      c.in.erase(0, length);
+      gateway::Answer a = answer_of(call.decision);
+      a.headers.emplace_back(g.request_id_header, request_id);
+      co_return co_await answer(c, *sent, a, keep, rec, true);
+    }
+  }
   HeaderList ours = {{g.request_id_header, request_id}};
   for (const auto& [k, v] : d.headers)
     if (!http::has_forbidden_octet(v)) ours.emplace_back(k, v);
@@ -628,9 +738,9 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
   finish_rec();
   if (p.answer) {
     for (auto& h : ours) p.answer->headers.push_back(h);
-    co_return co_await answer(c, head, *p.answer, keep, rec);
+    co_return co_await answer(c, *sent, *p.answer, keep, rec);
   }
-  const bool result = co_await exchange(c, head, std::move(*p.upstream), rec, std::move(ours), keep);
+  const bool result = co_await exchange(c, *sent, std::move(*p.upstream), rec, std::move(ours), keep);
   co_return result;
 }
 

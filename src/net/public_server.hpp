@@ -38,6 +38,8 @@ struct Completed {
   bool routed_public = false;
   double elapsed_ms = 0;
   std::uint64_t bytes_out = 0;  // body bytes sent to the client
+  // An MCP request (an inspected body, or forward-auth's Mcp-Method/Mcp-Name): what it asked, which rule decided.
+  std::string_view mcp_method, mcp_target, rule;
 };
 
 class PublicServer {

@@ -79,6 +79,9 @@ void Logger::access(const AccessRecord& r) {
   optional("auth_source", r.auth_source);
   optional("subject", r.subject);
   optional("reason", r.reason);
+  optional("mcp_method", r.mcp_method);
+  optional("mcp_target", r.mcp_target);
+  optional("rule", r.rule);
   optional("upstream", r.upstream);
   write(line);
 }

@@ -104,6 +104,29 @@ void Metrics::count_auth(std::string_view outcome) {
   ++slot<1>(auth_, {outcome});
 }
 
+namespace {
+// The methods of the MCP specification (2025-03-26 to 2026-07-28): the only values of the method label.
+constexpr std::string_view kMcpMethods[] = {
+    "initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list",
+    "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
+    "completion/complete", "logging/setLevel", "subscriptions/listen", "sampling/createMessage",
+    "elicitation/create", "roots/list", "tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
+    "notifications/initialized", "notifications/cancelled", "notifications/progress",
+    "notifications/roots/list_changed", "batch"};
+
+std::string_view mcp_method_label(std::string_view method) {
+  for (std::string_view m : kMcpMethods)
+    if (m == method) return m;
+  return method.empty() ? std::string_view("none") : std::string_view("other");
+}
+}  // namespace
+
+void Metrics::count_mcp(std::string_view route, std::string_view method, std::string_view target,
+                        std::string_view decision) {
+  std::lock_guard lock(mcp_.mutex);
+  ++slot<4>(mcp_, {route, mcp_method_label(method), target, decision});
+}
+
 void Metrics::count_upstream_error(std::string_view route, std::string_view kind) {
   std::lock_guard lock(upstream_errors_.mutex);
   ++slot<2>(upstream_errors_, {route, kind});
@@ -141,6 +164,7 @@ std::size_t Metrics::label_sets(std::string_view family) const {
   if (family == "mcpgate_requests_total") return size_of(requests_);
   if (family == "mcpgate_auth_total") return size_of(auth_);
   if (family == "mcpgate_upstream_errors_total") return size_of(upstream_errors_);
+  if (family == "mcpgate_mcp_requests_total") return size_of(mcp_);
   if (family == "mcpgate_upstream_response_seconds") return size_of(upstream_latency_);
   return 0;
 }
@@ -164,6 +188,15 @@ std::string Metrics::render() const {
     std::lock_guard lock(auth_.mutex);
     for (const auto& [labels, value] : auth_.series)
       append_sample<1>(out, "mcpgate_auth_total", {"outcome"}, labels, integer(value));
+  }
+
+  append_help_type(out, "mcpgate_mcp_requests_total", "counter",
+                   "MCP requests judged, by route, JSON-RPC method, target (when enabled) and decision.");
+  {
+    std::lock_guard lock(mcp_.mutex);
+    for (const auto& [labels, value] : mcp_.series)
+      append_sample<4>(out, "mcpgate_mcp_requests_total", {"route", "method", "target", "decision"}, labels,
+                       integer(value));
   }
 
   append_help_type(out, "mcpgate_upstream_errors_total", "counter",

@@ -54,6 +54,11 @@ class Metrics {
       std::string_view outcome);  // mcpgate_auth_total{outcome}: ok_jwt|ok_static|ok_public|<Reason>
   void count_upstream_error(std::string_view route,
                             std::string_view kind);  // mcpgate_upstream_errors_total{route,kind}
+  // mcpgate_mcp_requests_total{route,method,target,decision}: MCP requests the gateway judged. `method` is
+  // folded to "other" unless it is a method of the MCP specification (clients choose it); `target` is "" unless
+  // the caller opted in (gateway.metrics_targets); decision: allow|step_up|denied|invalid.
+  void count_mcp(std::string_view route, std::string_view method, std::string_view target,
+                 std::string_view decision);
   // histogram mcpgate_upstream_response_seconds{route}: time to the upstream's response headers.
   void observe_upstream_latency(std::string_view route, double seconds);
   // gauges
@@ -117,6 +122,7 @@ class Metrics {
   Store<3, std::uint64_t> requests_;         // route, method, status
   Store<1, std::uint64_t> auth_;             // outcome
   Store<2, std::uint64_t> upstream_errors_;  // route, kind
+  Store<4, std::uint64_t> mcp_;              // route, method, target, decision
   Store<1, HistogramValue> upstream_latency_;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::int64_t> open_streams_{0};

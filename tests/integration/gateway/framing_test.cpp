@@ -581,9 +581,9 @@ class Framing : public ::testing::Test {
          << "[admin]\nenabled = false\n\n"
          << "[[static_tokens]]\nname = \"alice\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(kAlice))
          << "\"\nscopes = [\"mcp:read\"]\n\n"
-         << "[[routes]]\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
+         << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
          << upstream_.port() << "\"\n\n"
-         << "[[routes]]\nprefix = \"/raw\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
+         << "[[routes]]\nmcp = false\nprefix = \"/raw\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
          << raw_upstream_.port() << "\"\n";
     conf.close();
     serve_ = std::make_unique<testing::ChildProcess>(

@@ -76,13 +76,13 @@ class Gateway : public ::testing::Test {
     for (auto [name, token] : {std::pair{"alice", kAlice}, {"bob", kBob}})
       conf << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \""
            << auth::digest_hex(auth::digest_token(token)) << "\"\nscopes = [\"mcp:read\"]\n\n";
-    conf << "[[routes]]\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n"
+    conf << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n"
          << "inject_headers = { Authorization = \"Bearer {secret:demo/api_token}\" }\n\n"
-         << "[[routes]]\nprefix = \"/sse\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n\n"
-         << "[[routes]]\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
-         << "[[routes]]\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
-         << "[[routes]]\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
-         << "[[routes]]\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port_.port() << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/sse\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port_.port() << "\"\n\n"
          << extra_tail;
     conf.close();
     ::setenv("MCPGATE_SECRET_DEMO_API_TOKEN", kServiceSecret, 1);
@@ -905,7 +905,7 @@ class GatewayWithStore : public Gateway {
     const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
     auto tail = [&] {
       return "[store]\nbackend = \"sqlite\"\npath = \"" + dir_ + "/store.db\"\nkey_file = \"" + dir_ +
-             "/master.key\"\n\n[[routes]]\nprefix = \"/peruser\"\nupstream = \"" + up +
+             "/master.key\"\n\n[[routes]]\nmcp = false\nprefix = \"/peruser\"\nupstream = \"" + up +
              "/json\"\ninject_headers = { X-User-Token = \"{secret:coda/user_token@subject}\" }\n\n" +
              "[[issuers]]\nissuer = \"" + kOtherIssuer +
              "\"\naudiences = [\"https://mcp.example.com/json\"]\n" + "jwks_file = \"" + dir_ +
@@ -1055,7 +1055,7 @@ TEST(GatewayTls, ServesHttpsAndTellsTheUpstreamTheSchemeWasHttps) {
       << "\ntls_cert_file = \"" << dir << "/cert.pem\"\ntls_key_file = \"" << dir << "/key.pem\"\n"
       << "[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice))
-      << "\"\n[[routes]]\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port() << "\"\n";
+      << "\"\n[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port() << "\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");
   const auto listening = testing::wait_for_log_event(serve, "listening", 20s);
@@ -1114,9 +1114,9 @@ TEST(GatewayTls, HttpsUpstreamIsVerifiedAgainstTheRoutesCaFile) {
       << "[server]\npublic_url = \"http://127.0.0.1/json\"\nport = 0"
       << "\n[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice)) << "\"\n"
-      << "[[routes]]\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \"" << dir
+      << "[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \"" << dir
       << "/up-cert.pem\"\n"
-      << "[[routes]]\nprefix = \"/untrusted\"\nupstream = \"" << up << "/json\"\n";
+      << "[[routes]]\nmcp = false\nprefix = \"/untrusted\"\nupstream = \"" << up << "/json\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");
   const auto listening = testing::wait_for_log_event(serve, "listening", 20s);

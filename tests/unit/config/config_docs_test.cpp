@@ -35,9 +35,12 @@ std::string read_text(const std::string& path) {
 const std::string kDocPath = std::string(MCPGATE_SOURCE_DIR) + "/docs/configuration.md";
 const std::string kExamplePath = std::string(MCPGATE_SOURCE_DIR) + "/config/mcpgate.example.toml";
 
-// "routes" + "prefix" -> "routes[].prefix" for arrays of tables, else "server.port".
+// "routes" + "prefix" -> "routes[].prefix" for arrays of tables, else "server.port"; a nested array of tables
+// ("routes.rules") sits in an array of tables: "routes[].rules[].method".
 std::string full_key(const std::string& section, bool array, const std::string& key) {
-  return section + (array ? "[]." : ".") + key;
+  std::string out;
+  for (char c : section) out += c == '.' ? std::string("[].") : std::string(1, c);
+  return out + (array ? "[]." : ".") + key;
 }
 
 struct Mention {
@@ -47,7 +50,7 @@ struct Mention {
 
 // Keys named in the reference: table rows "| `key` |" under "## [section]" headings.
 std::vector<Mention> documented_keys(const std::string& text) {
-  static const std::regex heading(R"(^## (\[\[?)([a-z_]+)\]\]?.*$)");
+  static const std::regex heading(R"(^## (\[\[?)([a-z_]+(?:\.[a-z_]+)?)\]\]?.*$)");
   static const std::regex row(R"(^\| `([a-z0-9_]+)` \|.*$)");
   std::vector<Mention> out;
   std::istringstream in(text);
@@ -72,7 +75,7 @@ std::vector<Mention> documented_keys(const std::string& text) {
 
 // Keys named in the example, set or commented out.
 std::vector<Mention> example_keys(const std::string& text, std::vector<std::string>& problems) {
-  static const std::regex header(R"(^(# )?(\[\[?)([a-z_]+)\]\]?\s*(#.*)?$)");
+  static const std::regex header(R"(^(# )?(\[\[?)([a-z_]+(?:\.[a-z_]+)?)\]\]?\s*(#.*)?$)");
   static const std::regex assignment(R"(^(# )?([A-Za-z0-9_]+) = .*$)");
   std::vector<Mention> out;
   std::istringstream in(text);
