@@ -188,6 +188,45 @@ TEST(Config, RouteCannotBePublicAndScoped) {
   EXPECT_TRUE(has_error(load("[[routes]]\nprefix = \"mcp\"\n"), "routes[0].prefix", "starting with '/'"));
 }
 
+TEST(Config, RouteRulesLoadInFileOrderWithTheirConditions) {
+  auto l = load(
+      "[[routes]]\nprefix = \"/mcp\"\nscopes = [\"mcp:read\"]\nstep_up = \"tool_result\"\n"
+      "[[routes.rules]]\nname = \"writes\"\nmethod = \"tools/call\"\ntarget = \"create_*\"\n"
+      "scopes = [\"mcp:write\"]\nany_scopes = [\"team:a\", \"team:b\"]\n"
+      "[[routes.rules]]\nmethod = \"tools/call\"\ntarget = \"wipe\"\norganizations = [\"org-1\"]\n"
+      "claims = { role = \"admin\" }\n"
+      "[[routes.rules]]\ntarget = \"run_sql\"\ndeny = true\n");
+  ASSERT_TRUE(l.ok()) << errors_of(l);
+  const RouteConfig& r = l.config->routes.at(0);
+  EXPECT_TRUE(r.mcp);
+  EXPECT_EQ(r.step_up, "tool_result");
+  ASSERT_EQ(r.rules.size(), 3u);
+  EXPECT_EQ(r.rules[0].name, "writes");
+  EXPECT_EQ(r.rules[0].target, "create_*");
+  EXPECT_EQ(r.rules[0].any_scopes, (std::vector<std::string>{"team:a", "team:b"}));
+  EXPECT_EQ(r.rules[1].organizations, (std::vector<std::string>{"org-1"}));
+  EXPECT_EQ(r.rules[1].claims, (std::vector<std::pair<std::string, std::string>>{{"role", "admin"}}));
+  EXPECT_EQ(r.rules[2].method, "*");  // the default: any method
+  EXPECT_TRUE(r.rules[2].deny);
+}
+
+TEST(Config, RouteRuleMistakesNameTheirKey) {
+  auto rules = [](const std::string& route_extra, const std::string& rule) {
+    return load("[[routes]]\nprefix = \"/mcp\"\n" + route_extra + "[[routes.rules]]\n" + rule);
+  };
+  EXPECT_TRUE(has_error(rules("", "method = \"tools call\"\n"), "routes[0].rules[0].method"));
+  EXPECT_TRUE(has_error(rules("", "target = \"\"\n"), "routes[0].rules[0].target"));
+  EXPECT_TRUE(has_error(rules("", "scopes = [\"a b\"]\n"), "routes[0].rules[0].scopes"));
+  EXPECT_TRUE(has_error(rules("", "deny = true\nscopes = [\"a\"]\n"), "routes[0].rules[0].deny"));
+  EXPECT_TRUE(has_error(rules("", "methd = \"x\"\n"), "routes[0].rules[0].methd", "unknown key"));
+  EXPECT_TRUE(has_error(rules("public = true\n", "scopes = [\"a\"]\n"), "routes[0].rules[0].scopes"));
+  EXPECT_TRUE(has_error(rules("mcp = false\n", "deny = true\n"), "routes[0].rules", "mcp = true"));
+  EXPECT_TRUE(has_error(load("[[routes]]\nprefix = \"/mcp\"\nstep_up = \"403\"\n"), "routes[0].step_up"));
+  EXPECT_TRUE(has_error(load("[[routes]]\nprefix = \"/mcp\"\nrules = 3\n"), "routes[0].rules"));
+  // A public route may still deny.
+  EXPECT_TRUE(rules("public = true\n", "target = \"x\"\ndeny = true\n").ok());
+}
+
 TEST(Config, DuplicateStaticTokenNamesRefused) {
   auto l = load(std::string("[[static_tokens]]\nname = \"a\"\nsha256 = \"") + kDigest +
                 "\"\n[[static_tokens]]\nname = \"a\"\nsha256 = \"" + std::string(64, 'b') + "\"\n");
