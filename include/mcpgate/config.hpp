@@ -186,7 +186,7 @@ struct StaticTokenConfig {
 // [[routes.rules]]: what one kind of MCP request needs beyond the route's own scopes (src/auth/call_rules.hpp).
 // First match in file order wins; a request no rule matches needs the route's scopes only.
 struct CallRuleConfig {
-  std::string name;            // in the access log and metrics; "" = "routes[I].rules[J]"
+  std::string name;            // in the access log; the loader sets "routes[I].rules[J]" when none is given
   std::string method = "*";    // JSON-RPC method glob: "tools/call", "tools/*", "*"
   std::string target;          // tool/prompt name or resource URI glob; "" = any (and methods without one)
   std::vector<std::string> scopes;         // all required, on top of the route's

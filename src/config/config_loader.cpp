@@ -369,6 +369,7 @@ void load_call_rules(const toml::node* node, const std::string& route, const Env
     r.string_table("claims", rule.claims);
     r.boolean("deny", rule.deny);
     r.finish_strict();
+    if (rule.name.empty()) rule.name = route + ".rules[" + std::to_string(j) + "]";
     const bool asks = !rule.scopes.empty() || !rule.any_scopes.empty() || !rule.organizations.empty() ||
                       !rule.claims.empty();
     if (rule.deny && asks) r.error("deny", "a deny rule refuses everyone: remove its scopes and conditions");

@@ -238,6 +238,33 @@ TEST(McpgateCli, HelpWorksOnEveryCommandAndVersionPrintsTheVersion) {
   EXPECT_NE(version.stdout_text.find("mcpgate "), std::string::npos) << version.stdout_text;
 }
 
+TEST(McpgateCli, CheckConfigPrintsTheEffectiveRuleTableOfEachMcpRoute) {
+  ProcessOutput out =
+      run_process({MCPGATE_BINARY, "check-config", "--config", std::string(MCPGATE_SOURCE_DIR) + "/config/mcpgate.example.toml"});
+  ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
+  const std::string& text = out.stdout_text;
+  // First match first, the route's scopes folded into each rule's, and what no rule matches last.
+  const auto header = text.find("#  method      target");
+  const auto write = text.find("1  tools/call  create_*          scopes: mcp:read mcp:write");
+  const auto admin = text.find("2  tools/call  delete_workspace  scopes: mcp:read mcp:admin; organization: ");
+  const auto deny = text.find("3  tools/call  run_sql           deny (everyone)");
+  const auto rest = text.find("-  *           *                 scopes: mcp:read");
+  EXPECT_NE(header, std::string::npos) << text;
+  EXPECT_LT(header, write) << text;
+  EXPECT_LT(write, admin) << text;
+  EXPECT_LT(admin, deny) << text;
+  EXPECT_LT(deny, rest) << text;
+  EXPECT_NE(text.find("no-raw-sql"), std::string::npos) << text;
+}
+
+TEST(McpgateCli, CheckConfigNamesABadRuleKeyAndExitsTwo) {
+  const std::string path = ::testing::TempDir() + "/bad-rule.toml";
+  std::ofstream(path) << "[[routes]]\nprefix = \"/mcp\"\n[[routes.rules]]\nmethod = \"tools call\"\n";
+  ProcessOutput out = run_process({MCPGATE_BINARY, "check-config", "--config", path});
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.stderr_text.find("routes[0].rules[0].method"), std::string::npos) << out.stderr_text;
+}
+
 TEST(McpgateCli, TokenWithoutSubcommandIsAUsageError) {
   ProcessOutput out = run_process({MCPGATE_BINARY, "token"});
   EXPECT_EQ(out.exit_code, 2);
