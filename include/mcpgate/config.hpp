@@ -110,6 +110,9 @@ struct GatewayConfig {
   bool access_log = true;  // one JSON line per request on stderr
   // MCP routes: a POST body is read whole up to this size to be inspected; a larger one is answered 413.
   std::size_t inspect_max_bytes = 1024 * 1024;
+  // A list answer (tools/list, ...) on a route with rules is read whole to be filtered, up to this size; a
+  // larger one is answered 502 (never relayed unfiltered).
+  std::size_t list_max_bytes = 4 * 1024 * 1024;
   // Metrics count MCP decisions by method; with this, by target (tool/prompt name, resource URI) too. Targets
   // come from clients: only turn it on when the upstream's names are a small fixed set.
   bool metrics_targets = false;

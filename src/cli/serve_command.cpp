@@ -173,7 +173,8 @@ int run_serve(const std::string& path) {
     const std::string route(done.route);
     metrics.count_request(route.empty() ? "none" : route, method_label(done.method), done.status);
     metrics.count_auth(outcome_name(done.reason, done.principal, done.routed_public));
-    if (!done.mcp_method.empty() || !done.rule.empty()) {
+    const bool mcp_refusal = reason_name(done.reason).starts_with("mcp_");
+    if (!done.mcp_method.empty() || !done.rule.empty() || mcp_refusal) {
       const std::string_view decision = done.reason == Reason::Ok               ? "allow"
                                         : done.reason == Reason::InsufficientScope ? "step_up"
                                         : done.reason == Reason::CallDenied        ? "denied"

@@ -178,6 +178,7 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   }
   r.boolean("access_log", g.access_log);
   r.count("inspect_max_bytes", g.inspect_max_bytes, 1024, 64 * 1024 * 1024);
+  r.count("list_max_bytes", g.list_max_bytes, 1024, 256 * 1024 * 1024);
   r.boolean("metrics_targets", g.metrics_targets);
   r.finish_strict();
 }

@@ -22,6 +22,7 @@
 #include "http/cors.hpp"
 #include "http/resource_metadata.hpp"
 #include "core/shared_slot.hpp"
+#include "mcp/list_filter.hpp"
 
 namespace mcpgate {
 namespace http {
@@ -51,6 +52,10 @@ struct CallOutcome {
   std::string mcp_target;       // the tool/prompt name or resource URI, at most 256 bytes, or ""
   std::string rule;             // the [[routes.rules]] entry that decided, or ""
   bool step_up_in_band = false;  // the answer is a tools/call result carrying the challenge (ChatGPT)
+  // Allowed list requests on a route with rules: their answers must go through filter_list() before the client
+  // sees them (empty: relay the answer as it comes).
+  mcp::ListRequests lists;
+  bool stateless = false;  // the request's protocol revision is 2026-07-28 (cacheScope applies)
 };
 
 class Guard::Impl {
@@ -62,6 +67,9 @@ class Guard::Impl {
   bool inspects(std::string_view method, std::string_view path) const;
   // The MCP stage, after decide() allowed the head: inspection, then [[routes.rules]] (guard_mcp.cpp).
   CallOutcome decide_call(const CallRequest& request) const;
+  // A list answer (the whole body) cut to what `principal` may use under the rules of the route at `path`.
+  mcp::Filtered filter_list(std::string_view path, const Principal* principal, const CallOutcome& call,
+                            std::string_view body, bool event_stream) const;
   // The decision for a request outside the protected routes' rules: only discovery (for forward-auth's
   // probes).
   const Config& config() const noexcept { return config_; }

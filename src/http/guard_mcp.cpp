@@ -128,6 +128,14 @@ CallOutcome Guard::Impl::decide_call(const CallRequest& req) const {
           call.has_target = true;
         }
       }
+      // A method that names a tool, prompt or resource without Mcp-Name would slip past every rule on a target.
+      const bool named = call.method == "tools/call" || call.method == "prompts/get" ||
+                         call.method == "resources/read" || call.method == "resources/subscribe" ||
+                         call.method == "resources/unsubscribe";
+      if (named && !call.has_target && in.verdict == mcp::Verdict::Ok && !route.calls.empty()) {
+        in.verdict = mcp::Verdict::HeaderMismatch;
+        in.detail = "Mcp-Name is required for " + call.method + " here: forward-auth judges rules from the headers";
+      }
       in.calls.push_back(std::move(call));
     }
   }
@@ -162,6 +170,10 @@ CallOutcome Guard::Impl::decide_call(const CallRequest& req) const {
     }
   }
   if (deciding) out.rule = deciding->name;
+  if (!forbidden && missing.empty() && !route.calls.empty()) {
+    out.lists = mcp::list_requests(in.calls);
+    out.stateless = in.protocol_version == mcp::kStatelessRevision;
+  }
   if (forbidden) {
     const bool notification = in.calls.size() == 1 && in.calls.front().notification;
     json body = {{"jsonrpc", "2.0"},
@@ -209,6 +221,27 @@ CallOutcome Guard::Impl::decide_call(const CallRequest& req) const {
     return out;
   }
   return out;
+}
+
+mcp::Filtered Guard::Impl::filter_list(std::string_view path, const Principal* principal, const CallOutcome& call,
+                                       std::string_view body, bool event_stream) const {
+  const std::shared_ptr<const auth::RouteRules> rules = rules_.load();
+  const auth::RouteRule& route = rules->match("POST", path);
+  auto judge = [&](std::string_view method, std::string_view target) {
+    const auth::CallVerdict v = route.calls.judge(method, target, principal);
+    mcp::ItemVerdict item;
+    // Hidden: what no token of this principal could use. Kept: what it may call now, and what a step-up
+    // grants (the client must see a tool to call it and be asked for the scope).
+    item.hide = v.kind == auth::CallVerdict::Kind::Forbidden;
+    item.scopes = route.scopes;
+    if (v.rule) {
+      for (const auto& s : v.rule->scopes)
+        if (std::find(item.scopes.begin(), item.scopes.end(), s) == item.scopes.end()) item.scopes.push_back(s);
+      if (!v.rule->any_scopes.empty()) item.scopes.push_back(v.rule->any_scopes.front());
+    }
+    return item;
+  };
+  return mcp::filter_list(body, event_stream, call.lists, judge, {.private_cache = call.stateless});
 }
 
 }  // namespace mcpgate

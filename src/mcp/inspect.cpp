@@ -69,18 +69,24 @@ Message read_message(const json& m) {
   }
   out.call.method = method->get<std::string>();
   out.call.notification = id == m.end();
+  out.call.id = out.id;
   const auto params = m.find("params");
+  const std::string_view member = target_member(out.call.method);
+  // A method that names what it acts on must name it as a string: a rule on the target (a deny) must never be
+  // skipped because the name came as a number, an object or positional params that the server may still read.
+  if (!member.empty() && (params == m.end() || !params->is_object() || !params->contains(member) ||
+                          !(*params)[std::string(member)].is_string())) {
+    out.invalid = out.call.method + " needs params." + std::string(member) + " as a string";
+    return out;
+  }
   if (params == m.end()) return out;
   if (!params->is_object()) {
     if (!params->is_array()) out.invalid = "\"params\" is neither an object nor an array";
     return out;
   }
-  if (const std::string_view member = target_member(out.call.method); !member.empty()) {
-    const auto t = params->find(member);
-    if (t != params->end() && t->is_string()) {
-      out.call.target = t->get<std::string>();
-      out.call.has_target = true;
-    }
+  if (!member.empty()) {
+    out.call.target = (*params)[std::string(member)].get<std::string>();
+    out.call.has_target = true;
   }
   if (const auto meta = params->find("_meta"); meta != params->end() && meta->is_object()) {
     const auto v = meta->find(kMetaVersion);

@@ -49,6 +49,7 @@ struct Call {
   std::string target;
   bool has_target = false;
   bool notification = false;  // a method without an id
+  nlohmann::json id;          // the message's id (null for a notification)
 };
 
 enum class Verdict {

@@ -322,7 +322,7 @@ struct PublicServer::State {
   task<void> serve(std::shared_ptr<Connection> c);
   task<bool> handle(Connection& c, const RequestHead& head, bool keep);
   task<bool> exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up, Completed& rec,
-                      HeaderList ours, bool keep);
+                      HeaderList ours, bool keep, const CallOutcome* call = nullptr, std::string_view path = {});
   task<bool> answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep, Completed& rec,
                     bool body_read = false);
   task<bool> discard_body(Connection& c, const RequestHead& head);
@@ -740,7 +740,8 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
     for (auto& h : ours) p.answer->headers.push_back(h);
     co_return co_await answer(c, *sent, *p.answer, keep, rec);
   }
-  const bool result = co_await exchange(c, *sent, std::move(*p.upstream), rec, std::move(ours), keep);
+  const bool result = co_await exchange(c, *sent, std::move(*p.upstream), rec, std::move(ours), keep,
+                                        call.lists.empty() ? nullptr : &call, target.path);
   co_return result;
 }
 
@@ -825,7 +826,8 @@ void PublicServer::State::release_stream_slot(const std::string& owner) {
 // ---- one upstream exchange ----
 
 task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up,
-                                         Completed& rec, HeaderList ours, bool keep) {
+                                         Completed& rec, HeaderList ours, bool keep, const CallOutcome* call,
+                                         std::string_view path) {
   const ServerConfig& sc = config.server;
   const GatewayConfig& g = config.gateway;
   const gateway::ProxyEvents& events = proxy.events();
@@ -1043,7 +1045,14 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   gateway::HeadWriter writer(rhead);
   gateway::write_response_headers(rh.fields, ours, writer);
   if (event_stream) writer.field("X-Accel-Buffering", "no");
-  if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
+  // A list answer on a route with rules: read whole, filtered, then sent with its new length (below).
+  const std::string_view response_type = field(rh.fields, "content-type");
+  const bool collect = call && rh.status == 200 && head.method != "HEAD" && rh.framing != BodyFraming::None &&
+                       (event_stream || response_type.find("json") != std::string_view::npos);
+  std::string collected;
+  bool collect_overflow = false;
+  if (collect) {
+  } else if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
     if (const std::string_view cl = field(rh.fields, "content-length"); !cl.empty() && head.method == "HEAD")
       writer.field("Content-Length", cl);
     else if (rh.status != 204 && rh.status != 304)
@@ -1055,11 +1064,14 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   } else {
     keep_client = false;  // HTTP/1.0: the body ends with the connection
   }
-  if (!keep_client) writer.field("Connection", "close");
-  if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
-  rhead += "\r\n";
+  if (!collect) {
+    if (!keep_client) writer.field("Connection", "close");
+    if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
+    rhead += "\r\n";
+  }
   rec.status = rh.status;
-  c.streaming = event_stream && (head.method == "GET" || field(head.fields, "mcp-method") == "subscriptions/listen");
+  c.streaming = !collect && event_stream &&
+                (head.method == "GET" || field(head.fields, "mcp-method") == "subscriptions/listen");
   c.drain_stream = false;
 
   // The body: one buffer read from the upstream, written to the client, then the next (backpressure).
@@ -1074,13 +1086,21 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   std::string data;
   // Re-chunked for the client: the upstream's own chunking is never relayed.
   const bool chunk_to_client =
-      client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD";
+      !collect && client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD";
   // The head goes out with the first body bytes when they came with it, and the last chunk with the last
   // bytes (one write, one packet for a whole small answer); the head goes alone when the body is still to
   // come (a stream's client sees the head at once).
   bool head_sent = false, terminated = false;
   error_code wec;
   auto deliver = [&](std::string_view bytes, bool last) -> task<bool> {
+    if (collect) {
+      if (collected.size() + bytes.size() > g.list_max_bytes) {
+        collect_overflow = true;
+        co_return false;
+      }
+      collected.append(bytes);
+      co_return true;
+    }
     const bool terminate = last && chunk_to_client;
     if (bytes.empty() && head_sent && !terminate) co_return true;
     const std::string_view h = head_sent ? std::string_view() : std::string_view(rhead);
@@ -1105,7 +1125,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     co_return !wec;
   };
   if ((response_bytes.empty() || upstream_done) && !co_await deliver({}, false)) client_gone = true;
-  while (!upstream_done && !client_gone && !stopping) {
+  while (!upstream_done && !client_gone && !collect_overflow && !stopping) {
     // What is already buffered first (bytes that came with the head).
     if (!response_bytes.empty()) {
       if (rh.framing == BodyFraming::Chunked) {
@@ -1168,6 +1188,31 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   if (upstream_done && !extra && !client_gone && rh.keep_alive && rh.framing != BodyFraming::UntilClose) {
     park(c.loop, up.pool_key, stream);
     guard.parked = true;
+  }
+  if (collect && collect_overflow) {
+    client_gone = false;
+    upstream_broken = true;
+  }
+  if (collect && upstream_done && !upstream_broken && !stopping) {
+    mcp::Filtered f = impl.filter_list(path, rec.principal, *call, collected, event_stream);
+    std::string().swap(collected);
+    if (!f.ok) {
+      if (events.upstream_error) events.upstream_error(route, "unreadable_list");
+      gateway::Answer a = gateway::json_answer(502, "upstream_unavailable",
+                                               "The upstream MCP server sent a list answer that cannot be filtered.");
+      for (auto& h : ours) a.headers.push_back(h);
+      co_return co_await answer(c, head, a, keep, rec, true);
+    }
+    writer.field("Content-Length", std::to_string(f.body.size()));
+    if (!keep_client) writer.field("Connection", "close");
+    if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
+    rhead += "\r\n";
+    client.expire_after(seconds(sc.write_timeout));
+    wec = co_await client.write(rhead, f.body);
+    client.no_deadline();
+    rec.bytes_out = f.body.size();
+    if (completed) completed(rec);
+    co_return !wec && keep_client;
   }
   if (upstream_broken && !head_sent && !client_gone && !stopping) {
     // Broken before the client got a byte: it can still be told so.

@@ -51,6 +51,53 @@ std::string tools_call(const std::string& name, int id = 1) {
       .dump();
 }
 
+// An MCP server's list answers on 127.0.0.1: tools/list, prompts/list, resources/list as JSON, or as an SSE
+// stream (a progress notification, then the response) when the path ends in /sse; /broken sends invalid UTF-8.
+class ListUpstream {
+ public:
+  ListUpstream() {
+    auto answer = [](const httplib::Request& req, httplib::Response& res) {
+      const json request = json::parse(req.body, nullptr, false);
+      const std::string method = request.is_object() ? request.value("method", "") : "";
+      json result;
+      if (method == "tools/list")
+        result = {{"tools", json::array({{{"name", "read_page"}, {"inputSchema", {{"type", "object"}}}},
+                                          {{"name", "create_page"}, {"inputSchema", {{"type", "object"}}}},
+                                          {{"name", "run_sql"}, {"inputSchema", {{"type", "object"}}}},
+                                          {{"name", "delete_workspace"}, {"inputSchema", {{"type", "object"}}}}})}};
+      else if (method == "prompts/list")
+        result = {{"prompts", json::array({{{"name", "summary"}}, {{"name", "internal_plan"}}})}};
+      else
+        result = {{"resources", json::array({{{"uri", "file:///a"}, {"name", "a"}}})}};
+      const std::string body = json{{"jsonrpc", "2.0"}, {"id", request.is_object() ? request["id"] : json()},
+                                    {"result", result}}.dump();
+      if (req.path.ends_with("/sse")) {
+        res.set_content("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+                        "\"params\":{\"progress\":1,\"progressToken\":\"run_sql\"}}\n\n"
+                        "id: 7\nevent: message\ndata: " + body + "\n\n",
+                        "text/event-stream");
+      } else if (req.path.ends_with("/broken")) {
+        res.set_content(body.substr(0, body.size() - 2) + ",\"x\":\"\xff\"}}", "application/json");
+      } else {
+        res.set_content(body, "application/json");
+      }
+    };
+    server_.Post(R"(/lists.*)", answer);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~ListUpstream() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
 class McpRules : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,7 +119,8 @@ class McpRules : public ::testing::Test {
                                        std::tuple{"writer", kWriter, "\"mcp:read\", \"mcp:write\""}})
       conf << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \""
            << auth::digest_hex(auth::digest_token(token)) << "\"\nscopes = [" << scopes << "]\n\n";
-    conf << rules_toml("/json", up, "") << rules_toml("/chatgpt", up + "/json", "step_up = \"tool_result\"\n");
+    conf << rules_toml("/json", up, "") << rules_toml("/chatgpt", up + "/json", "step_up = \"tool_result\"\n")
+         << rules_toml("/lists", "http://127.0.0.1:" + std::to_string(lists_.port()), "");
     conf.close();
     serve_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"}, dir_ + "/stderr.log");
@@ -144,6 +192,7 @@ class McpRules : public ::testing::Test {
   }
 
   testing::UpstreamServer upstream_;
+  ListUpstream lists_;
   std::string dir_;
   int port_ = 0;
   int admin_port_ = 0;
@@ -236,6 +285,18 @@ TEST_F(McpRules, StatelessRevisionWithoutItsRequiredHeadersIs400Minus32020) {
                  {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "read_page"}});
   EXPECT_EQ(ok->status, 200) << ok->body;
   EXPECT_EQ(upstream_count(), 1u);
+}
+
+TEST_F(McpRules, TargetThatIsNotAStringCannotSlipPastARuleOnTheTarget) {
+  for (const char* body : {R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":["run_sql"]}})",
+                           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":["run_sql"]})",
+                           R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})"}) {
+    auto r = post("/json", kWriter, body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_EQ(error_of(r)["code"], -32600) << body;
+  }
+  EXPECT_EQ(upstream_count(), 0u);
 }
 
 TEST_F(McpRules, DuplicateMemberNameThatCouldHideASecondToolIsRefused) {
@@ -389,11 +450,74 @@ TEST_F(McpRules, ForwardAuthJudgesTheRulesFromMcpMethodAndMcpName) {
   // Without Mcp-Method the rules cannot be applied: refused, never allowed (and a 403: nginx relays only 401/403).
   auto blind = check(kWriter, {});
   EXPECT_EQ(blind->status, 403);
+  // tools/call without Mcp-Name would match no rule on a target (the deny of run_sql): refused too.
+  auto nameless = check(kWriter, {{"Mcp-Method", "tools/call"}});
+  EXPECT_EQ(nameless->status, 403);
+  EXPECT_EQ(check(kWriter, {{"Mcp-Method", "tools/list"}})->status, 200);
   // The in-band form would be a 2xx, which a proxy reads as "allow": forward-auth always challenges.
   auto in_band = client().Get("/auth/chatgpt", headers(kReader, {{"X-Original-Method", "POST"},
                                                                  {"Mcp-Method", "tools/call"},
                                                                  {"Mcp-Name", "create_page"}}));
   EXPECT_EQ(in_band->status, 403);
+}
+
+std::vector<std::string> names(const json& items, const char* key = "name") {
+  std::vector<std::string> out;
+  for (const auto& i : items) out.push_back(i.value(key, ""));
+  return out;
+}
+
+TEST_F(McpRules, ToolsListHidesWhatNoStepUpCouldGrantAndNamesTheScopesOfTheRest) {
+  auto r = post("/lists", kReader, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json body = json::parse(r->body);
+  const json& tools = body["result"]["tools"];
+  // run_sql is denied to all, delete_workspace belongs to another organization; create_page stays visible
+  // (the client must see it to call it and be asked for mcp:write).
+  EXPECT_EQ(names(tools), (std::vector<std::string>{"read_page", "create_page"})) << r->body;
+  EXPECT_EQ(tools[0]["securitySchemes"], json::parse(R"([{"type":"oauth2","scopes":["mcp:read"]}])"));
+  EXPECT_EQ(tools[1]["securitySchemes"], json::parse(R"([{"type":"oauth2","scopes":["mcp:read","mcp:write"]}])"));
+  EXPECT_EQ(tools[1]["_meta"]["securitySchemes"], tools[1]["securitySchemes"]);
+  EXPECT_EQ(std::to_string(r->body.size()), r->get_header_value("Content-Length"));
+  EXPECT_FALSE(body["result"].contains("cacheScope")) << "only 2026-07-28 results carry cacheScope";
+  const std::string member = sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
+  auto m = post("/lists", member, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})");
+  EXPECT_EQ(names(json::parse(m->body)["result"]["tools"]),
+            (std::vector<std::string>{"read_page", "create_page", "delete_workspace"}));
+}
+
+TEST_F(McpRules, StatelessListResultIsMarkedPrivate) {
+  auto r = post("/lists", kReader, R"({"jsonrpc":"2.0","id":"a","method":"prompts/list"})",
+                {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "prompts/list"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json body = json::parse(r->body);
+  EXPECT_EQ(body["result"]["cacheScope"], "private");
+  // internal_plan needs mcp:write, which a step-up grants: listed.
+  EXPECT_EQ(names(body["result"]["prompts"]), (std::vector<std::string>{"summary", "internal_plan"}));
+}
+
+TEST_F(McpRules, EventStreamListAnswerIsFilteredAndItsOtherEventsKeepTheirBytes) {
+  auto r = post("/lists/sse", kReader, R"({"jsonrpc":"2.0","id":5,"method":"tools/list"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/event-stream", 0), 0u);
+  const std::string progress =
+      "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+      "\"params\":{\"progress\":1,\"progressToken\":\"run_sql\"}}\n\n";
+  EXPECT_EQ(r->body.rfind(progress, 0), 0u) << r->body;
+  const std::string rest = r->body.substr(progress.size());
+  EXPECT_EQ(rest.rfind("id: 7\nevent: message\ndata: ", 0), 0u) << rest;
+  const json response = json::parse(rest.substr(rest.find("data: ") + 6));
+  EXPECT_EQ(names(response["result"]["tools"]), (std::vector<std::string>{"read_page", "create_page"}));
+}
+
+TEST_F(McpRules, ListAnswerThatCannotBeFilteredIs502NeverRelayedUnfiltered) {
+  auto r = post("/lists/broken", kReader, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(r->body.find("run_sql"), std::string::npos) << r->body;
 }
 
 // The embedded Guard: check() with the body applies the same stage.
