@@ -88,10 +88,11 @@ struct GatewayConfig {
   // idle-timeout proxies keep it open, and a client that left is noticed then, not at the next upstream event.
   // 0 = never.
   double sse_keepalive = 15;
-  bool session_binding = true;        // an Mcp-Session-Id answers only to the principal that opened it
-  std::size_t max_sessions = 100000;  // remembered session bindings (oldest forgotten first)
-  std::size_t max_sessions_per_principal = 1000;  // one principal's own oldest go first past this
-  double session_idle_ttl = 86400;    // a binding unused this long is forgotten
+  bool session_binding = true;  // an Mcp-Session-Id answers only to the principal that opened it
+  // Keys that seal session ids ("id:base64,..." of 32-byte keys, first seals, all open): the same on every
+  // instance behind one load balancer. Secret: from MCPGATE_GATEWAY_SESSION_KEYS or session_keys_file.
+  // "" = a random key per process (ids survive no restart and no other instance).
+  std::string session_keys;
   // Event streams (text/event-stream responses) one principal (or, on public routes, one client address) may
   // hold open at once; the next is answered 429. 0 = no cap.
   std::size_t max_streams_per_principal = 64;

@@ -152,6 +152,10 @@ int run_serve(const std::string& path) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitUsage;
   }
+  if (config.gateway.session_binding && proxy->sessions_ephemeral())
+    log.event("warn", "session ids are sealed with a per-process key",
+              {{"detail", "they survive no restart and no other instance; set gateway.session_keys (or "
+                          "MCPGATE_GATEWAY_SESSION_KEYS / session_keys_file) to the same keys on every instance"}});
   auth::Authenticator& authenticator = guard->impl().authenticator();
   metrics.set_snapshot_source([&authenticator](std::vector<observe::Metrics::IssuerSnapshot>& issuers,
                                                observe::Metrics::CacheSnapshot& cache) {

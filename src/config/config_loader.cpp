@@ -160,9 +160,14 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   r.number("sse_keepalive", g.sse_keepalive, 0, 3600);
   r.count("max_streams_per_principal", g.max_streams_per_principal, 0, 1000000);
   r.boolean("session_binding", g.session_binding);
-  r.count("max_sessions", g.max_sessions, 1, 100'000'000);
-  r.count("max_sessions_per_principal", g.max_sessions_per_principal, 1, 100'000'000);
-  r.number("session_idle_ttl", g.session_idle_ttl, 1, 30 * 86400);
+  r.string("session_keys", g.session_keys);  // parsed (and refused naming the key, never its value) by serve
+  // Keys of the session table that sealed ids replaced: accepted, with a warning, so that old files load.
+  for (const char* retired : {"max_sessions", "max_sessions_per_principal", "session_idle_ttl"})
+    if (t && t->contains(retired)) {
+      r.retire(retired);
+      out.warnings.push_back(std::string("gateway.") + retired +
+                             " has no effect any more: session ids are sealed, no session table is kept");
+    }
   if (r.string("request_id_header", g.request_id_header) && !is_header_name(g.request_id_header))
     r.error("request_id_header", "expected a header name");
   if (r.string_table("claim_to_headers", g.claim_to_headers)) {

@@ -73,6 +73,8 @@ class SectionReader {
   std::vector<std::string> unread_keys() const;
   // `key` is an array of tables read by readers of its own ("routes[0].rules"): not unknown.
   void nested(const std::string& key) { asked(key); }
+  // `key` is no longer read: not an unknown key, and not one config_keys() lists.
+  void retire(const std::string& key) { read_.insert(key); }
 
  private:
   // The raw value from the env (text) or the file (a node); std::nullopt when absent everywhere.

@@ -151,6 +151,8 @@ UpstreamHeaderPlan::UpstreamHeaderPlan(const Config& config, const RouteConfig& 
   for (const auto& [claim, header] : claim_to_headers_) strip_.push_back(canonical_header_name(header));
   for (const auto& [header, value] : route.inject_headers) strip_.push_back(canonical_header_name(header));
   strip_.push_back(canonical_header_name(request_id_header_));
+  // The client's id is the sealed one: the upstream gets its own id back (context.session_id) instead.
+  if (config.gateway.session_binding) strip_.push_back("mcp-session-id");
   // Identity headers of other proxies (oauth2-proxy, Authelia, IAPs, ingresses): an upstream written for
   // one of them would trust a client's copy.
   for (const auto& name : config.gateway.strip_request_headers) {
@@ -200,6 +202,7 @@ void UpstreamHeaderPlan::write_request_headers(const HeaderList& client, const R
   add(out, "X-Forwarded-Proto", context.remote_trusted && !forwarded_proto.empty() ? forwarded_proto : context.scheme);
   add(out, "X-Forwarded-Host", context.remote_trusted && !forwarded_host.empty() ? forwarded_host : host);
   add(out, request_id_header_, context.request_id);
+  add(out, "Mcp-Session-Id", context.session_id);
 
   if (const Principal* p = context.principal) {
     add(out, server_.subject_header, p->subject);

@@ -51,11 +51,13 @@ class HeadWriter final : public FieldSink {
 
 struct RequestContext {
   const Principal* principal = nullptr;  // null on public routes: no identity headers
-  std::string_view remote_addr;
+  std::string_view remote_addr{};
   bool remote_trusted = false;  // a configured trusted proxy: its X-Forwarded-* are extended, not replaced
-  std::string_view request_id;
-  std::string_view scheme;                                    // of our listener: "http" or "https"
-  std::vector<std::pair<std::string, std::string>> injected;  // route inject_headers, secrets expanded
+  std::string_view request_id{};
+  std::string_view scheme{};                                    // of our listener: "http" or "https"
+  std::vector<std::pair<std::string, std::string>> injected{};  // route inject_headers, secrets expanded
+  // With session binding: the upstream's own session id (unsealed); the client's Mcp-Session-Id is stripped.
+  std::string_view session_id{};
 };
 
 class UpstreamHeaderPlan {

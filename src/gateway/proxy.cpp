@@ -77,9 +77,9 @@ Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, Pro
     : config_(config), resolver_(std::move(resolver)), events_(std::move(events)) {
   if (principals) recorder_ = std::make_unique<PrincipalRecorder>(std::move(principals));
   table_.store(std::make_shared<const RouteTable>(config_));
-  sessions_ = std::make_unique<SessionRegistry>(config_.gateway.max_sessions,
-                                                config_.gateway.max_sessions_per_principal,
-                                                config_.gateway.session_idle_ttl, mcpgate::Clock::system());
+  auto seal = SessionSeal::create(config_.gateway.session_keys);
+  if (!seal.ok()) throw std::runtime_error("gateway.session_keys: " + seal.status.message());
+  seal_ = std::move(*seal.value);
 }
 
 Proxy::~Proxy() = default;
@@ -109,18 +109,22 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
       return {json_answer(403, "insufficient_scope", "The token lacks a scope this route requires."), {}};
   }
 
-  // Session binding: a session id answers only to the principal it was issued to through this gateway.
-  // Unknown (never seen, forgotten, expired) fails closed: 404 is the transport's "start a new session",
-  // and an id we cannot vouch for is never forwarded (the upstream may decode it into someone else's).
+  // Session binding: the client holds the upstream's id sealed to the principal it was issued to (and to
+  // this route). Anything that does not open for this principal — forged, altered, another principal's or
+  // route's, sealed with a retired key, an upstream's raw id — fails closed: 404 is the transport's "start a
+  // new session", and an id we cannot vouch for is never forwarded (the upstream may decode it into someone
+  // else's). No table: any instance with the keys decides alike, and nothing can be evicted.
   bool has_session = false;
-  const std::string_view session_id = header_of(req.headers, "mcp-session-id", &has_session);
-  if (g.session_binding && has_session &&
-      sessions_->check(std::string(session_id), who ? session_owner(*who) : std::string(kPublicOwner)) !=
-          SessionCheck::Owner) {
-    return {Answer{404,
-                   {{"Content-Type", "application/json"}},
-                   R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})"},
-            {}};
+  std::string session_id(header_of(req.headers, "mcp-session-id", &has_session));
+  if (g.session_binding && has_session) {
+    auto upstream_id = seal_.open(session_id, who ? session_owner(*who) : std::string(kPublicOwner),
+                                  route->config.prefix);
+    if (!upstream_id)
+      return {Answer{404,
+                     {{"Content-Type", "application/json"}},
+                     R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})"},
+              {}};
+    session_id = std::move(*upstream_id);
   }
 
   if (who && recorder_) recorder_->seen(*who);
@@ -148,7 +152,9 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
                          .remote_trusted = req.remote_trusted,
                          .request_id = req.request_id,
                          .scheme = req.tls ? "https" : "http",
-                         .injected = std::move(injection.headers)};
+                         .injected = std::move(injection.headers),
+                         .session_id = g.session_binding && has_session ? std::string_view(session_id)
+                                                                        : std::string_view()};
   UpstreamRequest up;
   up.table = table;
   up.route = &route->config;
@@ -161,19 +167,20 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   HeadWriter writer(up.fields);
   route->headers->write_request_headers(req.headers, context, writer);
   up.principal = who;
-  up.session_id = std::string(session_id);
+  up.session_id = std::move(session_id);
   up.has_session = has_session;
   return {std::nullopt, std::move(up)};
 }
 
-void Proxy::upstream_answered(const UpstreamRequest& request, int status, const HeaderList& headers) const {
+std::optional<std::string> Proxy::upstream_answered(const UpstreamRequest& request, int status,
+                                                   const HeaderList& headers) const {
   const GatewayConfig& g = config_.gateway;
   const std::string_view issued = header_of(headers, "mcp-session-id");
-  if (g.session_binding && !issued.empty() && status < 400)
-    sessions_->bind(std::string(issued),
-                    request.principal ? session_owner(*request.principal) : std::string(kPublicOwner));
-  if (request.method == "DELETE" && !request.session_id.empty() && status >= 200 && status < 300)
-    sessions_->forget(request.session_id);
+  // Sealed whatever the status: with binding on, the upstream's raw id never reaches a client.
+  (void)status;
+  if (!g.session_binding || issued.empty()) return std::nullopt;
+  return seal_.seal(request.principal ? session_owner(*request.principal) : std::string(kPublicOwner), issued,
+                    request.route->prefix);
 }
 
 }  // namespace mcpgate::gateway

@@ -25,7 +25,7 @@
 #include "gateway/headers.hpp"
 #include "gateway/principal_recorder.hpp"
 #include "gateway/secret_injection.hpp"
-#include "gateway/session_registry.hpp"
+#include "gateway/session_seal.hpp"
 #include "gateway/upstream.hpp"
 
 namespace mcpgate::gateway {
@@ -73,7 +73,7 @@ struct UpstreamRequest {
   // body's framing).
   std::string fields;
   const Principal* principal = nullptr;  // the request's (outlives the exchange); null on public routes
-  std::string session_id;
+  std::string session_id;  // the upstream's own id (unsealed), sent upstream as Mcp-Session-Id
   bool has_session = false;
 };
 
@@ -94,8 +94,13 @@ class Proxy {
   Proxy& operator=(const Proxy&) = delete;
 
   Prepared prepare(const ClientRequest& request) const;
-  // The upstream's response head: binds a new session to its owner, forgets one a DELETE ended.
-  void upstream_answered(const UpstreamRequest& request, int status, const HeaderList& headers) const;
+  // The upstream's response head: a new Mcp-Session-Id it issued comes back sealed to the request's owner
+  // (the value the client must get instead); nullopt when there is none, or session_binding is off.
+  std::optional<std::string> upstream_answered(const UpstreamRequest& request, int status,
+                                               const HeaderList& headers) const;
+  // True when session ids are sealed with a per-process key (no gateway.session_keys): they survive no
+  // restart and no other instance.
+  bool sessions_ephemeral() const noexcept { return seal_.ephemeral(); }
   // The upstream route (its prefix) a request belongs to; "" when none. Routing is the Guard's own rule
   // (auth::RouteRules: first matching [[routes]] entry in file order), so a request always goes to the
   // upstream of the very rule its token was judged by.
@@ -103,7 +108,6 @@ class Proxy {
   // SIGHUP: new routes (upstreams, inject_headers) for new requests; exchanges in flight keep theirs.
   // Throws std::runtime_error (and changes nothing) when an upstream URL is unusable.
   void reload(const Config& config);
-  const SessionRegistry& sessions() const noexcept { return *sessions_; }
   const ProxyEvents& events() const noexcept { return events_; }
 
  private:
@@ -125,7 +129,7 @@ class Proxy {
   std::shared_ptr<SecretResolver> resolver_;
   ProxyEvents events_;
   SharedSlot<RouteTable> table_;
-  std::unique_ptr<SessionRegistry> sessions_;
+  SessionSeal seal_;
   std::unique_ptr<PrincipalRecorder> recorder_;
 };
 

@@ -597,13 +597,15 @@ task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, c
   if (keep && head.version_minor == 0) out += "Connection: keep-alive\r\n";
   out += "\r\n";
   const bool with_body = head.method != "HEAD" && a.status != 204 && a.status != 304;
+  // Recorded before the write: a client that has its answer may stop the process (SIGTERM) before this
+  // coroutine resumes, and the answer it got must be in the log.
+  rec.status = a.status;
+  rec.bytes_out = with_body ? a.body.size() : 0;
+  if (completed) completed(rec);
   c.client->expire_after(seconds(config.server.write_timeout));
   const std::string_view body = with_body ? std::string_view(a.body) : std::string_view();
   const error_code ec = co_await c.client->write(out, body);
   c.client->no_deadline();
-  rec.status = a.status;
-  rec.bytes_out = with_body ? a.body.size() : 0;
-  if (completed) completed(rec);
   if (ec) co_return false;
   if (!keep && head.framing != Framing::None && !body_read) co_await linger_close(c);
   co_return keep;
@@ -1010,7 +1012,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   if (events.upstream_headers)
     events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
 
-  proxy.upstream_answered(up, rh.status, rh.fields);
+  if (auto sealed = proxy.upstream_answered(up, rh.status, rh.fields)) ours.emplace_back("Mcp-Session-Id", std::move(*sealed));
   std::string slot_owner;
   if (event_stream) {
     slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;

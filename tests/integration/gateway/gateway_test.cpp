@@ -523,7 +523,30 @@ TEST_F(Gateway, SessionAnswersOnlyToThePrincipalThatOpenedIt) {
       client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
   ASSERT_TRUE(owner);
   EXPECT_EQ(owner->status, 200);
-  EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id"), session);
+  // The client holds the sealed id; the upstream gets its own id back, never the sealed one.
+  EXPECT_EQ(session.rfind("ms1.", 0), 0u) << session;
+  EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id").rfind("s-", 0), 0u);
+  EXPECT_EQ(count_spellings(upstream_.last_request().headers, "Mcp-Session-Id"), 1);
+}
+
+TEST_F(Gateway, UpstreamsRawSessionIdIsRefusedAndAlteredSealedIdsAre404) {
+  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(opened);
+  const std::string session = opened->get_header_value("Mcp-Session-Id");
+  const std::string raw = "s-1";  // what the upstream issued: only the sealed form is a session id here
+  const std::size_t before = upstream_.requests().size();
+  std::string flipped = session;
+  flipped[flipped.size() / 2] = flipped[flipped.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& id : {raw, flipped, session.substr(0, session.size() - 4), session + "AAAA"}) {
+    auto r = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", id}}), "{}", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404) << id;
+  }
+  // Another route's upstream never accepts this route's id (the route is sealed in).
+  auto other = client().Post("/sse", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+  EXPECT_EQ(upstream_.requests().size(), before);
 }
 
 // The upstream (like the bundled example server) percent-decodes the id: "%25" + hex of its first
@@ -560,26 +583,67 @@ TEST_F(Gateway, UnknownSessionIdIs404AndNeverForwarded) {
   EXPECT_EQ(upstream_.requests().size(), before);
 }
 
-class GatewayFewSessions : public Gateway {
+// Two instances behind one load balancer share only their keys: a session sealed by one opens on the other,
+// and on an instance whose ring has rotated to a new key that still holds the old one.
+constexpr const char* kSessionKeyOld = "old:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+constexpr const char* kSessionKeyNew = "new:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+class GatewaySealedSessions : public Gateway {
  protected:
-  void SetUp() override { start("max_sessions = 1\n"); }
+  void SetUp() override { start(std::string("session_keys = \"") + kSessionKeyOld + "\"\n"); }
+  // Another `mcpgate serve` on the same config but these session keys; returns its port.
+  int second_instance(const std::string& keys) {
+    std::ifstream in(dir_ + "/mcpgate.toml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string old_line = std::string("session_keys = \"") + kSessionKeyOld + "\"";
+    text.replace(text.find(old_line), old_line.size(), "session_keys = \"" + keys + "\"");
+    std::ofstream(dir_ + "/second.toml") << text;
+    second_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/second.toml"}, dir_ + "/second.log");
+    auto listening = testing::wait_for_log_event(*second_, "listening", 20s);
+    EXPECT_TRUE(listening) << second_->stderr_text();
+    return listening ? listening->value("port", 0) : 0;
+  }
+  void TearDown() override {
+    if (second_) second_->stop(SIGTERM, 10s);
+    Gateway::TearDown();
+  }
+  std::unique_ptr<testing::ChildProcess> second_;
 };
 
-// A binding forgotten to make room must not turn into "unknown: let the upstream decide".
-TEST_F(GatewayFewSessions, ForgottenSessionBindingFailsClosed) {
-  auto alice = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
-  ASSERT_TRUE(alice);
-  const std::string alices = alice->get_header_value("Mcp-Session-Id");
-  auto bob = client().Post("/json", bearer(kBob, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
-  ASSERT_TRUE(bob);  // alice's binding is now forgotten (max_sessions = 1)
+TEST_F(GatewaySealedSessions, SessionOpenedOnOneInstanceWorksOnAnotherWithTheSameKeys) {
+  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(opened);
+  const std::string session = opened->get_header_value("Mcp-Session-Id");
+  const int other = second_instance(std::string(kSessionKeyNew) + "," + kSessionKeyOld);  // rotated: new first
+  ASSERT_GT(other, 0);
+  auto there = client(other).Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(there);
+  EXPECT_EQ(there->status, 200);
+  EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id"), "s-1");
+  auto stolen = client(other).Post("/json", bearer(kBob, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  ASSERT_TRUE(stolen);
+  EXPECT_EQ(stolen->status, 404) << "another instance is no weaker: the owner is sealed in";
+  // What the rotated instance issues now is sealed with the new key: the old-only instance refuses it.
+  auto fresh = client(other).Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(fresh);
+  auto back = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", fresh->get_header_value("Mcp-Session-Id")}}),
+                            "{}", "application/json");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, 404);
+}
+
+TEST_F(GatewaySealedSessions, InstanceWithoutTheKeyRefusesTheIdWithoutForwardingIt) {
+  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  ASSERT_TRUE(opened);
+  const int other = second_instance(kSessionKeyNew);
+  ASSERT_GT(other, 0);
   const std::size_t before = upstream_.requests().size();
-  auto ride = client().Post("/json", bearer(kBob, {{"Mcp-Session-Id", alices}}), "{}", "application/json");
-  ASSERT_TRUE(ride);
-  EXPECT_EQ(ride->status, 404);
+  auto r = client(other).Post("/json", bearer(kAlice, {{"Mcp-Session-Id", opened->get_header_value("Mcp-Session-Id")}}),
+                              "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
   EXPECT_EQ(upstream_.requests().size(), before);
-  auto again = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", alices}}), "{}", "application/json");
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->status, 404);  // alice starts a new session, as the transport says
 }
 
 // CL.0: a body the gateway did not need must be consumed, so the next request on the connection is

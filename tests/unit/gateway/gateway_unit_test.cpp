@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "gateway/headers.hpp"
-#include "gateway/session_registry.hpp"
+#include "gateway/session_seal.hpp"
 #include "gateway/upstream.hpp"
 
 namespace mcpgate::gateway {
@@ -61,7 +61,8 @@ TEST(Headers, RequestHeadersDropClientCopiesOfEverythingWeSetAndKeepTheRest) {
                                            .remote_trusted = false,
                                            .request_id = "rid-1",
                                            .scheme = "https",
-                                           .injected = {{"X-Service-Token", "svc"}}});
+                                           .injected = {{"X-Service-Token", "svc"}},
+                                           .session_id = "upstream-1"});
   auto count = [&](const std::string& name) {
     int n = 0;
     for (const auto& [k, v] : out)
@@ -88,7 +89,9 @@ TEST(Headers, RequestHeadersDropClientCopiesOfEverythingWeSetAndKeepTheRest) {
   EXPECT_EQ(value("X-Forwarded-Proto"), "https");
   EXPECT_EQ(value("X-Request-Id"), "rid-1");
   EXPECT_EQ(value("Accept"), "application/json");
-  EXPECT_EQ(value("Mcp-Session-Id"), "s-1");
+  // The client's (sealed) session id never goes upstream; the upstream's own id does, once.
+  EXPECT_EQ(value("Mcp-Session-Id"), "upstream-1");
+  EXPECT_EQ(count("Mcp-Session-Id"), 1);
 }
 
 TEST(Headers, TrustedProxyExtendsForwardedForAndAClaimWithCrLfNeverBecomesAHeader) {
@@ -148,44 +151,55 @@ TEST(Headers, ResponseHeadersDropHopByHopAndFramingKeepTheEncodingAndOurs) {
   EXPECT_EQ(value("Mcp-Session-Id"), "s-9");
 }
 
-TEST(SessionRegistry, TheFirstOwnerKeepsTheSessionOthersAreForeign) {
-  auto clock = std::make_shared<ManualClock>(1000);
-  SessionRegistry sessions(10, 10, 60, clock);
-  EXPECT_EQ(sessions.check("s", "alice"), SessionCheck::Unknown);
-  sessions.bind("s", "alice");
-  sessions.bind("s", "bob");  // never rebinds
-  EXPECT_EQ(sessions.check("s", "alice"), SessionCheck::Owner);
-  EXPECT_EQ(sessions.check("s", "bob"), SessionCheck::Foreign);
-  sessions.forget("s");
-  EXPECT_EQ(sessions.check("s", "bob"), SessionCheck::Unknown);
+TEST(SessionSeal, OpensOnlyForTheOwnerAndTheRouteItWasSealedFor) {
+  auto seal = SessionSeal::create("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+  ASSERT_TRUE(seal.ok());
+  const std::string id = seal.value->seal("jwt\nhttps://as\nalice", "upstream-7", "/mcp");
+  EXPECT_EQ(id.rfind("ms1.", 0), 0u);
+  EXPECT_EQ(id.find("upstream-7"), std::string::npos) << "the upstream's id is not readable from the sealed one";
+  EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nalice", "/mcp"), "upstream-7");
+  EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nbob", "/mcp"), std::nullopt);
+  EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nalice", "/other"), std::nullopt);
+  EXPECT_FALSE(seal.value->ephemeral());
 }
 
-TEST(SessionRegistry, IsBoundedAndForgetsIdleBindings) {
-  auto clock = std::make_shared<ManualClock>(1000);
-  SessionRegistry sessions(3, 3, 60, clock);
-  for (const char* s : {"a", "b", "c"}) sessions.bind(s, "o");
-  EXPECT_EQ(sessions.check("a", "o"), SessionCheck::Owner);  // a is now the most recently used
-  sessions.bind("d", "o");                                   // evicts the least recently used: b
-  EXPECT_EQ(sessions.size(), 3u);
-  EXPECT_EQ(sessions.check("b", "x"), SessionCheck::Unknown);
-  EXPECT_EQ(sessions.check("a", "x"), SessionCheck::Foreign);
-  clock->advance(std::chrono::seconds(61));
-  EXPECT_EQ(sessions.check("a", "x"), SessionCheck::Unknown);
-  EXPECT_EQ(sessions.size(), 0u);
+TEST(SessionSeal, AnyAlteredByteOrForeignFormIsRefused) {
+  auto seal = SessionSeal::create("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+  ASSERT_TRUE(seal.ok());
+  const std::string id = seal.value->seal("static\nalice", "s-1", "/mcp");
+  for (std::size_t i = 4; i < id.size(); ++i) {
+    std::string altered = id;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(seal.value->open(altered, "static\nalice", "/mcp"), std::nullopt) << i;
+  }
+  for (const std::string& bad : {std::string(), std::string("s-1"), std::string("ms1."), std::string("ms1.!!"),
+                                 std::string("ms1.AA"), id.substr(0, id.size() - 1), std::string(5000, 'A')})
+    EXPECT_EQ(seal.value->open(bad, "static\nalice", "/mcp"), std::nullopt) << bad;
 }
 
-TEST(SessionRegistry, OnePrincipalOpeningSessionsInALoopForgetsOnlyItsOwn) {
-  auto clock = std::make_shared<ManualClock>(1000);
-  SessionRegistry sessions(100, 3, 60, clock);
-  sessions.bind("alice-1", "alice");
-  for (int i = 0; i < 50; ++i) sessions.bind("m-" + std::to_string(i), "mallory");
-  EXPECT_EQ(sessions.check("alice-1", "alice"), SessionCheck::Owner);
-  EXPECT_EQ(sessions.size(), 4u);  // alice's one and mallory's three newest
-  EXPECT_EQ(sessions.check("m-49", "mallory"), SessionCheck::Owner);
-  EXPECT_EQ(sessions.check("m-46", "mallory"), SessionCheck::Unknown);
-  sessions.forget("alice-1");
-  sessions.bind("alice-2", "alice");
-  EXPECT_EQ(sessions.check("alice-2", "alice"), SessionCheck::Owner);
+TEST(SessionSeal, RotatedRingOpensOldIdsAndSealsWithTheNewKey) {
+  const std::string old_key = "old:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  const std::string new_key = "new:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+  auto before = SessionSeal::create(old_key);
+  auto after = SessionSeal::create(new_key + "," + old_key);
+  auto new_only = SessionSeal::create(new_key);
+  ASSERT_TRUE(before.ok() && after.ok() && new_only.ok());
+  const std::string old_id = before.value->seal("o", "u", "/r");
+  EXPECT_EQ(after.value->open(old_id, "o", "/r"), "u");
+  EXPECT_EQ(new_only.value->open(old_id, "o", "/r"), std::nullopt) << "a retired key opens nothing";
+  const std::string new_id = after.value->seal("o", "u2", "/r");
+  EXPECT_EQ(before.value->open(new_id, "o", "/r"), std::nullopt);
+  EXPECT_EQ(new_only.value->open(new_id, "o", "/r"), "u2");
+}
+
+TEST(SessionSeal, WithoutKeysAProcessKeyIsMadeAndBadKeysAreRefused) {
+  auto a = SessionSeal::create("");
+  auto b = SessionSeal::create("");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a.value->ephemeral());
+  EXPECT_EQ(b.value->open(a.value->seal("o", "u", "/r"), "o", "/r"), std::nullopt);
+  EXPECT_FALSE(SessionSeal::create("k1:short").ok());
+  EXPECT_FALSE(SessionSeal::create("no-colon").ok());
 }
 
 }  // namespace
