@@ -52,7 +52,7 @@ fi
 # ---- which peers -------------------------------------------------------------------------------------------
 # Throughput peers are wrk targets; stream and slowloris peers are proxy processes.
 if ((streams == 0 && slowloris == 0)); then
-  all_peers="direct nginx haproxy caddy node-http-proxy mcpgate-static mcpgate-jwt mcpgate-forward-auth"
+  all_peers="direct nginx haproxy caddy node-http-proxy mcpgate-static mcpgate-opaque mcpgate-rules mcpgate-jwt mcpgate-forward-auth"
   default_peers=$all_peers
 else
   all_peers="nginx haproxy caddy node-http-proxy mcpgate"
@@ -378,6 +378,29 @@ prefix = "/sse"
 scopes = ["mcp"]
 upstream = "http://127.0.0.1:$sse_port"
 
+# mcpgate-opaque: the same upstream with MCP inspection off (bodies stream through unread).
+[[routes]]
+prefix = "/opaque"
+scopes = ["mcp"]
+mcp = false
+upstream = "http://127.0.0.1:$up_port/mcp"
+
+# mcpgate-rules: inspection plus per-tool rules; the tools/list answer is read whole, filtered, re-sent.
+[[routes]]
+prefix = "/rules"
+scopes = ["mcp"]
+upstream = "http://127.0.0.1:$up_port/mcp"
+
+[[routes.rules]]
+method = "tools/call"
+target = "drop_*"
+deny = true
+
+[[routes.rules]]
+method = "tools/call"
+target = "admin_*"
+scopes = ["mcp:admin"]
+
 [gateway]
 access_log = false
 $streams_line
@@ -397,6 +420,8 @@ url() {
   case $1 in
     direct) echo "http://127.0.0.1:$up_port/mcp" ;;
     mcpgate-forward-auth) echo "http://127.0.0.1:${port_of[mcpgate]}/auth" ;;
+    mcpgate-opaque) echo "http://127.0.0.1:${port_of[mcpgate]}/opaque" ;;
+    mcpgate-rules) echo "http://127.0.0.1:${port_of[mcpgate]}/rules" ;;
     mcpgate*) echo "http://127.0.0.1:${port_of[mcpgate]}/mcp" ;;
     *) echo "http://127.0.0.1:${port_of[$1]}/mcp" ;;
   esac
