@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   });
 
   server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+    if (!guard.check_body(req, res)) return;                // mcpgate: Mcp-* headers, [[routes.rules]]
     const mcpgate::Principal* who = guard.principal(req);  // mcpgate
     auto call = nlohmann::json::parse(req.body, nullptr, false);
     nlohmann::json reply = {{"jsonrpc", "2.0"},

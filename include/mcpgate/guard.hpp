@@ -97,6 +97,13 @@ class Guard {
   bool answer_pending(const httplib::Request& request, httplib::Response& response) const;
   // The verified Principal of the request being handled on this thread; nullptr on public routes.
   const Principal* principal(const httplib::Request& request) const noexcept;
+  // MCP routes ([[routes]] mcp = true, the default): the body cpp-httplib has now read, inspected against
+  // Mcp-Method / Mcp-Name / MCP-Protocol-Version and judged by [[routes.rules]]. install() judges the head
+  // only (its hook runs before the body is read), so a handler of an MCP route calls this first:
+  //   if (!guard.check_body(req, res)) return;   // res holds the 400/403/413/415 (or the in-band step-up)
+  // True for requests it does not judge (other methods, routes with mcp = false). List answers are not
+  // filtered here (the handler writes them): a handler that must hide tools does so itself.
+  bool check_body(const httplib::Request& request, httplib::Response& response) const;
   // For access logs and metrics, after the response (cpp-httplib's logger runs on the request's thread): why
   // the request was refused (Reason::Ok when allowed or discovery), who it was (also for forward-auth
   // checks), and how long ago the Guard first saw it.

@@ -170,4 +170,19 @@ const Principal* Guard::principal(const httplib::Request& request) const noexcep
   return slot.principal.get();
 }
 
+bool Guard::check_body(const httplib::Request& request, httplib::Response& response) const {
+  const http::RequestTarget target = http::parse_request_target(request.target);
+  if (!target.ok || !impl_->inspects(request.method, target.path)) return true;
+  std::vector<HeaderField> fields;
+  fields.reserve(request.headers.size());
+  for (const auto& [k, v] : request.headers)
+    if (!http::is_socket_pseudo_header(k)) fields.push_back({k, v});
+  const CallOutcome call = impl_->decide_call(
+      {.path = target.path, .headers = fields, .body = request.body, .principal = principal(request)});
+  if (call.decision.allow) return true;
+  if (slot.guard == this && slot.request == &request) slot.reason = call.decision.reason;
+  write(call.decision, response);
+  return false;
+}
+
 }  // namespace mcpgate

@@ -74,7 +74,11 @@ std::string union_scope(const Principal& who, const std::vector<std::string>& ro
 }  // namespace
 
 bool Guard::Impl::inspects(std::string_view method, std::string_view path) const {
-  if (method != "POST") return false;
+  // Any spelling: forward-auth takes the method from a header, and an upstream that upper-cases "post" must
+  // not receive a body the rules never saw.
+  if (method.size() != 4 || (method[0] | 0x20) != 'p' || (method[1] | 0x20) != 'o' || (method[2] | 0x20) != 's' ||
+      (method[3] | 0x20) != 't')
+    return false;
   const auto rules = rules_.load();
   return rules->match(method, path).mcp;
 }

@@ -8,6 +8,7 @@
 // SDK hands it (the fake approves at once) and keeps the code from the 302's Location, as a browser would.
 // Each check prints one "ok" or "FAIL" line; the exit status is 1 when any failed.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -79,7 +80,7 @@ class Provider {
     return this.#verifier;
   }
   state() {
-    this.#state = crypto.randomUUID();
+    this.#state = randomUUID();
     return this.#state;
   }
   async redirectToAuthorization(authorizationUrl) {

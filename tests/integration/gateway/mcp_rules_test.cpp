@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -541,6 +542,40 @@ TEST(GuardCheck, BodyIsInspectedAndJudgedByTheRoutesRules) {
   EXPECT_EQ(guard.check("POST", "/mcp", mismatch, tools_call("run_sql")).status, 400);
   // Without a body, only the head is judged (the caller's choice, as before).
   EXPECT_TRUE(guard.check("POST", "/mcp", h).allow);
+}
+
+// The embedded Guard inside a cpp-httplib server: install() judges the head, check_body() the MCP body.
+TEST(GuardCheck, CheckBodyInAHandlerAppliesTheRulesToTheBodyCppHttplibRead) {
+  auto loaded = load_config_text(
+      std::string("[server]\npublic_url = \"https://mcp.example.com/mcp\"\n") +
+          "[[static_tokens]]\nname = \"reader\"\nsha256 = \"" + auth::digest_hex(auth::digest_token(kReader)) +
+          "\"\nscopes = [\"mcp:read\"]\n" + rules_toml("/mcp", "http://127.0.0.1:1", ""),
+      "<test>", [](const std::string&) { return std::nullopt; });
+  ASSERT_TRUE(loaded.ok());
+  Guard guard(*loaded.config);
+  httplib::Server server;
+  guard.install(server);
+  std::atomic<int> handled{0};
+  server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+    if (!guard.check_body(req, res)) return;
+    ++handled;
+    res.set_content(R"({"jsonrpc":"2.0","id":1,"result":{}})", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  httplib::Client c("127.0.0.1", port);
+  const httplib::Headers h = {{"Authorization", std::string("Bearer ") + kReader}};
+  auto ok = c.Post("/mcp", h, tools_call("read_page"), "application/json");
+  auto step = c.Post("/mcp", h, tools_call("create_page"), "application/json");
+  auto deny = c.Post("/mcp", h, tools_call("run_sql"), "application/json");
+  server.stop();
+  t.join();
+  ASSERT_TRUE(ok && step && deny);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(step->status, 403);
+  EXPECT_NE(step->get_header_value("WWW-Authenticate").find("scope=\"mcp:read mcp:write\""), std::string::npos);
+  EXPECT_EQ(deny->status, 403);
+  EXPECT_EQ(handled.load(), 1) << "a refused body never reached the handler's own work";
 }
 
 }  // namespace
