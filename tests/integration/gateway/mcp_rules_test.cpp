@@ -70,6 +70,19 @@ class ListUpstream {
         result = {{"prompts", json::array({{{"name", "summary"}}, {{"name", "internal_plan"}}})}};
       else
         result = {{"resources", json::array({{{"uri", "file:///a"}, {"name", "a"}}})}};
+      if (method == "subscriptions/listen") {  // a long-lived stream: one event, then quiet until stopped
+        auto started = std::make_shared<bool>(false);
+        res.set_chunked_content_provider("text/event-stream", [started](std::size_t, httplib::DataSink& sink) {
+          if (!*started) {
+            *started = true;
+            const std::string ev = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+            return sink.write(ev.data(), ev.size());
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          return sink.is_writable();
+        });
+        return;
+      }
       const std::string body = json{{"jsonrpc", "2.0"}, {"id", request.is_object() ? request["id"] : json()},
                                     {"result", result}}.dump();
       if (req.path.ends_with("/sse")) {
@@ -112,7 +125,7 @@ class McpRules : public ::testing::Test {
     std::ofstream conf(dir_ + "/mcpgate.toml");
     conf << "[server]\npublic_url = \"" << kAudience << "\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
          << "threads = 1\ntrusted_proxies = [\"127.0.0.1\"]\n\n"
-         << "[gateway]\nheader_timeout = 2\ninspect_max_bytes = 4096\n\n"
+         << "[gateway]\nheader_timeout = 2\ninspect_max_bytes = 4096\nmax_streams_per_principal = 1\n\n"
          << "[admin]\nport = 0\n\n"
          << "[[issuers]]\nissuer = \"" << kIssuer << "\"\naudiences = [\"" << kAudience << "\"]\n"
          << "jwks_file = \"" << dir_ << "/jwks.json\"\n\n";
@@ -519,6 +532,71 @@ TEST_F(McpRules, ListAnswerThatCannotBeFilteredIs502NeverRelayedUnfiltered) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 502);
   EXPECT_EQ(r->body.find("run_sql"), std::string::npos) << r->body;
+}
+
+// A 2026-07-28 subscriptions/listen POST, raw: returns the socket once the stream's first event arrived (-1 if
+// the gateway answered otherwise; `head` gets what came).
+int open_listen_stream(int port, const std::string& token, std::string& head) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) return -1;
+  const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{}})";
+  const std::string req = "POST /lists HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                          "\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                          "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: subscriptions/listen\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  for (int i = 0; i < 100 && head.find("list_changed") == std::string::npos; ++i) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    head.append(buf, static_cast<std::size_t>(n));
+    if (head.rfind("HTTP/1.1 200", 0) != 0 && head.find("\r\n\r\n") != std::string::npos) break;
+  }
+  if (head.find("list_changed") == std::string::npos) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_F(McpRules, SubscriptionsListenStreamsCountTowardsThePerPrincipalStreamCap) {
+  std::string first_head, second_head;
+  const int first = open_listen_stream(port_, kReader, first_head);
+  ASSERT_GE(first, 0) << first_head;
+  const int second = open_listen_stream(port_, kReader, second_head);
+  EXPECT_LT(second, 0);
+  EXPECT_EQ(second_head.rfind("HTTP/1.1 429", 0), 0u) << second_head;
+  std::string other_head;
+  const int other = open_listen_stream(port_, kWriter, other_head);  // another principal has its own cap
+  EXPECT_GE(other, 0) << other_head;
+  ::close(first);
+  if (other >= 0) ::close(other);
+}
+
+TEST_F(McpRules, DrainEndsSubscriptionsListenStreamsAtOnce) {
+  std::string head;
+  const int fd = open_listen_stream(port_, kReader, head);
+  ASSERT_GE(fd, 0) << head;
+  const auto started = std::chrono::steady_clock::now();
+  ::kill(serve_->pid(), SIGTERM);
+  char buf[4096];
+  std::string rest;
+  for (int i = 0; i < 200; ++i) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    rest.append(buf, static_cast<std::size_t>(n));
+  }
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ::close(fd);
+  // Ended cleanly (the last chunk) well before drain_timeout (20 s): a listen stream is not a request in flight.
+  EXPECT_LT(waited, 5.0);
+  EXPECT_NE(rest.find("0\r\n\r\n"), std::string::npos) << rest;
 }
 
 // The embedded Guard: check() with the body applies the same stage.
