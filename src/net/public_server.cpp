@@ -5,9 +5,11 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <cctype>
 #include <chrono>
 #include <list>
 #include <map>
@@ -262,6 +264,21 @@ std::string hex(std::size_t n) {
   char buf[20];
   const int len = std::snprintf(buf, sizeof buf, "%zx", n);
   return std::string(buf, static_cast<std::size_t>(len));
+}
+
+// Appends the "Name: value\r\n" lines of `fields` except those named `lower_name` (any case).
+void append_without_field(std::string& out, std::string_view fields, std::string_view lower_name) {
+  while (!fields.empty()) {
+    std::size_t end = fields.find("\r\n");
+    end = end == std::string_view::npos ? fields.size() : end + 2;
+    const std::string_view line = fields.substr(0, end);
+    fields.remove_prefix(end);
+    const bool named = line.size() > lower_name.size() && line[lower_name.size()] == ':' &&
+                       std::equal(lower_name.begin(), lower_name.end(), line.begin(), [](char a, char b) {
+                         return a == static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
+                       });
+    if (!named) out.append(line);
+  }
 }
 
 gateway::Answer answer_of(const Decision& d) {
@@ -855,7 +872,15 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   std::string out;
   out.reserve(512);
   out.append(up.method).append(" ").append(up.target).append(" HTTP/1.1\r\nHost: ").append(up.upstream->authority);
-  out.append("\r\n").append(up.fields);
+  out.append("\r\n");
+  if (call) {
+    // A list answer is read to be filtered: it must come as plain bytes, so the client's Accept-Encoding
+    // (Node's fetch always sends gzip, deflate) is replaced by identity; one that still arrives coded is 502.
+    append_without_field(out, up.fields, "accept-encoding");
+    out += "Accept-Encoding: identity\r\n";
+  } else {
+    out.append(up.fields);
+  }
   if (head.framing == Framing::Length) out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
   if (head.framing == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
   // No body: said so for the methods that usually have one (RFC 9110 §8.6), or the upstream waits for it.
@@ -1051,6 +1076,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   const std::string_view response_type = field(rh.fields, "content-type");
   const bool collect = call && rh.status == 200 && head.method != "HEAD" && rh.framing != BodyFraming::None &&
                        (event_stream || response_type.find("json") != std::string_view::npos);
+  // Coded anyway (the upstream ignored identity): the filter cannot read it, and it is never relayed unread.
+  const bool coded_list = collect && !field(rh.fields, "content-encoding").empty() &&
+                          field(rh.fields, "content-encoding") != "identity";
   std::string collected;
   bool collect_overflow = false;
   if (collect) {
@@ -1196,7 +1224,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     upstream_broken = true;
   }
   if (collect && upstream_done && !upstream_broken && !stopping) {
-    mcp::Filtered f = impl.filter_list(path, rec.principal, *call, collected, event_stream);
+    mcp::Filtered f = coded_list ? mcp::Filtered{} : impl.filter_list(path, rec.principal, *call, collected, event_stream);
     std::string().swap(collected);
     if (!f.ok) {
       if (events.upstream_error) events.upstream_error(route, "unreadable_list");

@@ -90,9 +90,15 @@ class ListUpstream {
                         "\"params\":{\"progress\":1,\"progressToken\":\"run_sql\"}}\n\n"
                         "id: 7\nevent: message\ndata: " + body + "\n\n",
                         "text/event-stream");
+      } else if (req.path.ends_with("/gzip")) {  // coded although the gateway asked for identity
+        res.set_header("Content-Encoding", "gzip");
+        res.set_content(body, "application/json");
       } else if (req.path.ends_with("/broken")) {
         res.set_content(body.substr(0, body.size() - 2) + ",\"x\":\"\xff\"}}", "application/json");
       } else {
+        // Like a server that compresses when asked (the label alone: the gateway must never ask on a list).
+        if (req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos)
+          res.set_header("Content-Encoding", "gzip");
         res.set_content(body, "application/json");
       }
     };
@@ -525,6 +531,19 @@ TEST_F(McpRules, EventStreamListAnswerIsFilteredAndItsOtherEventsKeepTheirBytes)
   EXPECT_EQ(rest.rfind("id: 7\nevent: message\ndata: ", 0), 0u) << rest;
   const json response = json::parse(rest.substr(rest.find("data: ") + 6));
   EXPECT_EQ(names(response["result"]["tools"]), (std::vector<std::string>{"read_page", "create_page"}));
+}
+
+TEST_F(McpRules, ListRequestAsksTheUpstreamForPlainBytesAndACodedAnswerIs502) {
+  // Node's fetch always sends Accept-Encoding: gzip, deflate; a compressed list could not be filtered.
+  auto plain = post("/lists", kReader, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})",
+                    {{"Accept-Encoding", "gzip, deflate"}});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200) << plain->body;
+  auto coded = post("/lists/gzip", kReader, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})",
+                    {{"Accept-Encoding", "gzip, deflate"}});
+  ASSERT_TRUE(coded);
+  EXPECT_EQ(coded->status, 502);
+  EXPECT_EQ(coded->body.find("run_sql"), std::string::npos);
 }
 
 TEST_F(McpRules, ListAnswerThatCannotBeFilteredIs502NeverRelayedUnfiltered) {
