@@ -359,6 +359,36 @@ TEST_F(McpRules, ChunkedBodyIsJudgedDecodedAndForwardedWithItsLength) {
   EXPECT_FALSE(upstream_.last_request().has_header("Transfer-Encoding"));
 }
 
+TEST_F(McpRules, BodyAfterA100ContinueIsJudgedLikeAnyOther) {
+  const std::string body = tools_call("run_sql");
+  const std::string head = "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kWriter) +
+                           "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<uint16_t>(port_));
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+  ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u);
+  ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+  std::string out;
+  for (int i = 0; i < 100; ++i) {
+    const ssize_t m = ::recv(fd, buf, sizeof buf, 0);
+    if (m <= 0) break;
+    out.append(buf, static_cast<std::size_t>(m));
+  }
+  ::close(fd);
+  EXPECT_NE(out.find("HTTP/1.1 403"), std::string::npos) << out;
+  EXPECT_EQ(upstream_count(), 0u);
+}
+
 TEST_F(McpRules, BodyOverInspectMaxBytesIs413AndNeverForwarded) {
   json big = json::parse(tools_call("read_page"));
   big["params"]["arguments"]["text"] = std::string(5000, 'x');
