@@ -112,10 +112,14 @@ class Provider {
 
 // Every request says Accept-Encoding: identity: a compressed list answer is a separate gateway defect, covered by
 // rules_client_test.mjs; here the subject is the OAuth flow.
+// It also keeps the WWW-Authenticate of every 403, to check the gateway's step-up challenge.
+const challenges403 = [];
 async function identityFetch(input, init) {
   const headers = new Headers(init?.headers);
   headers.set("accept-encoding", "identity");
-  return fetch(input, { ...init, headers });
+  const response = await fetch(input, { ...init, headers });
+  if (response.status === 403) challenges403.push(response.headers.get("www-authenticate"));
+  return response;
 }
 
 const provider = new Provider();
@@ -181,6 +185,9 @@ check("echo with mcp:read: 403 insufficient_scope → the SDK re-authorizes with
     assert.ok(!(e instanceof InsufficientScopeError), "with an OAuth provider the step-up is not surfaced as InsufficientScopeError");
     return true;
   });
+  assert.equal(challenges403.length, 1, "one 403: the SDK does not resend the call before the app finishes");
+  assert.match(challenges403[0] ?? "", /error="insufficient_scope"/);
+  assert.match(challenges403[0], /scope="mcp:read offline_access mcp:write"/, "held + route + needed scopes");
   assert.equal(provider.authorizeUrls.length, 2, "a second authorization request");
   const asked = provider.authorizeUrls[1];
   // The gateway's challenge is held + route + needed = "mcp:read offline_access mcp:write"; the SDK asks for
@@ -205,6 +212,7 @@ check("after the redirect: the new token holds both scopes and the retried echo 
 
 check("a denied tool with an auth provider: 403 -32003 surfaces as an SdkHttpError, no re-authorization", async () => {
   const before = provider.authorizeUrls.length;
+  challenges403.length = 0;
   await assert.rejects(client.callTool({ name: "countdown", arguments: { from: 1, interval_ms: 0 } }), (e) => {
     assert.ok(e instanceof SdkHttpError, `an SdkHttpError, got ${e?.constructor?.name}: ${e}`);
     assert.ok(!(e instanceof InsufficientScopeError), "a deny is no step-up");
@@ -213,6 +221,7 @@ check("a denied tool with an auth provider: 403 -32003 surfaces as an SdkHttpErr
     return true;
   });
   assert.equal(provider.authorizeUrls.length, before, "a deny is not a challenge: the SDK does not re-authorize");
+  assert.deepEqual(challenges403, [null], "one 403, without WWW-Authenticate");
   assert.ok(!(await upstreamCalls()).includes("countdown"));
 });
 
