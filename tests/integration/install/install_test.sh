@@ -77,7 +77,7 @@ for example in "$work/cmake-example/mcpgate_embedded_example" "$work/pkgconfig-e
   body='{"jsonrpc":"2.0","id":1,"method":"whoami"}'
   status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d "$body" "http://127.0.0.1:$port/mcp")
   [ "$status" = 401 ] || fail "$example: without a token: $status, expected 401"
-  answer=$(curl -s -X POST -H "Authorization: Bearer $token" -d "$body" "http://127.0.0.1:$port/mcp")
+  answer=$(curl -s -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d "$body" "http://127.0.0.1:$port/mcp")
   grep -q '"subject":"ci"' <<<"$answer" || fail "$example: with the token: $answer"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
