@@ -1071,7 +1071,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   rhead.append("HTTP/1.1 ").append(std::to_string(rh.status)).append(" ").append(reason_phrase(rh.status)).append("\r\n");
   gateway::HeadWriter writer(rhead);
   gateway::write_response_headers(rh.fields, ours, writer);
-  if (event_stream) writer.field("X-Accel-Buffering", "no");
+  if (event_stream && field(rh.fields, "x-accel-buffering").empty()) writer.field("X-Accel-Buffering", "no");
   // A list answer on a route with rules: read whole, filtered, then sent with its new length (below).
   const std::string_view response_type = field(rh.fields, "content-type");
   const bool collect = call && rh.status == 200 && head.method != "HEAD" && rh.framing != BodyFraming::None &&

@@ -25,6 +25,7 @@ UpstreamServer::UpstreamServer() {
     int n = req.has_param("n") ? std::stoi(req.get_param_value("n")) : 3;
     int gap = req.has_param("gap_ms") ? std::stoi(req.get_param_value("gap_ms")) : 50;
     const bool split = req.get_param_value("split") == "1";
+    if (req.get_param_value("accel") == "1") res.set_header("X-Accel-Buffering", "no");  // its own
     auto sent = std::make_shared<int>(0);
     res.set_chunked_content_provider(
         "text/event-stream", [this, n, gap, split, sent](std::size_t, httplib::DataSink& sink) {

@@ -7,6 +7,7 @@
 //   //   POST /json/accepted            202, no body, no Content-Type
 //   //   GET|POST /sse?n=5&gap_ms=100     5 events, one per chunk, gap_ms apart; then the stream ends
 //   //                   ...&split=1      each event in two writes, gap_ms apart (a pause mid-event)
+//                   ...&accel=1      with its own X-Accel-Buffering: no
 //   //   GET /stall?ms=3000               waits before any header (bounded, ends early when stopped)
 //   //   GET /reset                       one event, then the connection is dropped without the last chunk
 //   up.requests();                        // every request seen: method, path, headers, body

@@ -276,6 +276,13 @@ TEST_F(Gateway, HopByHopHeadersAreDroppedAndForwardedForIsTheRealPeer) {
   EXPECT_EQ(seen.header("X-Custom"), "kept");
 }
 
+TEST_F(Gateway, EventStreamCarriesOneXAccelBufferingEvenWhenTheUpstreamSendsItsOwn) {
+  auto r = client().Get("/sse?n=1&gap_ms=1&accel=1", bearer(kAlice, {{"Accept", "text/event-stream"}}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->headers.count("X-Accel-Buffering"), 1u);
+  EXPECT_EQ(r->get_header_value("X-Accel-Buffering"), "no");
+}
+
 TEST_F(Gateway, EachEventReachesTheClientBeforeTheUpstreamSendsTheLast) {
   std::vector<SteadyClock::time_point> arrivals;
   std::string received;
