@@ -1,10 +1,9 @@
 // mcpgate/config.hpp — the one immutable configuration: a TOML file, overridden by the environment.
 //
-//   mcpgate::ConfigLoad loaded = mcpgate::load_config_file("mcpgate.toml");   // reads MCPGATE_* from the
-//   process if (!loaded.ok()) {                                                        // every problem names
-//   its key:
+//   mcpgate::ConfigLoad loaded = mcpgate::load_config_file("mcpgate.toml");  // + MCPGATE_* of the process
+//   if (!loaded.ok()) {                                                     // every problem names its key:
 //     for (const auto& e : loaded.errors) std::cerr << e.key << ": " << e.message << "\n";
-//     return 2;                                      // "static_tokens[1].sha256: expected 64 hex characters"
+//     return 2;                                // "static_tokens[1].sha256: expected 64 hex characters"
 //   }
 //   const mcpgate::Config& config = *loaded.config;
 //   config.stytch->project_id; config.jwks.default_max_age; config.routes[0].scopes;
@@ -12,9 +11,9 @@
 // Overrides: every scalar key of a [section] can be set by `MCPGATE_<SECTION>_<KEY>` (upper case), e.g.
 // MCPGATE_STYTCH_PROJECT_ID or MCPGATE_JWKS_MAX_STALE; list-valued keys take a comma-separated value
 // (MCPGATE_STYTCH_AUDIENCES="https://mcp.example.com/mcp,other"). Secrets and other values may come from a
-// file:
-// `<key>_file = "/run/secrets/x"` (or MCPGATE_<SECTION>_<KEY>_FILE) reads the value from that file, trailing
-// newline removed. Arrays of tables ([[issuers]], [[static_tokens]], [[routes]]) come from the file only.
+// file: `<key>_file = "/run/secrets/x"` (or MCPGATE_<SECTION>_<KEY>_FILE) reads the value from that file,
+// trailing newline removed. Arrays of tables ([[issuers]], [[static_tokens]], [[routes]]) come from the file
+// only.
 //
 // Durations are seconds. Defaults below are the documented defaults (docs/configuration.md) and their reason.
 #pragma once

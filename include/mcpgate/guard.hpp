@@ -3,8 +3,9 @@
 //   auto loaded = mcpgate::load_config_file("mcpgate.toml");
 //   mcpgate::Guard guard{*loaded.config};          // throws std::runtime_error naming the problem
 //   httplib::Server server;
-//   guard.install(server);                         // discovery routes, CORS, limits, and the check on every
-//   request server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+//   guard.install(server);          // discovery routes, CORS, limits, and the check on every request
+//   server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+//     if (!guard.check_body(req, res)) return;                // MCP routes: Mcp-* headers, [[routes.rules]]
 //     const mcpgate::Principal* who = guard.principal(req);   // never null on a protected route
 //     res.set_content(handle(who->subject, req.body), "application/json");
 //   });
@@ -12,10 +13,9 @@
 //
 // Any other framework (Beast, Drogon, Crow): call check() per request and act on the Decision.
 //
-//   mcpgate::Decision d = guard.check("POST", "/mcp?x=1", {{"Authorization", "Bearer eyJ..."}});
-//   if (!d.allow) return reply(d.status, d.headers, d.body);    // 400/401/403/404/405/503, or a discovery
-//   document run_handler(*d.principal);                                  // d.headers (CORS) go on the
-//   handler's response too
+//   mcpgate::Decision d = guard.check("POST", "/mcp?x=1", {{"Authorization", "Bearer eyJ..."}}, body);
+//   if (!d.allow) return reply(d.status, d.headers, d.body);  // 400/401/403/404/405/503, or discovery
+//   run_handler(*d.principal);                                 // d.headers (CORS) go on its response too
 //
 // How a handler gets the Principal, and why this way: install() verifies the request in cpp-httplib's
 // pre-routing handler and keeps the Principal in a per-worker-thread slot tagged with the address of the

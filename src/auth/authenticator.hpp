@@ -1,16 +1,14 @@
 // authenticator.hpp — the authenticate stage: one bearer token in, a Principal or a precise Reason out.
 //
 //   std::string error;
-//   auto auth = mcpgate::auth::Authenticator::create(config, &error);   // starts fetching every issuer's
-//   JWKS if (!auth) die(error);                                             // e.g. an unreadable jwks_file
-//   mcpgate::auth::AuthResult r = auth->authenticate(bearer);         // framework-agnostic, thread-safe
+//   auto auth = mcpgate::auth::Authenticator::create(config, &error);  // starts fetching every issuer's JWKS
+//   if (!auth) die(error);                                              // e.g. an unreadable jwks_file
+//   mcpgate::auth::AuthResult r = auth->authenticate(bearer);          // framework-agnostic, thread-safe
 //   if (r.ok()) {
 //     const mcpgate::auth::RouteRule& rule = routes.match(method, path);
-//     mcpgate::Reason z = mcpgate::auth::RouteRules::authorize(rule, *r.principal);   // Ok /
-//     InsufficientScope
+//     mcpgate::Reason z = mcpgate::auth::RouteRules::authorize(rule, *r.principal);  // Ok, InsufficientScope
 //   } else {
-//     int status = mcpgate::http_status(r.reason);                       // 401, or 503 with Retry-After:
-//     r.retry_after
+//     int status = mcpgate::http_status(r.reason);  // 401, or 503 with Retry-After: r.retry_after
 //   }
 //
 // The chain (docs/design.md): a bearer value that parses as a JWT whose payload's "iss" is a configured

@@ -4,8 +4,8 @@
 //   auto cache = mcpgate::auth::JwksCache::create(options, loader, clock);   // starts fetching at once
 //   mcpgate::auth::KeyLookup found = cache->find(jws.kid);    // after the cheap checks, never before
 //   switch (found.reason) {
-//     case Reason::Ok:              verify_signature(jws, *found.key); break;   // found.keys keeps *key
-//     alive case Reason::KeyNotFound:     ...  // refetched at most once per cooldown, shared by every caller
+//     case Reason::Ok:              verify_signature(jws, *found.key); break;  // found.keys keeps *key alive
+//     case Reason::KeyNotFound:     ...  // refetched at most once per cooldown, shared by every caller
 //     case Reason::KeysUnavailable: ...  // never had keys yet: 503 + Retry-After found.retry_after
 //     case Reason::KeysStale:       ...  // refreshes failed for longer than max_stale: 503
 //   }
@@ -13,20 +13,16 @@
 //
 // The rules (docs/configuration.md [jwks], jose's model made stricter):
 // - Freshness is Cache-Control max-age clamped to [min_max_age, max_max_age] (default when absent). A refresh
-// starts in
-//   the background once refresh_ahead of it has elapsed, so a request never waits for a set the cache already
-//   has.
+//   starts in the background once refresh_ahead of it has elapsed, so a request never waits for a set the
+//   cache already has.
 // - An unknown kid triggers at most ONE refetch per unknown_kid_cooldown; concurrent callers share the fetch
-// in flight
-//   and wait for it at most `unknown_kid_wait`. Fetch results carry sequence numbers: an older one never
-//   replaces a newer set.
+//   in flight and wait for it at most `unknown_kid_wait`. Fetch results carry sequence numbers: an older one
+//   never replaces a newer set.
 // - Stale-if-error: a failed refresh (timeout, 5xx, 3xx, oversized or not a key set) keeps the last good set
-// in
-//   service up to max_stale past its expiry (each failure counted and logged), then KeysStale. A successful
-//   refresh replaces the set: keys it drops stop working.
+//   in service up to max_stale past its expiry (each failure counted and logged), then KeysStale. A
+//   successful refresh replaces the set: keys it drops stop working.
 // - Every timing decision reads the injected Clock; the background thread waits on a condition variable, so
-// the
-//   destructor stops it promptly (after at most one fetch already in progress, itself bounded by its
+//   the destructor stops it promptly (after at most one fetch already in progress, itself bounded by its
 //   timeouts).
 #pragma once
 

@@ -1,10 +1,10 @@
 // headers.hpp — header hygiene between the client and the upstream.
 //
 //   UpstreamHeaderPlan plan = UpstreamHeaderPlan::from(config, route);   // once per config
-//   HeaderList up = plan.request_headers(client_fields, {.principal = who, .remote_addr =
-//   req.remote_addr,
-//                                               .remote_trusted = false, .request_id = id, .scheme = "http",
-//                                               .injected = {{"Authorization", "Bearer s3cr3t"}}});
+//   HeaderList up = plan.request_headers(client_fields, {.principal = who, .remote_addr = req.remote_addr,
+//                                                        .remote_trusted = false, .request_id = id,
+//                                                        .scheme = "http",
+//                                                        .injected = {{"Authorization", "Bearer s3cr3t"}}});
 //   copy_response_headers(upstream_fields, response_fields);              // hop-by-hop etc. dropped
 //
 // Rules (MCP authorization spec: no token passthrough; RFC 9110 §7.6.1 hop-by-hop): the client's

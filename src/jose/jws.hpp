@@ -2,8 +2,8 @@
 // §3.1).
 //
 //   mcpgate::jose::DecodedJws jws;
-//   Reason r = mcpgate::jose::decode_compact(token, allowed_algorithms, jws);   // format + header rules, no
-//   crypto if (r == Reason::Ok) r = mcpgate::jose::verify_signature(jws, key);        // one EVP_DigestVerify
+//   Reason r = mcpgate::jose::decode_compact(token, allowed_algorithms, jws);  // format, header; no crypto
+//   if (r == Reason::Ok) r = mcpgate::jose::verify_signature(jws, key);        // one EVP_DigestVerify
 //
 // decode_compact refuses, before any signature work: tokens over 16 KiB, anything but exactly three segments
 // (five is a JWE), non-strict base64url, non-object or duplicate-member JSON in header or payload, a

@@ -1,8 +1,7 @@
 // store/backends.hpp — the concrete TokenStore implementations behind TokenStore::open().
 //
-//   auto env = make_env_store(options);                               // read-only,
-//   MCPGATE_SECRET_<SERVICE>_<KEY> auto sql = open_sql_store(options, std::move(keyring), clock);    //
-//   sqlite or postgres, one logic
+//   auto env = make_env_store(options);                             // read-only: MCPGATE_SECRET_<S>_<K>
+//   auto sql = open_sql_store(options, std::move(keyring), clock);  // sqlite or postgres, one logic
 #pragma once
 
 #include <mcpgate/token_store.hpp>
