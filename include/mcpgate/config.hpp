@@ -30,7 +30,7 @@
 namespace mcpgate {
 
 // [server]: the HTTP surface (src/http, include/mcpgate/guard.hpp). Limits are explicit because cpp-httplib
-// 0.11.4's defaults are unbounded or tiny (docs/standards.md §8).
+// 0.11.4's defaults are unbounded or tiny (docs/embedding.md).
 struct ServerConfig {
   std::string public_url;  // the resource URL clients use, e.g. "https://mcp.example.com/mcp"
   // Protected resources (paths on public_url's origin), each with its own RFC 9728 document at

@@ -11,7 +11,7 @@
 //     int status = mcpgate::http_status(r.reason);  // 401, or 503 with Retry-After: r.retry_after
 //   }
 //
-// The chain (docs/design.md): a bearer value that parses as a JWT whose payload's "iss" is a configured
+// The chain (docs/configuration.md, "Chain"): a bearer value that parses as a JWT whose payload's "iss" is a configured
 // issuer goes to that issuer's JWT path ONLY; anything else goes to the static tokens. The JWT path runs the
 // cheap checks first — size, format, header rules, issuer, time, audience, organization — and only then looks
 // the key up (which may trigger the single-flight unknown-kid refetch) and checks exactly one signature.

@@ -7,7 +7,7 @@
 //   stytch.jwks_uri;   // "https://login.example.com/.well-known/jwks.json"
 //   auto loader = mcpgate::auth::make_key_set_loader(stytch, fetcher);   // for JwksCache::create
 //
-// The Stytch profile derives everything from project_id and domain (docs/standards.md §6): both issuer
+// The Stytch profile derives everything from project_id and domain (docs/configuration.md [stytch]): both issuer
 // spellings
 // (`https://{domain}` and the scheme-less `stytch.com/{project_id}` used through the API host), the project
 // id as audience, RS256 only, JWKS at {domain}/.well-known/jwks.json, and the B2B organization allow-list. A

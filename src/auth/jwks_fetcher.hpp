@@ -7,7 +7,7 @@
 //   ... r.max_age;                                           // Cache-Control max-age, when the server sent
 //   one
 //
-// Hygiene (docs/design.md §JWKS): https only, except loopback hosts or an explicit allow_insecure; redirects
+// Hygiene (docs/configuration.md [jwks]): https only, except loopback hosts or an explicit allow_insecure; redirects
 // are never followed (a 3xx is a failure: a key set must come from the configured URL, RFC 8725 §3.10
 // spirit); connect and total deadlines; the body is received through a counter that aborts past
 // max_body_bytes; certificates verified against the system CA bundle; TCP_NODELAY on. An interface with

@@ -5,7 +5,7 @@
 //   mcpgate::Decision d = impl.decide({.method = "POST", .path = "/mcp", .query_has_access_token = false,
 //                                      .headers = fields});
 //
-// Order (docs/design.md, cheap first): header octets → /.well-known/* (PRM, AS mirror, JSON 404; never a
+// Order (cheap first): header octets → /.well-known/* (PRM, AS mirror, JSON 404; never a
 // challenge) → CORS preflight (never challenged) → Origin check (403) → route rule (public: allow) → extract
 // → authenticate → authorize. Every refusal comes from http/challenge (status and code from the Reason
 // table).

@@ -1,4 +1,4 @@
-// hardening.hpp — cpp-httplib 0.11.4's weak defaults, neutralised (docs/standards.md §8).
+// hardening.hpp — cpp-httplib 0.11.4's weak defaults, neutralised (docs/embedding.md: what install() does).
 //
 //   httplib::Server server;
 //   mcpgate::http::apply_hardening(server, config.server);      // limits, timeouts, pool, nodelay, exception
