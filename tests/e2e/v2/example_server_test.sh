@@ -40,33 +40,8 @@ done
 [ -x "$mcpgate" ] || { echo "FAIL: no $mcpgate (build first)" >&2; exit 1; }
 [ -x "$example" ] || { echo "FAIL: no $example (build first)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log; do echo "--- $f" >&2; cat "$f" >&2; done
-  exit 1
-}
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# wait_for FILE SED-EXPRESSION: prints the first line the expression extracts, within 10 s
-wait_for() {
-  local value=""
-  for _ in $(seq 100); do
-    value=$(sed -n "$2" "$1" | head -n 1)
-    [ -n "$value" ] && break
-    sleep 0.1
-  done
-  printf '%s' "$value"
-}
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
 
 "$example" --port 0 >"$work/example.log" 2>&1 &
 pids+=($!)
@@ -85,7 +60,6 @@ stytch_json=$(wait_for "$work/stytch.log" '/^{.*"url"/p')
 stytch_url=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["url"])' "$stytch_json")
 project_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["project_id"])' "$stytch_json")
 
-new_token() { "$mcpgate" token new --name "$1" --scopes "$2" | awk '/^  mcpg_/ {print $1}'; }
 reader=$(new_token e2e-reader mcp:read)
 writer=$(new_token e2e-writer mcp:read,mcp:write)
 [ -n "$reader" ] && [ -n "$writer" ] || fail "mcpgate token new printed no token"
@@ -137,36 +111,11 @@ target = "echo"
 scopes = ["mcp:write"]
 CONF
 }
-gateway=""
-for _ in 1 2 3; do
-  port=$(free_port)
-  write_config
-  "$mcpgate" serve --config "$work/mcpgate.toml" 2>"$work/gateway.log" &
-  gateway=$!
-  pids+=("$gateway")
-  for _ in $(seq 200); do
-    grep -q '"msg":"listening"' "$work/gateway.log" && break
-    kill -0 "$gateway" 2>/dev/null || break
-    sleep 0.1
-  done
-  grep -q '"msg":"listening"' "$work/gateway.log" && kill -0 "$gateway" 2>/dev/null && break
-  wait "$gateway" 2>/dev/null || true
-  unset 'pids[-1]'
-  gateway=""
-done
-[ -n "$gateway" ] && listening "$port" || fail "mcpgate serve did not listen"
+start_gateway
 
 echo "node $node_version ($node), example $example_url via $recorder, gateway http://127.0.0.1:$port/mcp"
 
 MCPGATE_E2E_URL="http://127.0.0.1:$port/mcp" MCPGATE_E2E_READER_TOKEN="$reader" MCPGATE_E2E_WRITER_TOKEN="$writer" \
   MCPGATE_E2E_RECORDER="$recorder" MCPGATE_E2E_STYTCH="$stytch_url" MCPGATE_E2E_GATEWAY_LOG="$work/gateway.log" \
   timeout 90 "$node" "$client" || fail "$(basename "$client") failed"
-kill -TERM "$gateway" 2>/dev/null || true
-status=0
-wait "$gateway" || status=$?
-unset 'pids[-1]'
-[ "$status" = 0 ] || fail "mcpgate serve exited $status on SIGTERM"
-for secret in "$reader" "$writer"; do
-  if grep -qF "$secret" "$work/gateway.log"; then fail "a token reached the gateway log"; fi
-done
-if grep -qE 'eyJ[A-Za-z0-9_-]+\.eyJ' "$work/gateway.log"; then fail "a JWT reached the gateway log"; fi
+stop_gateway "$reader" "$writer"
