@@ -8,7 +8,7 @@
 // SDK hands it (the fake approves at once) and keeps the code from the 302's Location, as a browser would.
 // Each check prints one "ok" or "FAIL" line; the exit status is 1 when any failed.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { OAuthTestProvider } from "./oauth_provider.mjs";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -43,57 +43,6 @@ async function stytchLog(endpoint) {
   return log.filter((e) => e.endpoint === endpoint);
 }
 
-// An in-memory OAuthClientProvider, as an MCP host would implement one; the "browser" is a fetch of the
-// authorize URL that stops at the redirect.
-class Provider {
-  redirectUrl = "http://127.0.0.1:9/oauth/callback"; // never contacted: the code is read from the 302
-  clientMetadata = {
-    client_name: "mcpgate-e2e-oauth",
-    redirect_uris: [this.redirectUrl],
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    token_endpoint_auth_method: "none",
-  };
-  #client;
-  #tokens;
-  #verifier;
-  #state;
-  authorizeUrls = [];
-  code;
-
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(info) {
-    this.#client = info;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens) {
-    this.#tokens = tokens;
-  }
-  saveCodeVerifier(verifier) {
-    this.#verifier = verifier;
-  }
-  codeVerifier() {
-    return this.#verifier;
-  }
-  state() {
-    this.#state = randomUUID();
-    return this.#state;
-  }
-  async redirectToAuthorization(authorizationUrl) {
-    this.authorizeUrls.push(new URL(authorizationUrl));
-    const response = await fetch(authorizationUrl, { redirect: "manual" });
-    assert.equal(response.status, 302, `the authorization server approves: ${await response.clone().text()}`);
-    const back = new URL(response.headers.get("location"));
-    assert.equal(`${back.origin}${back.pathname}`, this.redirectUrl);
-    assert.equal(back.searchParams.get("state"), this.#state, "state comes back unchanged");
-    this.code = back.searchParams.get("code");
-    assert.ok(this.code, "the redirect carries a code");
-  }
-}
 
 // Every request says Accept-Encoding: identity: a compressed list answer is a separate gateway defect, covered by
 // rules_client_test.mjs; here the subject is the OAuth flow.
@@ -103,7 +52,7 @@ async function identityFetch(input, init) {
   return fetch(input, { ...init, headers });
 }
 
-const provider = new Provider();
+const provider = new OAuthTestProvider("mcpgate-e2e-oauth");
 function transport() {
   return new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: identityFetch });
 }

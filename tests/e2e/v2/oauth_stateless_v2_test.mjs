@@ -10,7 +10,7 @@
 // in oauth_step_up_v2_test.mjs; the v2 SDK adds offline_access (the fake lists it in scopes_supported).
 // Each check prints one "ok" or "FAIL" line; the exit status is 1 when any failed.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { OAuthTestProvider } from "../oauth_provider.mjs";
 
 import {
   Client,
@@ -52,64 +52,6 @@ async function stytchLog(endpoint) {
   return log.filter((e) => e.endpoint === endpoint);
 }
 
-// An in-memory OAuthClientProvider, as an MCP host would implement one; the "browser" is a fetch of the
-// authorize URL that stops at the redirect.
-class Provider {
-  redirectUrl = "http://127.0.0.1:9/oauth/callback"; // never contacted: the code is read from the 302
-  clientMetadata = {
-    client_name: "mcpgate-e2e-v2-oauth",
-    redirect_uris: [this.redirectUrl],
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    token_endpoint_auth_method: "none",
-  };
-  #client;
-  #tokens;
-  #verifier;
-  #state;
-  #discovery;
-  authorizeUrls = [];
-  code;
-
-  clientInformation() {
-    return this.#client;
-  }
-  saveClientInformation(info) {
-    this.#client = info;
-  }
-  tokens() {
-    return this.#tokens;
-  }
-  saveTokens(tokens) {
-    this.#tokens = tokens;
-  }
-  saveCodeVerifier(verifier) {
-    this.#verifier = verifier;
-  }
-  codeVerifier() {
-    return this.#verifier;
-  }
-  saveDiscoveryState(state) {
-    this.#discovery = state;
-  }
-  discoveryState() {
-    return this.#discovery;
-  }
-  state() {
-    this.#state = randomUUID();
-    return this.#state;
-  }
-  async redirectToAuthorization(authorizationUrl) {
-    this.authorizeUrls.push(new URL(authorizationUrl));
-    const response = await fetch(authorizationUrl, { redirect: "manual" });
-    assert.equal(response.status, 302, `the authorization server approves: ${await response.clone().text()}`);
-    const back = new URL(response.headers.get("location"));
-    assert.equal(`${back.origin}${back.pathname}`, this.redirectUrl);
-    assert.equal(back.searchParams.get("state"), this.#state, "state comes back unchanged");
-    this.code = back.searchParams.get("code");
-    assert.ok(this.code, "the redirect carries a code");
-  }
-}
 
 // Every request says Accept-Encoding: identity, as in oauth_step_up_v2_test.mjs. The fetch keeps every POST's
 // MCP-Protocol-Version and Mcp-Session-Id, and the WWW-Authenticate of every 403, to check the gateway's challenges.
@@ -131,7 +73,7 @@ async function identityFetch(input, init) {
   return response;
 }
 
-const provider = new Provider();
+const provider = new OAuthTestProvider("mcpgate-e2e-v2-oauth");
 function transport() {
   return new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: identityFetch });
 }
