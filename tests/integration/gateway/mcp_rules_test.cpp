@@ -52,6 +52,22 @@ std::string tools_call(const std::string& name, int id = 1) {
       .dump();
 }
 
+// A TCP connection to 127.0.0.1:port whose reads give up after 5 s; -1 when it cannot connect.
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // An MCP server's list answers on 127.0.0.1: tools/list, prompts/list, resources/list as JSON, or as an SSE
 // stream (a progress notification, then the response) when the path ends in /sse; /broken sends invalid UTF-8.
 class ListUpstream {
@@ -187,14 +203,8 @@ class McpRules : public ::testing::Test {
   }
   // One raw request on a fresh connection; everything received until the gateway closes or 5 s pass.
   std::string raw(const std::string& bytes) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(static_cast<uint16_t>(port_));
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+    const int fd = connect_loopback(port_);
+    EXPECT_GE(fd, 0);
     EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
     std::string out;
     char buf[4096];
@@ -364,14 +374,8 @@ TEST_F(McpRules, BodyAfterA100ContinueIsJudgedLikeAnyOther) {
   const std::string head = "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kWriter) +
                            "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(static_cast<uint16_t>(port_));
-  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0);
+  const int fd = connect_loopback(port_);
+  ASSERT_GE(fd, 0);
   ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
   char buf[4096];
   const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -586,14 +590,8 @@ TEST_F(McpRules, ListAnswerThatCannotBeFilteredIs502NeverRelayedUnfiltered) {
 // A 2026-07-28 subscriptions/listen POST, raw: returns the socket once the stream's first event arrived (-1 if
 // the gateway answered otherwise; `head` gets what came).
 int open_listen_stream(int port, const std::string& token, std::string& head) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) return -1;
+  const int fd = connect_loopback(port);
+  if (fd < 0) return -1;
   const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{}})";
   const std::string req = "POST /lists HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                           "\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
