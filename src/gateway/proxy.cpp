@@ -27,6 +27,15 @@ std::string encode_path(std::string_view path) {
   return out;
 }
 
+// An Mcp-Session-Id that does not open here: the Streamable HTTP transport's own answer (404 with a JSON-RPC
+// error), which tells an MCP client to start a new session.
+Answer session_not_found() {
+  return {http_status(Reason::SessionUnknown),
+          {{"Content-Type", "application/json"}},
+          R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})",
+          Reason::SessionUnknown};
+}
+
 std::string_view header_of(const HeaderList& headers, std::string_view canonical, bool* present = nullptr) {
   for (const auto& [k, v] : headers)
     if (same_header_name(k, canonical)) {
@@ -39,10 +48,12 @@ std::string_view header_of(const HeaderList& headers, std::string_view canonical
 
 }  // namespace
 
-Answer json_answer(int status, std::string_view code, std::string_view description) {
-  return {status,
+Answer json_answer(Reason reason, std::string_view description) {
+  if (description.empty()) description = reason_sentence(reason);
+  return {http_status(reason),
           {{"Cache-Control", "no-store"}, {"Content-Type", "application/json"}},
-          nlohmann::json{{"error", code}, {"error_description", description}}.dump()};
+          nlohmann::json{{"error", reason_name(reason)}, {"error_description", description}}.dump(),
+          reason};
 }
 
 std::string session_owner(const Principal& principal) {
@@ -78,7 +89,7 @@ Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, Pro
   if (principals) recorder_ = std::make_unique<PrincipalRecorder>(std::move(principals));
   table_.store(std::make_shared<const RouteTable>(config_));
   auto seal = SessionSeal::create(config_.gateway.session_keys);
-  if (!seal.ok()) throw std::runtime_error("gateway.session_keys: " + seal.status.message());
+  if (!seal.ok()) throw std::runtime_error("gateway.session_keys: " + seal.message());
   seal_ = std::move(*seal.value);
 }
 
@@ -99,14 +110,14 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   const GatewayConfig& g = config_.gateway;
   const std::shared_ptr<const RouteTable> table = table_.load();  // this request's routes, even across a reload
   const Route* route = table->match(req.method, req.path);
-  if (!route) return {json_answer(404, "not_found", "No upstream is configured for this path."), {}};
+  if (!route) return {json_answer(Reason::RouteNotFound), {}};
   const Principal* who = req.principal;
   // The Guard judged this request by the same rules; checking again against this table's rule keeps a
   // request judged just before a SIGHUP reload from reaching a route whose new rule it does not meet.
   if (!route->config.is_public) {
-    if (!who) return {json_answer(403, "access_denied", "No verified principal for a protected route."), {}};
-    if (auth::RouteRules::authorize(table->rules.match(req.method, req.path), *who) != Reason::Ok)
-      return {json_answer(403, "insufficient_scope", "The token lacks a scope this route requires."), {}};
+    if (!who) return {json_answer(Reason::PrincipalRequired), {}};
+    const Reason r = auth::RouteRules::authorize(table->rules.match(req.method, req.path), *who);
+    if (r != Reason::Ok) return {json_answer(r), {}};
   }
 
   // Session binding: the client holds the upstream's id sealed to the principal it was issued to (and to
@@ -119,11 +130,7 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   if (g.session_binding && has_session) {
     auto upstream_id = seal_.open(session_id, who ? session_owner(*who) : std::string(kPublicOwner),
                                   route->config.prefix);
-    if (!upstream_id)
-      return {Answer{404,
-                     {{"Content-Type", "application/json"}},
-                     R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null})"},
-              {}};
+    if (!upstream_id) return {session_not_found(), {}};
     session_id = std::move(*upstream_id);
   }
 
@@ -134,18 +141,16 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
     case InjectionFailure::None:
       break;
     case InjectionFailure::NoPrincipal:
-      return {json_answer(403, "access_denied", "A per-user service token needs a signed-in user."), {}};
+      return {json_answer(Reason::UserRequired), {}};
     case InjectionFailure::PerUserTokenMissing:
-      return {json_answer(403, "service_token_missing",
+      return {json_answer(Reason::ServiceTokenMissing,
                           "No per-user service token is stored for this user (" + injection.reference +
                               "); an operator can add it with `mcpgate secrets put SERVICE KEY --issuer ISSUER "
                               "--subject SUBJECT`."),
               {}};
     case InjectionFailure::Unavailable:
       if (events_.upstream_error) events_.upstream_error(route->config.prefix, "secret");
-      return {json_answer(502, "upstream_credentials_unavailable",
-                          "A service token this route needs is not available."),
-              {}};
+      return {json_answer(Reason::UpstreamCredentialsUnavailable), {}};
   }
   RequestContext context{.principal = who,
                          .remote_addr = req.remote_addr,

@@ -6,7 +6,7 @@
 //   mcpgate::gateway::Proxy proxy(config, resolver, events, principals);
 //   mcpgate::gateway::Prepared p = proxy.prepare({.method = "POST", .target = raw, .path = decoded,
 //                                                 .headers = fields, .principal = who, ...});
-//   if (p.answer) reply(p.answer->status, p.answer->headers, p.answer->body);   // 403, 404, 502, ...
+//   if (p.answer) reply(p.answer->status, p.answer->headers, p.answer->body);   // log p.answer->reason
 //   else send(p.upstream->method, p.upstream->target, p.upstream->fields) to p.upstream->route->upstream;
 //   proxy.upstream_answered(*p.upstream, status, upstream_headers);             // binds/forgets sessions
 #pragma once
@@ -14,6 +14,7 @@
 #include <functional>
 #include <mcpgate/config.hpp>
 #include <mcpgate/guard.hpp>
+#include <mcpgate/status.hpp>
 #include <mcpgate/token_store.hpp>
 #include <memory>
 #include <optional>
@@ -44,6 +45,7 @@ struct Answer {
   int status = 200;
   HeaderList headers;
   std::string body;
+  Reason reason = Reason::Ok;  // the refusal's row of the reason table: the access log's and metrics' reason
 };
 
 struct ClientRequest {
@@ -136,7 +138,8 @@ class Proxy {
 // The identity a session is bound to: "jwt\n<iss>\n<sub>" or "static\n<name>".
 std::string session_owner(const Principal& principal);
 
-// A JSON error answer: {"error": code, "error_description": description}, no-store.
-Answer json_answer(int status, std::string_view code, std::string_view description);
+// A refusal, all of it from its row of the reason table: status http_status(reason), no-store, and
+// {"error": reason_name(reason), "error_description": description, or reason_sentence(reason) when empty}.
+Answer json_answer(Reason reason, std::string_view description = {});
 
 }  // namespace mcpgate::gateway

@@ -282,7 +282,7 @@ void append_without_field(std::string& out, std::string_view fields, std::string
 }
 
 gateway::Answer answer_of(const Decision& d) {
-  gateway::Answer a{d.status, {}, d.body};
+  gateway::Answer a{d.status, {}, d.body, d.reason};
   for (const auto& [k, v] : d.headers)
     if (!http::has_forbidden_octet(v)) a.headers.emplace_back(k, v);  // a claim with CR/LF never becomes a header
   if ((!d.body.empty() || d.status >= 400) && field(a.headers, "content-type").empty())
@@ -290,9 +290,54 @@ gateway::Answer answer_of(const Decision& d) {
   return a;
 }
 
-gateway::Answer plain_refusal(int status, std::string_view code, std::string_view description) {
-  gateway::Answer a = gateway::json_answer(status, code, description);
+// The row of the reason table a request head the parser refused is answered with (by its status: http1.hpp).
+Reason head_refusal(const HeadResult& r) {
+  switch (r.http_status) {
+    case 414: return Reason::UriTooLong;
+    case 431: return Reason::HeadersTooLarge;
+    case 501: return Reason::MethodNotImplemented;
+    case 505: return Reason::HttpVersionUnsupported;
+    default: return Reason::RequestMalformed;
+  }
+}
+
+// A refusal inside an exchange also carries the exchange's own fields (the request id, a sealed session id).
+gateway::Answer with_fields(gateway::Answer a, const HeaderList& ours) {
+  a.headers.insert(a.headers.end(), ours.begin(), ours.end());
   return a;
+}
+
+// The upstream_error metric's kind for an upstream failure.
+std::string_view error_kind(Reason failure) {
+  switch (failure) {
+    case Reason::UpstreamTimeout: return "timeout";
+    case Reason::UpstreamBroken: return "broken";
+    default: return "refused";
+  }
+}
+
+// An answer's status line and fields, through the blank line.
+std::string answer_head(const gateway::Answer& a, bool keep, int version_minor) {
+  std::string out;
+  out.reserve(256);
+  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ").append(reason_phrase(a.status)).append("\r\n");
+  for (const auto& [k, v] : a.headers) out.append(k).append(": ").append(v).append("\r\n");
+  if (a.status >= 200 && a.status != 204 && a.status != 304)
+    out.append("Content-Length: ").append(std::to_string(a.body.size())).append("\r\n");
+  if (!keep) out += "Connection: close\r\n";
+  if (keep && version_minor == 0) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// Over [server] max_connections: the whole response, built once, sent by the accept loop itself.
+std::string_view busy_response() {
+  static const std::string bytes = [] {
+    gateway::Answer a = gateway::json_answer(Reason::ServerBusy);
+    a.headers.emplace_back("Retry-After", "1");
+    return answer_head(a, false, 1) + a.body;
+  }();
+  return bytes;
 }
 
 struct Connection {
@@ -312,7 +357,7 @@ struct Connection {
 
 struct PublicServer::State {
   State(const Config& c, Guard& g, gateway::Proxy& p, std::function<void(const Completed&)> done)
-      : config(c), guard(g), impl(g.impl()), proxy(p), completed(std::move(done)) {
+      : config(c), guard(g), impl(internal::GuardAccess::impl(g)), proxy(p), completed(std::move(done)) {
     limits.max_header_bytes = c.server.max_header_bytes;
     limits.max_header_count = c.server.max_header_count;
   }
@@ -345,15 +390,14 @@ struct PublicServer::State {
   task<bool> discard_body(Connection& c, const RequestHead& head);
   // An MCP POST's whole body, for inspection (gateway.inspect_max_bytes).
   struct WholeBody {
-    Reason refused = Reason::Ok;  // McpBodyTooLarge
-    bool malformed = false;       // a chunked body that is not valid chunked coding
+    Reason refused = Reason::Ok;  // McpBodyTooLarge, or ChunkedBodyMalformed (not valid chunked coding)
     bool gone = false;            // the client left or timed out
     std::string decoded;          // a chunked body, decoded (a Content-Length one stays in c.in)
   };
   task<WholeBody> read_whole_body(Connection& c, const RequestHead& head);
   task<void> linger_close(Connection& c);
   task<std::shared_ptr<Stream>> connect_upstream(Loop& loop, const gateway::UpstreamRequest& up, bool& reused,
-                                                 std::string& kind);
+                                                 Reason& failure);
   void park(Loop& loop, std::string_view key, std::shared_ptr<Stream> stream);
   bool take_stream_slot(const std::string& owner);
   void release_stream_slot(const std::string& owner);
@@ -394,10 +438,7 @@ task<void> PublicServer::State::accept_loop() {
     socket.set_option(tcp::no_delay(true), ignored);
     if (connections.load() >= config.server.max_connections) {
       // Over [server] max_connections: a cheap, honest answer instead of a silent queue.
-      static constexpr std::string_view busy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-          "Connection: close\r\nContent-Length: 74\r\n\r\n"
-          R"({"error":"server_busy","error_description":"Too many open connections."})";
+      const std::string_view busy = busy_response();
       socket.non_blocking(true, ignored);
       ::send(socket.native_handle(), busy.data(), busy.size(), MSG_NOSIGNAL);
       socket.shutdown(Socket::shutdown_send, ignored);
@@ -471,12 +512,7 @@ task<void> PublicServer::State::serve(std::shared_ptr<Connection> c) {
       rec.method = head.method;
       rec.target = head.target;
       rec.remote_addr = c->peer;
-      gateway::Answer a = r.http_status == 431
-                              ? plain_refusal(431, "request_header_fields_too_large", "Too many or too large request headers.")
-                          : r.http_status == 414 ? plain_refusal(414, "uri_too_long", "The request target is too long.")
-                          : r.http_status == 505 ? plain_refusal(505, "http_version_not_supported", "Only HTTP/1.x is served.")
-                                                 : plain_refusal(400, "invalid_request", "The request is not valid HTTP/1.1.");
-      rec.reason = r.http_status == 400 ? Reason::HeaderNameInvalid : Reason::Ok;
+      const gateway::Answer a = gateway::json_answer(head_refusal(r));
       RequestHead any;  // the answer has a body whatever the line said
       any.method = "GET";
       co_await answer(*c, any, a, false, rec, true);
@@ -564,7 +600,7 @@ task<PublicServer::State::WholeBody> PublicServer::State::read_whole_body(Connec
       const auto status = decoder.feed(c.in, used, out.decoded);
       c.in.erase(0, used);
       if (status == ChunkedDecoder::Status::Malformed) {
-        out.malformed = true;
+        out.refused = Reason::ChunkedBodyMalformed;
         break;
       }
       if (decoder.data_bytes() > cap) {
@@ -604,19 +640,12 @@ task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, c
                                        Completed& rec, bool body_read) {
   if (!body_read && keep) keep = co_await discard_body(c, head);
   else if (!body_read) keep = head.framing == Framing::None && keep;
-  std::string out;
-  out.reserve(256);
-  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ").append(reason_phrase(a.status)).append("\r\n");
-  for (const auto& [k, v] : a.headers) out.append(k).append(": ").append(v).append("\r\n");
-  if (a.status >= 200 && a.status != 204 && a.status != 304)
-    out.append("Content-Length: ").append(std::to_string(a.body.size())).append("\r\n");
-  if (!keep) out += "Connection: close\r\n";
-  if (keep && head.version_minor == 0) out += "Connection: keep-alive\r\n";
-  out += "\r\n";
+  const std::string out = answer_head(a, keep, head.version_minor);
   const bool with_body = head.method != "HEAD" && a.status != 204 && a.status != 304;
   // Recorded before the write: a client that has its answer may stop the process (SIGTERM) before this
   // coroutine resumes, and the answer it got must be in the log.
   rec.status = a.status;
+  rec.reason = a.reason;  // every answer the gateway gives itself is logged with its row of the reason table
   rec.bytes_out = with_body ? a.body.size() : 0;
   if (completed) completed(rec);
   c.client->expire_after(seconds(config.server.write_timeout));
@@ -651,7 +680,7 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
 
   if (!known_method(head.method)) {
     finish_rec();
-    const gateway::Answer a = plain_refusal(501, "not_implemented", "This method is not served.");
+    const gateway::Answer a = gateway::json_answer(Reason::MethodNotImplemented);
     co_return co_await answer(c, head, a, false, rec);
   }
   const http::ForwardAuth& forward_auth = impl.forward_auth();
@@ -668,14 +697,12 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
     rec.rule = call.rule;
     if (d.allow) who = d.principal;
     d.allow = false;  // the forward-auth answer is the response
-    rec.reason = d.reason;
     finish_rec();
     const gateway::Answer a = answer_of(d);
     co_return co_await answer(c, head, a, keep, rec);
   }
   const http::RequestTarget target = http::parse_request_target(head.target);
   if (!target.ok) {
-    rec.reason = Reason::RequestTargetRefused;
     finish_rec();
     const gateway::Answer a = answer_of(impl.refusal(Reason::RequestTargetRefused, "/"));
     co_return co_await answer(c, head, a, keep, rec);
@@ -684,7 +711,6 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
                             .path = target.path,
                             .query_has_access_token = target.query_has_access_token,
                             .headers = fields});
-  rec.reason = d.reason;
   if (!d.allow) {
     finish_rec();
     const gateway::Answer a = answer_of(d);
@@ -697,7 +723,6 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
   if (head.framing != Framing::None &&
       (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS")) {
     // A body these methods do not have: read as the next request by some servers, so never forwarded.
-    rec.reason = Reason::BodyNotAllowed;
     finish_rec();
     const gateway::Answer a = answer_of(impl.refusal(Reason::BodyNotAllowed, target.path));
     co_return co_await answer(c, head, a, false, rec);
@@ -709,12 +734,9 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
   if (head.method == "POST" && impl.inspects(head.method, target.path)) {
     WholeBody body = co_await read_whole_body(c, head);
     if (body.gone) co_return false;
-    if (body.refused != Reason::Ok || body.malformed) {
-      rec.reason = body.malformed ? Reason::McpInvalidRequest : body.refused;
+    if (body.refused != Reason::Ok) {
       finish_rec();
-      const gateway::Answer a =
-          body.malformed ? plain_refusal(400, "invalid_request", "The chunked body is malformed.")
-                         : plain_refusal(413, "request_too_large", "The request body is larger than the gateway inspects.");
+      const gateway::Answer a = gateway::json_answer(body.refused);
       co_return co_await answer(c, head, a, false, rec);  // the rest is not read: the connection closes
     }
     if (head.framing == Framing::Chunked) {
@@ -734,7 +756,6 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
     rec.mcp_target = call.mcp_target;
     rec.rule = call.rule;
     if (!call.decision.allow) {
-      rec.reason = call.decision.reason;
       finish_rec();
       c.in.erase(0, length);
       gateway::Answer a = answer_of(call.decision);
@@ -756,8 +777,8 @@ task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, b
                                        .tls = static_cast<bool>(tls)});
   finish_rec();
   if (p.answer) {
-    for (auto& h : ours) p.answer->headers.push_back(h);
-    co_return co_await answer(c, *sent, *p.answer, keep, rec);
+    const gateway::Answer a = with_fields(std::move(*p.answer), ours);
+    co_return co_await answer(c, *sent, a, keep, rec);
   }
   const bool result = co_await exchange(c, *sent, std::move(*p.upstream), rec, std::move(ours), keep,
                                         call.lists.empty() ? nullptr : &call, target.path);
@@ -775,7 +796,7 @@ void PublicServer::State::park(Loop& loop, std::string_view key, std::shared_ptr
 }
 
 task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, const gateway::UpstreamRequest& up,
-                                                                    bool& reused, std::string& kind) {
+                                                                    bool& reused, Reason& failure) {
   auto& idle = loop.idle_for(up.pool_key);
   while (!idle.empty()) {
     UpstreamConnection conn = std::move(idle.back());
@@ -799,7 +820,7 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
   Resolver resolver(executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kAwait);
   if (rec) {
-    kind = "refused";
+    failure = Reason::UpstreamUnavailable;
     co_return nullptr;
   }
   ssl::context* ctx = u.tls ? &upstream_tls(up.route->upstream_ca_file) : nullptr;
@@ -807,7 +828,7 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
   stream->expire_after(seconds(config.gateway.connect_timeout));
   auto [cec, endpoint] = co_await asio::async_connect(stream->socket(), endpoints, kAwait);
   if (cec) {
-    kind = stream->expired() ? "timeout" : "refused";
+    failure = stream->expired() ? Reason::UpstreamTimeout : Reason::UpstreamUnavailable;
     stream->close();
     co_return nullptr;
   }
@@ -818,7 +839,7 @@ task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, 
     tls_stream->set_verify_callback(ssl::host_name_verification(u.host));
     auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, kAwait);
     if (hec) {
-      kind = stream->expired() ? "timeout" : "refused";
+      failure = stream->expired() ? Reason::UpstreamTimeout : Reason::UpstreamUnavailable;
       stream->close();
       co_return nullptr;
     }
@@ -853,7 +874,7 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   const std::string& route = up.route->prefix;
   Stream& client = *c.client;
   if (head.framing == Framing::Length && head.content_length > sc.max_body_bytes) {
-    const gateway::Answer a = plain_refusal(413, "request_too_large", "The request body is too large.");
+    const gateway::Answer a = gateway::json_answer(Reason::RequestTooLarge);
     co_return co_await answer(c, head, a, false, rec, true);
   }
   exchanges.fetch_add(1);
@@ -912,19 +933,16 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     }
   } guard{stream};
   bool reused = false, body_complete = whole_body_here, write_failed = false;
-  std::string kind;
+  Reason failure = Reason::Ok;
   bool continue_sent = false;
   std::string response_bytes;
   ResponseHead rh;
   HeadResult hr;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    stream = co_await connect_upstream(c.loop, up, reused, kind);
+    stream = co_await connect_upstream(c.loop, up, reused, failure);
     if (!stream) {
-      if (events.upstream_error) events.upstream_error(route, kind);
-      gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
-      if (kind == "timeout")
-        a = gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.");
-      for (auto& h : ours) a.headers.push_back(h);
+      if (events.upstream_error) events.upstream_error(route, error_kind(failure));
+      const gateway::Answer a = with_fields(gateway::json_answer(failure), ours);
       co_return co_await answer(c, head, a, keep, rec);  // answer() reads the unread body, or closes
     }
     c.upstream = stream;
@@ -965,9 +983,9 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
           c.in.erase(0, used);
           if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > sc.max_body_bytes) {
             // The upstream never gets the last chunk: no complete request reaches it.
-            gateway::Answer a = plain_refusal(400, "invalid_request", "The chunked body is malformed.");
-            if (status != ChunkedDecoder::Status::Malformed)
-              a = plain_refusal(413, "request_too_large", "The request body is too large.");
+            const gateway::Answer a = gateway::json_answer(status == ChunkedDecoder::Status::Malformed
+                                                               ? Reason::ChunkedBodyMalformed
+                                                               : Reason::RequestTooLarge);
             co_return co_await answer(c, head, a, false, rec, true);
           }
           if (!data.empty()) {
@@ -1019,10 +1037,11 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     if (reused && !timed_out && response_bytes.empty() && whole_body_here && attempt == 0 &&
         (idempotent || write_failed))
       continue;
-    if (events.upstream_error) events.upstream_error(route, timed_out ? "timeout" : "refused");
-    gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server could not be reached.");
-    if (timed_out) a = gateway::json_answer(504, "upstream_timeout", "The upstream MCP server did not answer in time.");
-    for (auto& h : ours) a.headers.push_back(h);
+    failure = timed_out                          ? Reason::UpstreamTimeout
+              : hr.status == HeadStatus::Refused ? Reason::UpstreamBroken  // a head that is not HTTP/1.x
+                                                 : Reason::UpstreamUnavailable;
+    if (events.upstream_error) events.upstream_error(route, error_kind(failure));
+    const gateway::Answer a = with_fields(gateway::json_answer(failure), ours);
     if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
     // A body not read to its end leaves the connection's framing unknown: answer and close.
     co_return co_await answer(c, head, a, keep && body_complete, rec, true);
@@ -1043,10 +1062,13 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;
     if (!take_stream_slot(slot_owner)) {
       c.upstream.reset();
-      gateway::Answer a = gateway::json_answer(429, "too_many_streams",
-                                               "This principal already holds as many open event streams as allowed.");
-      a.headers.emplace_back("Retry-After", "5");
-      for (auto& h : ours) a.headers.push_back(h);
+      // The one refusal with no row of the reason table yet (429 too_many_streams): logged without a reason.
+      gateway::Answer a{
+          429,
+          {{"Cache-Control", "no-store"}, {"Content-Type", "application/json"}, {"Retry-After", "5"}},
+          R"({"error":"too_many_streams","error_description":"This principal already holds as many open event )"
+          R"(streams as allowed."})"};
+      a = with_fields(std::move(a), ours);
       co_return co_await answer(c, head, a, keep, rec, true);
     }
   }
@@ -1228,9 +1250,10 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
     std::string().swap(collected);
     if (!f.ok) {
       if (events.upstream_error) events.upstream_error(route, "unreadable_list");
-      gateway::Answer a = gateway::json_answer(502, "upstream_unavailable",
-                                               "The upstream MCP server sent a list answer that cannot be filtered.");
-      for (auto& h : ours) a.headers.push_back(h);
+      const gateway::Answer a = with_fields(
+          gateway::json_answer(Reason::UpstreamBroken,
+                               "The upstream MCP server sent a list answer that cannot be filtered."),
+          ours);
       co_return co_await answer(c, head, a, keep, rec, true);
     }
     writer.field("Content-Length", std::to_string(f.body.size()));
@@ -1246,12 +1269,12 @@ task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head,
   }
   if (upstream_broken && !head_sent && !client_gone && !stopping) {
     // Broken before the client got a byte: it can still be told so.
-    gateway::Answer a = gateway::json_answer(502, "upstream_unavailable", "The upstream MCP server sent a broken response.");
-    for (auto& h : ours) a.headers.push_back(h);
+    const gateway::Answer a = with_fields(gateway::json_answer(Reason::UpstreamBroken), ours);
     co_return co_await answer(c, head, a, false, rec, true);
   }
   if (client_gone || upstream_broken || stopping) {
     // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
+    if (upstream_broken) rec.reason = Reason::UpstreamBroken;  // logged with the status the client got
     if (completed) completed(rec);
     co_return false;
   }
@@ -1284,7 +1307,7 @@ PublicServer::~PublicServer() {
   s.loops.clear();
 }
 
-bool PublicServer::open(std::string* error) {
+Status PublicServer::open() {
   State& s = *state_;
   const ServerConfig& sc = s.config.server;
   std::size_t threads = sc.threads ? sc.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -1298,15 +1321,11 @@ bool PublicServer::open(std::string* error) {
       s.tls->use_private_key_file(sc.tls_key_file, ssl::context::pem);
     }
   } catch (const std::exception&) {
-    if (error) *error = "server.tls_cert_file/tls_key_file: cannot load the certificate or key";
-    return false;
+    return {Reason::TlsUnusable, "server.tls_cert_file/tls_key_file: cannot load the certificate or key"};
   }
   error_code ec;
   const auto address = asio::ip::make_address(sc.listen_address, ec);
-  if (ec) {
-    if (error) *error = "server.listen_address: not an IP address: " + sc.listen_address;
-    return false;
-  }
+  if (ec) return {Reason::ConfigInvalid, "server.listen_address: not an IP address: " + sc.listen_address};
   s.acceptor = std::make_unique<Acceptor>(s.loops[0]->io);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(sc.port));
   s.acceptor->open(endpoint.protocol(), ec);
@@ -1314,13 +1333,11 @@ bool PublicServer::open(std::string* error) {
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(SOMAXCONN, ec);
   if (ec) {
-    if (error)
-      *error = "server.listen_address/port: cannot listen on " + sc.listen_address + ":" + std::to_string(sc.port) +
-               " (" + ec.message() + ")";
-    return false;
+    return {Reason::ListenFailed, "server.listen_address/port: cannot listen on " + sc.listen_address + ":" +
+                                      std::to_string(sc.port) + " (" + ec.message() + ")"};
   }
   s.port = s.acceptor->local_endpoint().port();
-  return true;
+  return {};
 }
 
 int PublicServer::port() const noexcept { return state_->port; }

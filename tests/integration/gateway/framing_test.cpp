@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "auth/token_digest.hpp"
-#include "integration/http/child_process.hpp"
+#include "support/child_process.hpp"
 #include "support/upstream_server.hpp"
 
 namespace mcpgate {
@@ -1207,7 +1207,7 @@ TEST_F(Framing, AnUpstreamBodyBrokenBeforeAnyByteWasRelayedIsAnswered502) {
   const auto r = c.read_response(5s);
   ASSERT_TRUE(r) << printable(c.pending());
   EXPECT_EQ(r->status, 502);
-  EXPECT_NE(r->body.find("upstream_unavailable"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("upstream_broken"), std::string::npos) << r->body;
   EXPECT_TRUE(c.closed_within(5s)) << "the connection stays open after a broken upstream response";
 }
 

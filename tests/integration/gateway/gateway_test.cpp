@@ -22,8 +22,8 @@
 #include <thread>
 
 #include "auth/token_digest.hpp"
-#include "integration/http/child_process.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 #include "support/upstream_server.hpp"
 
 namespace mcpgate {
@@ -957,6 +957,119 @@ TEST_F(Gateway, AccessLogHasOneJsonLinePerRequestWithoutQueryOrToken) {
   EXPECT_TRUE(saw_refused);
 }
 
+// The access records in a gateway's log (read once it has stopped, so that every record is written).
+std::vector<nlohmann::json> access_records(const std::string& log_path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(log_path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.front() != '{') continue;
+    auto j = nlohmann::json::parse(line);
+    if (j.value("msg", "") == "access") out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// A refusal the gateway gives itself is one row of the reason table: its status, its "error" and the access
+// log's reason all come from that row, so the log says why for every refused request.
+class GatewayReasons : public Gateway {
+ protected:
+  // The answer is the row `reason`: `status` and {"error": reason}.
+  static void expect_answer(int got_status, const std::string& body, int status, const std::string& reason) {
+    EXPECT_EQ(got_status, status) << body;
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    EXPECT_EQ(j.is_object() ? j.value("error", "") : "", reason) << body;
+  }
+  // The same for a raw response ("HTTP/1.1 431 ...\r\n...\r\n\r\n{...}").
+  static void expect_raw_answer(const std::string& received, int status, const std::string& reason) {
+    ASSERT_EQ(received.rfind("HTTP/1.1 ", 0), 0u) << received;
+    const auto body_at = received.find("\r\n\r\n");
+    ASSERT_NE(body_at, std::string::npos) << received;
+    expect_answer(std::stoi(received.substr(9, 3)), received.substr(body_at + 4), status, reason);
+  }
+  // The test's one request is in the access log with `status` and `reason`.
+  void expect_logged(int status, const std::string& reason) {
+    serve_->stop(SIGTERM, 10s);
+    const auto records = access_records(dir_ + "/stderr.log");
+    ASSERT_EQ(records.size(), 1u) << serve_->stderr_text();
+    EXPECT_EQ(records[0].value("status", 0), status) << records[0].dump();
+    EXPECT_EQ(records[0].value("reason", ""), reason) << records[0].dump();
+  }
+};
+
+TEST_F(GatewayReasons, HeaderTooLargeIsLoggedWithItsReason) {
+  const std::string received = exchange("GET /json HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+                                        "\r\nConnection: close\r\n\r\n");
+  expect_raw_answer(received, 431, "request_header_fields_too_large");
+  expect_logged(431, "request_header_fields_too_large");
+}
+
+TEST_F(GatewayReasons, MalformedRequestAnswersRequestMalformed) {
+  const std::string received = exchange("GET /json HTTP/1.1\r\nHost: x\r\nX-Auth-Subject : evil\r\n"
+                                        "Connection: close\r\n\r\n");
+  expect_raw_answer(received, 400, "request_malformed");
+  expect_logged(400, "request_malformed");
+}
+
+TEST_F(GatewayReasons, UnknownMethodIsLoggedAsNotImplemented) {
+  const std::string received = exchange("BREW /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  expect_raw_answer(received, 501, "not_implemented");
+  expect_logged(501, "not_implemented");
+}
+
+TEST_F(GatewayReasons, UnknownRouteAnswersRouteNotFound) {
+  auto r = client().Get("/nowhere", bearer(kAlice));  // the Guard's default rule: any valid token
+  ASSERT_TRUE(r);
+  expect_answer(r->status, r->body, 404, "route_not_found");
+  expect_logged(404, "route_not_found");
+}
+
+TEST_F(GatewayReasons, UnknownSessionIsLoggedAsSessionUnknown) {
+  auto r = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", "never-issued"}}), "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->body.find("Session not found"), std::string::npos) << r->body;  // the transport's own answer
+  expect_logged(404, "session_unknown");
+}
+
+TEST_F(GatewayReasons, RequestTooLargeIsLoggedWithItsReason) {
+  // Refused on its Content-Length (over server.max_body_bytes) before a byte of the body is read.
+  const std::string received = exchange("POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                        std::string(kAlice) + "\r\nContent-Length: 99999999999\r\n\r\n{}");
+  expect_raw_answer(received, 413, "request_too_large");
+  expect_logged(413, "request_too_large");
+  EXPECT_TRUE(upstream_.requests().empty());
+}
+
+TEST_F(GatewayReasons, MalformedChunkedBodyAnswersChunkedBodyMalformed) {
+  const std::string received =
+      exchange("POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
+               "\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+  expect_raw_answer(received, 400, "chunked_body_malformed");
+  expect_logged(400, "chunked_body_malformed");
+}
+
+TEST_F(GatewayReasons, UpstreamRefusedIsLoggedAsUpstreamUnavailable) {
+  auto r = client().Get("/down/anything", bearer(kAlice));
+  ASSERT_TRUE(r);
+  expect_answer(r->status, r->body, 502, "upstream_unavailable");
+  expect_logged(502, "upstream_unavailable");
+}
+
+TEST_F(GatewayReasons, StalledUpstreamIsLoggedAsUpstreamTimeout) {
+  auto r = client().Get("/stall?ms=8000", bearer(kAlice));
+  ASSERT_TRUE(r);
+  expect_answer(r->status, r->body, 504, "upstream_timeout");
+  expect_logged(504, "upstream_timeout");
+}
+
+// The client already has the 200 head when the upstream breaks: the log keeps that status and says why the
+// response was cut.
+TEST_F(GatewayReasons, UpstreamBreakingMidStreamIsLoggedAsUpstreamBroken) {
+  auto r = client().Get("/reset", bearer(kAlice), [](const char*, std::size_t) { return true; });
+  EXPECT_FALSE(r);
+  expect_logged(200, "upstream_broken");
+}
+
 }  // namespace
 }  // namespace mcpgate
 
@@ -1088,20 +1201,29 @@ TEST_F(GatewayWithStore, RecordsEachPrincipalItServesInTheStore) {
   ASSERT_EQ(client().Post("/json", bearer(token.c_str()), "{}", "application/json")->status, 200);
   ASSERT_EQ(client().Post("/json", bearer(kAlice), "{}", "application/json")->status, 200);
   auto opened = TokenStore::open(store_options());
-  ASSERT_TRUE(opened.ok()) << opened.status.message();
+  ASSERT_TRUE(opened.ok()) << opened.message();
   auto& store = *opened.value;
-  auto found = [](const StoreOutcome<PrincipalRecord>& r) { return r.ok() && r.value.has_value(); };
-  StoreOutcome<PrincipalRecord> jwt_user, alice;
+  auto found = [](const Result<PrincipalRecord>& r) { return r.ok() && r.value.has_value(); };
+  Result<PrincipalRecord> jwt_user{Status{}}, alice{Status{}};  // nothing found yet
   for (int i = 0; i < 250; ++i) {  // written off the request path: poll, bounded
     jwt_user = store->principal(kIssuer, "user-jwt-1");
     alice = store->principal("static", "alice");
     if (found(jwt_user) && found(alice)) break;
     std::this_thread::sleep_for(20ms);
   }
-  ASSERT_TRUE(found(jwt_user)) << jwt_user.status.message();
+  ASSERT_TRUE(found(jwt_user)) << jwt_user.message();
   EXPECT_EQ(jwt_user.value->email, "jwt-user@example.com");
   EXPECT_GT(jwt_user.value->first_seen, 0);
-  ASSERT_TRUE(found(alice)) << alice.status.message();
+  ASSERT_TRUE(found(alice)) << alice.message();
+}
+
+TEST_F(GatewayWithStore, MissingServiceTokenIsLoggedWithItsReason) {
+  expect_no_service_token(kBob, "bob");
+  serve_->stop(SIGTERM, 10s);
+  const auto records = access_records(dir_ + "/stderr.log");
+  ASSERT_EQ(records.size(), 1u) << serve_->stderr_text();
+  EXPECT_EQ(records[0].value("status", 0), 403) << records[0].dump();
+  EXPECT_EQ(records[0].value("reason", ""), "service_token_missing") << records[0].dump();
 }
 
 }  // namespace
