@@ -358,12 +358,33 @@ bool valid_extensions(std::string_view s) noexcept {
 
 constexpr std::size_t kMaxExtensionBytes = 1024;
 
+// What one byte of a chunk-size line does before its extensions ("1a" of "1a;name=value\r\n").
+enum class SizeByte { Digit, ExtensionsStart, LineEnd, Malformed };
+
+// `digits` and `size` are the line's so far: a digit is added to them (at most 16: the size fits 64 bits).
+SizeByte read_size_byte(unsigned char c, int& digits, std::uint64_t& size) noexcept {
+  if (const int v = hex_value(c); v >= 0) {
+    if (++digits > 16) return SizeByte::Malformed;
+    size = (size << 4) | static_cast<std::uint64_t>(v);
+    return SizeByte::Digit;
+  }
+  if (digits && (c == ';' || c == ' ' || c == '\t')) return SizeByte::ExtensionsStart;
+  if (digits && c == '\r') return SizeByte::LineEnd;
+  return SizeByte::Malformed;
+}
+
 }  // namespace
 
+// An extension or trailer line ended at its CR: checked whole, then its LF is expected.
 ChunkedDecoder::Status ChunkedDecoder::line_done() {
   if (state_ == State::Ext) {
     if (!valid_extensions(line_)) return Status::Malformed;
     state_ = State::SizeLf;
+    return Status::NeedMore;
+  }
+  if (line_.empty()) {  // the blank line that ends the trailers
+    state_ = State::TrailerLf;
+    line_.push_back('\0');  // marks it: after its LF the body is done
     return Status::NeedMore;
   }
   // A trailer line: the head's field rules; the fields themselves are dropped.
@@ -383,27 +404,28 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view in, std::size_t& co
   while (i < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
     switch (state_) {
-      case State::Size:
-        if (const int v = hex_value(c); v >= 0) {
-          if (++digits_ > 16) return finish(Status::Malformed);
-          remaining_ = (remaining_ << 4) | static_cast<std::uint64_t>(v);
-          ++i;
-        } else if (digits_ && (c == ';' || c == ' ' || c == '\t')) {
-          state_ = State::Ext;
+      case State::Size: {
+        const SizeByte b = read_size_byte(c, digits_, remaining_);
+        if (b == SizeByte::Malformed) return finish(Status::Malformed);
+        if (b == SizeByte::ExtensionsStart) {
+          state_ = State::Ext;  // not consumed: the byte is the extensions' first
           line_.clear();
-        } else if (digits_ && c == '\r') {
-          state_ = State::SizeLf;
-          ++i;
-        } else {
-          return finish(Status::Malformed);
+          break;
         }
+        ++i;
+        if (b == SizeByte::LineEnd) state_ = State::SizeLf;
         break;
+      }
       case State::Ext:
+      case State::Trailer:
         if (c == '\r') {
           ++i;
           if (line_done() == Status::Malformed) return finish(Status::Malformed);
         } else {
-          if (c == '\n' || line_.size() >= kMaxExtensionBytes) return finish(Status::Malformed);
+          // Bounded: an extension line by itself, the trailers all together.
+          const bool too_long = state_ == State::Ext ? line_.size() >= kMaxExtensionBytes
+                                                     : ++trailer_bytes_ > max_trailer_bytes_;
+          if (c == '\n' || too_long) return finish(Status::Malformed);
           line_.push_back(static_cast<char>(c));
           ++i;
         }
@@ -412,12 +434,8 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view in, std::size_t& co
         if (c != '\n') return finish(Status::Malformed);
         ++i;
         digits_ = 0;
-        if (remaining_ == 0) {
-          state_ = State::Trailer;
-          line_.clear();
-        } else {
-          state_ = State::Data;
-        }
+        line_.clear();  // for the trailers, after the last chunk (size 0)
+        state_ = remaining_ == 0 ? State::Trailer : State::Data;
         break;
       case State::Data: {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
@@ -437,21 +455,6 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view in, std::size_t& co
         if (c != '\n') return finish(Status::Malformed);
         ++i;
         state_ = State::Size;
-        break;
-      case State::Trailer:
-        if (c == '\r') {
-          ++i;
-          if (line_.empty()) {
-            state_ = State::TrailerLf;
-            line_.push_back('\0');  // marks the blank line: after its LF the body is done
-          } else if (line_done() == Status::Malformed) {
-            return finish(Status::Malformed);
-          }
-        } else {
-          if (c == '\n' || ++trailer_bytes_ > max_trailer_bytes_) return finish(Status::Malformed);
-          line_.push_back(static_cast<char>(c));
-          ++i;
-        }
         break;
       case State::TrailerLf:
         if (c != '\n') return finish(Status::Malformed);

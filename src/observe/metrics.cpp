@@ -37,6 +37,60 @@ void append_sample(std::string& out, std::string_view name, const std::array<std
   out.append(value).push_back('\n');
 }
 
+std::string integer(std::uint64_t v) { return std::to_string(v); }
+
+// A counter family: HELP and TYPE, then each series of `store` (its map's order: stable across scrapes).
+template <std::size_t N, class Store>
+void append_counter(std::string& out, std::string_view name, std::string_view help,
+                    const std::array<std::string_view, N>& keys, const Store& store) {
+  append_help_type(out, name, "counter", help);
+  std::lock_guard lock(store.mutex);
+  for (const auto& [labels, value] : store.series) append_sample<N>(out, name, keys, labels, integer(value));
+}
+
+// mcpgate_upstream_response_seconds: per route, its cumulative buckets (le="..."), then _sum and _count.
+template <class Store>
+void append_latency_histogram(std::string& out, const Store& store) {
+  append_help_type(out, "mcpgate_upstream_response_seconds", "histogram",
+                   "Time from forwarding a request to the upstream's response headers, in seconds.");
+  std::lock_guard lock(store.mutex);
+  for (const auto& [labels, h] : store.series) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      const std::string le =
+          i < kUpstreamLatencyBuckets.size() ? format_sample_value(kUpstreamLatencyBuckets[i]) : "+Inf";
+      append_sample<1>(out, "mcpgate_upstream_response_seconds_bucket", {"route"}, labels,
+                       integer(cumulative), "le", le);
+    }
+    append_sample<1>(out, "mcpgate_upstream_response_seconds_sum", {"route"}, labels,
+                     format_sample_value(h.sum));
+    append_sample<1>(out, "mcpgate_upstream_response_seconds_count", {"route"}, labels, integer(h.count));
+  }
+}
+
+// The families pulled from the snapshot source: the issuers' key set fetches and the verified-token cache.
+void append_snapshot(std::string& out, const std::vector<Metrics::IssuerSnapshot>& issuers,
+                     const Metrics::CacheSnapshot& cache) {
+  append_help_type(out, "mcpgate_jwks_fetches_total", "counter", "JWKS fetches attempted, by issuer.");
+  for (const auto& i : issuers)
+    append_sample<1>(out, "mcpgate_jwks_fetches_total", {"issuer"}, {i.issuer}, integer(i.fetches));
+  append_help_type(out, "mcpgate_jwks_fetch_failures_total", "counter",
+                   "JWKS fetches that failed, by issuer.");
+  for (const auto& i : issuers)
+    append_sample<1>(out, "mcpgate_jwks_fetch_failures_total", {"issuer"}, {i.issuer}, integer(i.failures));
+  append_help_type(out, "mcpgate_jwks_key_set_age_seconds", "gauge",
+                   "Seconds since the issuer's key set in use was fetched (absent until it has keys).");
+  for (const auto& i : issuers)
+    if (i.has_keys && i.key_set_age_seconds >= 0)
+      append_sample<1>(out, "mcpgate_jwks_key_set_age_seconds", {"issuer"}, {i.issuer},
+                       format_sample_value(i.key_set_age_seconds));
+  append_help_type(out, "mcpgate_token_cache_hits_total", "counter", "Verified-token cache hits.");
+  append_sample<0>(out, "mcpgate_token_cache_hits_total", {}, {}, integer(cache.hits));
+  append_help_type(out, "mcpgate_token_cache_misses_total", "counter", "Verified-token cache misses.");
+  append_sample<0>(out, "mcpgate_token_cache_misses_total", {}, {}, integer(cache.misses));
+}
+
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -172,59 +226,19 @@ std::size_t Metrics::label_sets(std::string_view family) const {
 std::string Metrics::render() const {
   std::string out;
   out.reserve(4096);
-  auto integer = [](std::uint64_t v) { return std::to_string(v); };
-
-  append_help_type(out, "mcpgate_requests_total", "counter",
-                   "Requests answered, by configured route, method and status.");
-  {
-    std::lock_guard lock(requests_.mutex);
-    for (const auto& [labels, value] : requests_.series)
-      append_sample<3>(out, "mcpgate_requests_total", {"route", "method", "status"}, labels, integer(value));
-  }
-
-  append_help_type(out, "mcpgate_auth_total", "counter",
-                   "Authentication outcomes: ok_jwt, ok_static, ok_public, or the refusal reason.");
-  {
-    std::lock_guard lock(auth_.mutex);
-    for (const auto& [labels, value] : auth_.series)
-      append_sample<1>(out, "mcpgate_auth_total", {"outcome"}, labels, integer(value));
-  }
-
-  append_help_type(out, "mcpgate_mcp_requests_total", "counter",
-                   "MCP requests judged, by route, JSON-RPC method, target (when enabled) and decision.");
-  {
-    std::lock_guard lock(mcp_.mutex);
-    for (const auto& [labels, value] : mcp_.series)
-      append_sample<4>(out, "mcpgate_mcp_requests_total", {"route", "method", "target", "decision"}, labels,
-                       integer(value));
-  }
-
-  append_help_type(out, "mcpgate_upstream_errors_total", "counter",
-                   "Upstream requests that failed before a response, by route and kind.");
-  {
-    std::lock_guard lock(upstream_errors_.mutex);
-    for (const auto& [labels, value] : upstream_errors_.series)
-      append_sample<2>(out, "mcpgate_upstream_errors_total", {"route", "kind"}, labels, integer(value));
-  }
-
-  append_help_type(out, "mcpgate_upstream_response_seconds", "histogram",
-                   "Time from forwarding a request to the upstream's response headers, in seconds.");
-  {
-    std::lock_guard lock(upstream_latency_.mutex);
-    for (const auto& [labels, h] : upstream_latency_.series) {
-      std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < h.buckets.size(); ++i) {
-        cumulative += h.buckets[i];
-        std::string le =
-            i < kUpstreamLatencyBuckets.size() ? format_sample_value(kUpstreamLatencyBuckets[i]) : "+Inf";
-        append_sample<1>(out, "mcpgate_upstream_response_seconds_bucket", {"route"}, labels,
-                         integer(cumulative), "le", le);
-      }
-      append_sample<1>(out, "mcpgate_upstream_response_seconds_sum", {"route"}, labels,
-                       format_sample_value(h.sum));
-      append_sample<1>(out, "mcpgate_upstream_response_seconds_count", {"route"}, labels, integer(h.count));
-    }
-  }
+  append_counter<3>(out, "mcpgate_requests_total",
+                    "Requests answered, by configured route, method and status.",
+                    {"route", "method", "status"}, requests_);
+  append_counter<1>(out, "mcpgate_auth_total",
+                    "Authentication outcomes: ok_jwt, ok_static, ok_public, or the refusal reason.",
+                    {"outcome"}, auth_);
+  append_counter<4>(out, "mcpgate_mcp_requests_total",
+                    "MCP requests judged, by route, JSON-RPC method, target (when enabled) and decision.",
+                    {"route", "method", "target", "decision"}, mcp_);
+  append_counter<2>(out, "mcpgate_upstream_errors_total",
+                    "Upstream requests that failed before a response, by route and kind.", {"route", "kind"},
+                    upstream_errors_);
+  append_latency_histogram(out, upstream_latency_);
 
   append_help_type(out, "mcpgate_in_flight_requests", "gauge", "Requests being handled now.");
   append_sample<0>(out, "mcpgate_in_flight_requests", {}, {}, std::to_string(in_flight_.load()));
@@ -241,24 +255,7 @@ std::string Metrics::render() const {
   CacheSnapshot cache;
   if (source) source(issuers, cache);
   if (issuers.size() > max_label_sets_) issuers.resize(max_label_sets_);  // issuers come from configuration
-
-  append_help_type(out, "mcpgate_jwks_fetches_total", "counter", "JWKS fetches attempted, by issuer.");
-  for (const auto& i : issuers)
-    append_sample<1>(out, "mcpgate_jwks_fetches_total", {"issuer"}, {i.issuer}, integer(i.fetches));
-  append_help_type(out, "mcpgate_jwks_fetch_failures_total", "counter",
-                   "JWKS fetches that failed, by issuer.");
-  for (const auto& i : issuers)
-    append_sample<1>(out, "mcpgate_jwks_fetch_failures_total", {"issuer"}, {i.issuer}, integer(i.failures));
-  append_help_type(out, "mcpgate_jwks_key_set_age_seconds", "gauge",
-                   "Seconds since the issuer's key set in use was fetched (absent until it has keys).");
-  for (const auto& i : issuers)
-    if (i.has_keys && i.key_set_age_seconds >= 0)
-      append_sample<1>(out, "mcpgate_jwks_key_set_age_seconds", {"issuer"}, {i.issuer},
-                       format_sample_value(i.key_set_age_seconds));
-  append_help_type(out, "mcpgate_token_cache_hits_total", "counter", "Verified-token cache hits.");
-  append_sample<0>(out, "mcpgate_token_cache_hits_total", {}, {}, integer(cache.hits));
-  append_help_type(out, "mcpgate_token_cache_misses_total", "counter", "Verified-token cache misses.");
-  append_sample<0>(out, "mcpgate_token_cache_misses_total", {}, {}, integer(cache.misses));
+  append_snapshot(out, issuers, cache);
   return out;
 }
 
