@@ -10,32 +10,93 @@
 namespace mcpgate::auth {
 namespace {
 
+std::chrono::microseconds to_duration(double seconds) {
+  return std::chrono::microseconds(static_cast<long long>(seconds * 1e6));
+}
+
+// Where a key set URL is fetched from, or why it is not.
+struct FetchTarget {
+  bool https = false;
+  std::string origin;   // "https://host:port"
+  std::string path;     // without the fragment
+  std::string refused;  // why the URL is not fetched; "" when it is
+};
+
+FetchTarget target_of(const std::string& url, bool allow_insecure) {
+  FetchTarget t;
+  t.https = url.rfind("https://", 0) == 0;
+  const std::string authority = config::url_authority(url);
+  if (authority.empty() || authority.find('@') != std::string::npos) {
+    t.refused = "not an http(s) URL without credentials";
+    return t;
+  }
+  if (!t.https && !config::is_loopback_url(url) && !allow_insecure) {
+    t.refused = "refused: plain http to a non-loopback host";
+    return t;
+  }
+  const std::size_t origin_length = (t.https ? 8 : 7) + authority.size();
+  t.origin = url.substr(0, origin_length);
+  t.path = url.substr(origin_length);
+  if (t.path.empty()) t.path = "/";
+  if (auto hash = t.path.find('#'); hash != std::string::npos) t.path.resize(hash);
+  return t;
+}
+
+// Whether a Content-Length announces more than `max_bytes` (a value that is not a plain number announces
+// nothing: the counted body still is capped).
+bool announces_more_than(const std::string& content_length, std::size_t max_bytes) {
+  bool digits = !content_length.empty() && content_length.size() < 19;
+  for (char c : content_length) digits = digits && std::isdigit(static_cast<unsigned char>(c));
+  return digits && std::stoull(content_length) > max_bytes;
+}
+
+// What made the receiving stop early, besides the transport's own errors.
+struct Aborted {
+  bool too_large = false;
+  bool timed_out = false;
+};
+
+// Why a fetch failed, in FetchResponse::error's words; "" when it did not.
+std::string failure(const FetchResponse& out, const Aborted& aborted, const httplib::Result& result,
+                    std::size_t max_body_bytes) {
+  if (aborted.too_large) return "body larger than " + std::to_string(max_body_bytes) + " bytes";
+  if (aborted.timed_out) return "timeout";
+  if (out.status >= 300 && out.status < 400) return "redirect refused (" + std::to_string(out.status) + ")";
+  if (out.status != 0 && out.status != 200) return "status " + std::to_string(out.status);
+  if (result) return "";
+  const httplib::Error e = result.error();
+  return (e == httplib::Error::Read || e == httplib::Error::ConnectionTimeout)
+             ? "timeout"
+             : "transport: " + httplib::to_string(e);
+}
+
 class HttplibFetcher final : public JwksFetcher {
  public:
   explicit HttplibFetcher(FetchOptions options) : options_(std::move(options)) {}
 
   FetchResponse get(const std::string& url) override {
     FetchResponse out;
-    const bool https = url.rfind("https://", 0) == 0;
-    const std::string authority = config::url_authority(url);
-    if (authority.empty() || authority.find('@') != std::string::npos) {
-      out.error = "not an http(s) URL without credentials";
+    const FetchTarget target = target_of(url, options_.allow_insecure);
+    if (!target.refused.empty()) {
+      out.error = target.refused;
       return out;
     }
-    if (!https && !config::is_loopback_url(url) && !options_.allow_insecure) {
-      out.error = "refused: plain http to a non-loopback host";
-      return out;
-    }
-    const std::size_t scheme_length = https ? 8 : 7;
-    std::string path = url.substr(scheme_length + authority.size());
-    if (path.empty()) path = "/";
-    if (auto hash = path.find('#'); hash != std::string::npos) path.resize(hash);
+    httplib::Client client(target.origin);
+    configure(client, target.https);
+    Aborted aborted;
+    const httplib::Result result = receive(client, target.path, out, aborted);
+    out.error = failure(out, aborted, result, options_.max_body_bytes);
+    out.ok = out.error.empty();
+    if (!out.ok) out.body.clear();
+    return out;
+  }
 
-    httplib::Client client(url.substr(0, scheme_length + authority.size()));
+ private:
+  // No redirects, no keep-alive, the configured deadlines; certificates checked against the CA bundle.
+  void configure(httplib::Client& client, bool https) const {
     client.set_tcp_nodelay(true);
     client.set_follow_location(false);
     client.set_keep_alive(false);
-    auto to_duration = [](double s) { return std::chrono::microseconds(static_cast<long long>(s * 1e6)); };
     client.set_connection_timeout(to_duration(options_.connect_timeout));
     client.set_read_timeout(to_duration(options_.total_timeout));
     client.set_write_timeout(to_duration(options_.total_timeout));
@@ -43,62 +104,34 @@ class HttplibFetcher final : public JwksFetcher {
       client.set_ca_cert_path(options_.ca_cert_path);
       client.enable_server_certificate_verification(true);
     }
+  }
 
+  // The GET, its body counted as it arrives: aborted past max_body_bytes or the total deadline.
+  httplib::Result receive(httplib::Client& client, const std::string& path, FetchResponse& out,
+                          Aborted& aborted) const {
     // A real-time deadline (not the injected Clock: this bounds actual waiting on a socket).
     const auto deadline = std::chrono::steady_clock::now() + to_duration(options_.total_timeout);
-    bool too_large = false, timed_out = false;
-    httplib::Headers headers = {{"Accept", "application/json"}};
-    auto result = client.Get(
+    const httplib::Headers headers = {{"Accept", "application/json"}};
+    return client.Get(
         path, headers,
         [&](const httplib::Response& response) {
           out.status = response.status;
-          if (response.has_header("Cache-Control")) {
+          if (response.has_header("Cache-Control"))
             out.max_age = parse_cache_control_max_age(response.get_header_value("Cache-Control"));
-          }
           if (response.status != 200) return false;  // 3xx included: never follow, never accept
-          auto length = response.get_header_value("Content-Length");
-          bool digits = !length.empty() && length.size() < 19;
-          for (char c : length) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-          if (digits && std::stoull(length) > options_.max_body_bytes) {
-            too_large = true;
-            return false;
-          }
-          return true;
+          aborted.too_large =
+              announces_more_than(response.get_header_value("Content-Length"), options_.max_body_bytes);
+          return !aborted.too_large;
         },
         [&](const char* data, std::size_t size) {
-          if (out.body.size() + size > options_.max_body_bytes) {
-            too_large = true;
-            return false;
-          }
-          if (std::chrono::steady_clock::now() > deadline) {
-            timed_out = true;
-            return false;
-          }
+          aborted.too_large = out.body.size() + size > options_.max_body_bytes;
+          aborted.timed_out = !aborted.too_large && std::chrono::steady_clock::now() > deadline;
+          if (aborted.too_large || aborted.timed_out) return false;
           out.body.append(data, size);
           return true;
         });
-
-    if (too_large) {
-      out.error = "body larger than " + std::to_string(options_.max_body_bytes) + " bytes";
-    } else if (timed_out) {
-      out.error = "timeout";
-    } else if (out.status >= 300 && out.status < 400) {
-      out.error = "redirect refused (" + std::to_string(out.status) + ")";
-    } else if (out.status != 0 && out.status != 200) {
-      out.error = "status " + std::to_string(out.status);
-    } else if (!result) {
-      auto e = result.error();
-      out.error = (e == httplib::Error::Read || e == httplib::Error::ConnectionTimeout)
-                      ? "timeout"
-                      : "transport: " + httplib::to_string(e);
-    } else {
-      out.ok = true;
-    }
-    if (!out.ok) out.body.clear();
-    return out;
   }
 
- private:
   FetchOptions options_;
 };
 
