@@ -32,7 +32,7 @@ struct TokenArgs {
   std::string key_id;
 };
 
-int exit_for(const StoreStatus& s) {
+int exit_for(const Status& s) {
   switch (s.reason) {
     case Reason::StoreOptionsInvalid:
     case Reason::StoreKeyInvalid:
@@ -43,7 +43,7 @@ int exit_for(const StoreStatus& s) {
   }
 }
 
-int fail(const StoreStatus& s) {
+int fail(const Status& s) {
   std::cerr << "error: " << s.message() << "\n";
   return exit_for(s);
 }
@@ -55,7 +55,7 @@ Actor cli_actor() {
 
 // A per-user token belongs to (issuer, subject), as the principals table records it; one without the other
 // names nobody.
-StoreOutcome<SecretRef> ref_of(const TokenArgs& a) {
+Result<SecretRef> ref_of(const TokenArgs& a) {
   if (!a.subject.empty() && a.issuer.empty())
     return {std::nullopt,
             {Reason::StoreOptionsInvalid,
@@ -74,9 +74,9 @@ std::string describe(const TokenArgs& a) {
   return out;
 }
 
-StoreOutcome<std::shared_ptr<TokenStore>> open_from(const StoreArgs& args) {
+Result<std::shared_ptr<TokenStore>> open_from(const StoreArgs& args) {
   auto options = StoreOptions::from_environment();
-  if (!options.ok()) return {std::nullopt, options.status};
+  if (!options.ok()) return {std::nullopt, options.status()};
   if (!args.store_spec.empty())
     if (auto s = options.value->apply_store_spec(args.store_spec); !s.ok()) return {std::nullopt, s};
   if (!args.key_file.empty()) options.value->key_file = args.key_file;
@@ -95,7 +95,7 @@ nlohmann::json to_json(const TokenMetadata& m) {
   return out;
 }
 
-StoreOutcome<std::string> read_value(const TokenArgs& a) {
+Result<std::string> read_value(const TokenArgs& a) {
   std::string value;
   if (!a.from_file.empty()) {
     std::ifstream in(a.from_file, std::ios::binary);
@@ -118,7 +118,7 @@ StoreOutcome<std::string> read_value(const TokenArgs& a) {
 template <class Body>
 int with_store(const StoreArgs& args, Body body) {
   auto opened = open_from(args);
-  if (!opened.ok()) return fail(opened.status);
+  if (!opened.ok()) return fail(opened.status());
   return body(**opened.value);
 }
 
@@ -142,26 +142,28 @@ void add_ref(CLI::App& cmd, TokenArgs& a) {
 template <class Body>
 int with_ref(const TokenArgs& a, Body body) {
   auto ref = ref_of(a);
-  if (!ref.ok()) return fail(ref.status);
+  if (!ref.ok()) return fail(ref.status());
   return body(*ref.value);
 }
 
-}  // namespace
+// What every `secrets` subcommand shares. Only one of them runs: CLI11 fills its arguments, then its
+// callback (which keeps them alive) sets the exit code.
+struct SecretsCli {
+  CLI::App& secrets;
+  CommandResult& result;
+  std::shared_ptr<StoreArgs> store_args = std::make_shared<StoreArgs>();
+  std::shared_ptr<TokenArgs> a = std::make_shared<TokenArgs>();
+};
 
-void register_secrets_commands(CLI::App& app, CommandResult& result) {
-  auto store_args = std::make_shared<StoreArgs>();
-  auto a = std::make_shared<TokenArgs>();
-  auto* secrets = app.add_subcommand("secrets", "Manage encrypted upstream service tokens");
-  secrets->require_subcommand(1);
-
-  auto* put = secrets->add_subcommand("put", "Store a token; the value is read from stdin or --from-file");
-  add_ref(*put, *a);
-  put->add_option("--from-file", a->from_file, "Read the value from this file instead of stdin");
-  add_store_options(*put, *store_args);
-  put->callback([&result, store_args, a] {
+void add_put(const SecretsCli& cli) {
+  auto* put = cli.secrets.add_subcommand("put", "Store a token; the value is read from stdin or --from-file");
+  add_ref(*put, *cli.a);
+  put->add_option("--from-file", cli.a->from_file, "Read the value from this file instead of stdin");
+  add_store_options(*put, *cli.store_args);
+  put->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
       auto value = read_value(*a);
-      if (!value.ok()) return fail(value.status);
+      if (!value.ok()) return fail(value.status());
       return with_store(*store_args, [&](TokenStore& store) {
         auto s = store.put(ref, *value.value, cli_actor());
         OPENSSL_cleanse(value.value->data(), value.value->size());
@@ -171,51 +173,63 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
       });
     });
   });
+}
 
-  auto* get = secrets->add_subcommand("get", "Show a token's metadata (the value only with --reveal)");
-  add_ref(*get, *a);
-  get->add_flag("--reveal", a->reveal, "Print the decrypted value (audited as 'reveal')");
-  add_store_options(*get, *store_args);
-  get->callback([&result, store_args, a] {
+// `get --reveal`: the decrypted value, audited as 'reveal' whatever the outcome.
+int reveal(TokenStore& store, const SecretRef& ref) {
+  auto value = store.read(ref);
+  store.record_audit(cli_actor(), "reveal", ref, value.ok() ? "ok" : reason_name(value.reason));
+  if (!value.ok()) return fail(value.status());
+  std::cout << *value.value << "\n";
+  return kExitOk;
+}
+
+// `get`: the metadata only.
+int show_metadata(TokenStore& store, const SecretRef& ref) {
+  auto meta = store.describe(ref);
+  store.record_audit(cli_actor(), "get", ref, meta.ok() ? "ok" : reason_name(meta.reason));
+  if (!meta.ok()) return fail(meta.status());
+  std::cout << to_json(*meta.value).dump(2) << "\n";
+  return kExitOk;
+}
+
+void add_get(const SecretsCli& cli) {
+  auto* get = cli.secrets.add_subcommand("get", "Show a token's metadata (the value only with --reveal)");
+  add_ref(*get, *cli.a);
+  get->add_flag("--reveal", cli.a->reveal, "Print the decrypted value (audited as 'reveal')");
+  add_store_options(*get, *cli.store_args);
+  get->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
       return with_store(*store_args, [&](TokenStore& store) {
-        if (a->reveal) {
-          auto value = store.read(ref);
-          store.record_audit(cli_actor(), "reveal", ref,
-                             value.ok() ? "ok" : reason_name(value.status.reason));
-          if (!value.ok()) return fail(value.status);
-          std::cout << *value.value << "\n";
-          return kExitOk;
-        }
-        auto meta = store.describe(ref);
-        store.record_audit(cli_actor(), "get", ref, meta.ok() ? "ok" : reason_name(meta.status.reason));
-        if (!meta.ok()) return fail(meta.status);
-        std::cout << to_json(*meta.value).dump(2) << "\n";
-        return kExitOk;
+        return a->reveal ? reveal(store, ref) : show_metadata(store, ref);
       });
     });
   });
+}
 
-  auto* list = secrets->add_subcommand("list", "List stored tokens (metadata only)");
-  list->add_option("--service", a->list_service, "Only this service");
-  add_store_options(*list, *store_args);
-  list->callback([&result, store_args, a] {
+void add_list(const SecretsCli& cli) {
+  auto* list = cli.secrets.add_subcommand("list", "List stored tokens (metadata only)");
+  list->add_option("--service", cli.a->list_service, "Only this service");
+  add_store_options(*list, *cli.store_args);
+  list->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       auto rows = store.list(a->list_service);
       store.record_audit(cli_actor(), "list", {a->list_service, "", std::nullopt},
-                         rows.ok() ? "ok" : reason_name(rows.status.reason));
-      if (!rows.ok()) return fail(rows.status);
+                         rows.ok() ? "ok" : reason_name(rows.reason));
+      if (!rows.ok()) return fail(rows.status());
       auto out = nlohmann::json::array();
       for (const auto& m : *rows.value) out.push_back(to_json(m));
       std::cout << out.dump(2) << "\n";
       return kExitOk;
     });
   });
+}
 
-  auto* del = secrets->add_subcommand("delete", "Delete a stored token");
-  add_ref(*del, *a);
-  add_store_options(*del, *store_args);
-  del->callback([&result, store_args, a] {
+void add_delete(const SecretsCli& cli) {
+  auto* del = cli.secrets.add_subcommand("delete", "Delete a stored token");
+  add_ref(*del, *cli.a);
+  add_store_options(*del, *cli.store_args);
+  del->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_ref(*a, [&](const SecretRef& ref) {
       return with_store(*store_args, [&](TokenStore& store) {
         auto s = store.remove(ref, cli_actor());
@@ -225,19 +239,22 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
       });
     });
   });
+}
 
-  auto* bind = secrets->add_subcommand(
+void add_bind_issuer(const SecretsCli& cli) {
+  auto* bind = cli.secrets.add_subcommand(
       "bind-issuer",
       "Give per-user tokens stored before issuers were recorded (listed as unbound) an issuer");
-  bind->add_option("issuer", a->issuer, "The issuer their subjects belong to ('static' for static tokens)")
+  bind->add_option("issuer", cli.a->issuer,
+                   "The issuer their subjects belong to ('static' for static tokens)")
       ->required();
-  bind->add_option("--service", a->list_service, "Only this service's tokens");
-  bind->add_option("--subject", a->subject, "Only this subject's tokens");
-  add_store_options(*bind, *store_args);
-  bind->callback([&result, store_args, a] {
+  bind->add_option("--service", cli.a->list_service, "Only this service's tokens");
+  bind->add_option("--subject", cli.a->subject, "Only this subject's tokens");
+  add_store_options(*bind, *cli.store_args);
+  bind->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       auto report = store.bind_issuer(a->issuer, cli_actor(), a->list_service, a->subject);
-      if (!report.ok()) return fail(report.status);
+      if (!report.ok()) return fail(report.status());
       std::cout << "bound " << report.value->bound << " per-user tokens to issuer '" << a->issuer << "'";
       if (report.value->conflicts > 0)
         std::cout
@@ -247,65 +264,89 @@ void register_secrets_commands(CLI::App& app, CommandResult& result) {
       return kExitOk;
     });
   });
+}
 
+void add_rotate(const SecretsCli& cli) {
   auto* rotate =
-      secrets->add_subcommand("rotate", "Re-encrypt every token under the active (first) master key");
-  rotate->add_option("--batch-size", a->batch_size, "Rows per transaction")->check(CLI::Range(1, 100000));
-  add_store_options(*rotate, *store_args);
-  rotate->callback([&result, store_args, a] {
+      cli.secrets.add_subcommand("rotate", "Re-encrypt every token under the active (first) master key");
+  rotate->add_option("--batch-size", cli.a->batch_size, "Rows per transaction")->check(CLI::Range(1, 100000));
+  add_store_options(*rotate, *cli.store_args);
+  rotate->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       auto report = store.rotate(cli_actor(), a->batch_size);
-      if (!report.ok()) return fail(report.status);
+      if (!report.ok()) return fail(report.status());
       std::cout << "re-encrypted " << report.value->rows_reencrypted << " tokens under key '"
                 << report.value->active_key_id << "' in " << report.value->batches << " batches\n";
       return kExitOk;
     });
   });
+}
 
-  auto* keygen = secrets->add_subcommand("keygen", "Print a new master key 'id:base64' (32 random bytes)");
-  keygen->add_option("--id", a->key_id, "Key id (default: k<UTC date and time>)");
-  keygen->callback([&result, a] {
-    std::string id = a->key_id;
-    if (id.empty()) {
-      char buf[32];
-      const std::time_t now = std::time(nullptr);
-      std::tm utc{};
-      gmtime_r(&now, &utc);
-      std::strftime(buf, sizeof buf, "k%Y%m%d%H%M%S", &utc);
-      id = buf;
-    }
-    auto line = store::Keyring::generate(id);
+// "k" and the UTC date and time: ids that sort in the order the keys were made.
+std::string default_key_id() {
+  char buf[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(buf, sizeof buf, "k%Y%m%d%H%M%S", &utc);
+  return buf;
+}
+
+void add_keygen(const SecretsCli& cli) {
+  auto* keygen = cli.secrets.add_subcommand("keygen", "Print a new master key 'id:base64' (32 random bytes)");
+  keygen->add_option("--id", cli.a->key_id, "Key id (default: k<UTC date and time>)");
+  keygen->callback([&result = cli.result, a = cli.a] {
+    auto line = store::Keyring::generate(a->key_id.empty() ? default_key_id() : a->key_id);
     if (auto check = store::Keyring::parse(line); !check.ok()) {
-      result.exit_code = fail(check.status);
+      result.exit_code = fail(check.status());
       return;
     }
     std::cout << line << "\n";
     result.exit_code = kExitOk;
   });
+}
 
-  auto* audit = secrets->add_subcommand("audit", "Print the audit log");
-  audit->add_option("--since", a->since,
+nlohmann::json to_json(const AuditEntry& e) {
+  return {{"id", e.id},           {"at", e.at},
+          {"actor", e.actor},     {"action", e.action},
+          {"service", e.service}, {"key", e.key_name},
+          {"issuer", e.issuer},   {"subject", e.subject},
+          {"result", e.result},   {"request_id", e.request_id}};
+}
+
+void add_audit(const SecretsCli& cli) {
+  auto* audit = cli.secrets.add_subcommand("audit", "Print the audit log");
+  audit->add_option("--since", cli.a->since,
                     "Unix seconds; negative = that many seconds ago (default: everything)");
-  audit->add_option("--limit", a->limit, "At most this many rows")->check(CLI::Range(1, 1000000));
-  add_store_options(*audit, *store_args);
-  audit->callback([&result, store_args, a] {
+  audit->add_option("--limit", cli.a->limit, "At most this many rows")->check(CLI::Range(1, 1000000));
+  add_store_options(*audit, *cli.store_args);
+  audit->callback([&result = cli.result, store_args = cli.store_args, a = cli.a] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       const std::int64_t since =
           a->since < 0 ? static_cast<std::int64_t>(std::time(nullptr)) + a->since : a->since;
       auto rows = store.audit_since(since, a->limit);
-      if (!rows.ok()) return fail(rows.status);
+      if (!rows.ok()) return fail(rows.status());
       store.record_audit(cli_actor(), "audit", {}, "ok");
-      for (const auto& e : *rows.value)
-        std::cout << nlohmann::json{{"id", e.id},           {"at", e.at},
-                                    {"actor", e.actor},     {"action", e.action},
-                                    {"service", e.service}, {"key", e.key_name},
-                                    {"issuer", e.issuer},   {"subject", e.subject},
-                                    {"result", e.result},   {"request_id", e.request_id}}
-                         .dump()
-                  << "\n";
+      for (const auto& e : *rows.value) std::cout << to_json(e).dump() << "\n";
       return kExitOk;
     });
   });
+}
+
+}  // namespace
+
+void register_secrets_commands(CLI::App& app, CommandResult& result) {
+  auto* secrets = app.add_subcommand("secrets", "Manage encrypted upstream service tokens");
+  secrets->require_subcommand(1);
+  const SecretsCli cli{*secrets, result};
+  add_put(cli);
+  add_get(cli);
+  add_list(cli);
+  add_delete(cli);
+  add_bind_issuer(cli);
+  add_rotate(cli);
+  add_keygen(cli);
+  add_audit(cli);
 }
 
 void register_migrate_command(CLI::App& app, CommandResult& result) {
@@ -316,8 +357,8 @@ void register_migrate_command(CLI::App& app, CommandResult& result) {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       auto version = store.migrate();
       store.record_audit(cli_actor(), "migrate", {},
-                         version.ok() ? "ok" : reason_name(version.status.reason));
-      if (!version.ok()) return fail(version.status);
+                         version.ok() ? "ok" : reason_name(version.reason));
+      if (!version.ok()) return fail(version.status());
       std::cout << "schema version " << *version.value << " (" << store.backend_name() << ")\n";
       return kExitOk;
     });
