@@ -6,7 +6,7 @@
 //   bench/node/run.sh   # the same tokens through the Node `jose` library, side by side (--export-fixtures)
 //
 // For each of RS256, ES256 and EdDSA the same token is checked two ways in the same run:
-//   Full/<alg>  JwtVerifier::verify: size and format, strict base64url, header rules, JSON parse with
+//   Full/<alg>  jose::verify_jwt (what serve and token verify run): size and format, strict base64url, header rules, JSON parse with
 //   duplicate
 //               check, claims, kid lookup, signature (and for ECDSA the r||s -> DER conversion).
 //   Raw/<alg>   one EVP_DigestVerifyInit + EVP_DigestVerify on the very same EVP_PKEY (taken from the parsed
@@ -65,9 +65,10 @@ struct Fixture {
   std::string token;
   std::string signing_input;
   std::string raw_signature;  // what EVP_DigestVerify takes: DER for ECDSA
-  mcpgate::jose::JwkSet keys;
+  std::shared_ptr<const mcpgate::jose::JwkSet> keys;
   const EVP_PKEY* key = nullptr;  // the parsed set's own key object
-  std::unique_ptr<mcpgate::jose::JwtVerifier> verifier;
+  mcpgate::jose::VerifyOptions options;
+  mcpgate::jose::KeyLookup lookup;
   nlohmann::json public_jwk;  // for --export-fixtures
 };
 
@@ -149,16 +150,16 @@ Fixture make_fixture(const std::string& alg) {
   f.token = f.signing_input + "." + base64url_encode(jws_signature);
 
   f.public_jwk = jwk;
-  f.keys = mcpgate::jose::JwkSet::parse(nlohmann::json({{"keys", {jwk}}}).dump());
-  if (!f.keys.ok() || f.keys.keys().size() != 1) die("the key set did not parse for " + alg);
-  f.key = f.keys.keys().front().pkey.get();
+  f.keys = std::make_shared<const mcpgate::jose::JwkSet>(
+      mcpgate::jose::JwkSet::parse(nlohmann::json({{"keys", {jwk}}}).dump()));
+  if (!f.keys->ok() || f.keys->keys().size() != 1) die("the key set did not parse for " + alg);
+  f.key = f.keys->keys().front().pkey.get();
 
-  mcpgate::jose::VerifierOptions options;
-  options.issuers = {kIssuer};
-  options.audiences = {kAudience};
-  options.clock = std::make_shared<mcpgate::ManualClock>(kNow);
-  f.verifier = std::make_unique<mcpgate::jose::JwtVerifier>(options);
-  auto check = f.verifier->verify(f.token, f.keys);
+  f.options.issuers = {kIssuer};
+  f.options.audiences = {kAudience};
+  f.options.clock = std::make_shared<mcpgate::ManualClock>(kNow);
+  f.lookup = mcpgate::jose::fixed_keys(f.keys);
+  auto check = mcpgate::jose::verify_jwt(f.token, f.lookup, f.options);
   if (!check.ok()) die(alg + " token does not verify: " + std::string(mcpgate::reason_name(check.reason)));
   return f;
 }
@@ -173,7 +174,7 @@ const Fixture& fixture(const std::string& alg) {
 void full_verify(benchmark::State& state, const char* alg) {
   const Fixture& f = fixture(alg);
   for (auto _ : state) {
-    auto result = f.verifier->verify(f.token, f.keys);
+    auto result = mcpgate::jose::verify_jwt(f.token, f.lookup, f.options);
     benchmark::DoNotOptimize(result);
     if (!result.ok()) state.SkipWithError("verification failed");
   }

@@ -21,7 +21,12 @@ int main(int argc, char** argv) {
     for (const auto& e : loaded.errors) std::cerr << e.key << ": " << e.message << "\n";
     return 2;
   }
-  mcpgate::Guard guard{*loaded.config};  // mcpgate
+  auto created = mcpgate::Guard::create(*loaded.config);  // mcpgate
+  if (!created.ok()) {                                     // mcpgate
+    std::cerr << created.message() << "\n";                // mcpgate
+    return 2;
+  }
+  mcpgate::Guard& guard = **created;  // mcpgate
   httplib::Server server;
   guard.install(server);  // mcpgate
   // Not cpp-httplib's default SO_REUSEPORT: a second copy on the same port must fail, not share the traffic.

@@ -1,7 +1,8 @@
 // mcpgate/guard.hpp — protect a C++ HTTP server with OAuth 2.1 bearer tokens (MCP authorization).
 //
 //   auto loaded = mcpgate::load_config_file("mcpgate.toml");
-//   mcpgate::Guard guard{*loaded.config};          // throws std::runtime_error naming the problem
+//   auto created = mcpgate::Guard::create(*loaded.config);  // refused: created.message() names the key
+//   mcpgate::Guard& guard = **created;
 //   httplib::Server server;
 //   guard.install(server);          // discovery routes, CORS, limits, and the check on every request
 //   server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
@@ -28,6 +29,7 @@
 
 #include <mcpgate/config.hpp>
 #include <mcpgate/principal.hpp>
+#include <cstdint>
 #include <mcpgate/status.hpp>
 #include <memory>
 #include <optional>
@@ -63,11 +65,30 @@ struct Decision {
   std::string body;
 };
 
+// What the Guard's key caches and verified-token cache have done (for /metrics).
+struct GuardStats {
+  struct Issuer {
+    std::string name;
+    std::uint64_t fetches = 0;
+    std::uint64_t fetch_failures = 0;
+    double key_set_age_seconds = -1;  // -1 before the first key set
+    bool has_keys = false;
+  };
+  std::vector<Issuer> issuers;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t signature_checks = 0;  // public-key operations actually performed
+};
+
+namespace internal {
+struct GuardAccess;  // the gateway's own listener (src/net) reaches the decision stages through this
+}
+
 class Guard {
  public:
-  // Builds the authenticator (starts fetching key sets). Throws std::runtime_error when the config cannot
-  // work.
-  explicit Guard(const Config& config);
+  // Builds the authenticator (starts fetching key sets). ConfigInvalid (the detail names the key) when the
+  // config cannot work, KeySetInvalid when a jwks_file cannot be read.
+  static Result<std::unique_ptr<Guard>> create(const Config& config);
   ~Guard();
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
@@ -119,10 +140,15 @@ class Guard {
   // True when `remote_addr` (the TCP peer) is one of server.trusted_proxies.
   bool is_trusted_proxy(std::string_view remote_addr) const noexcept;
 
+  // Ok once every issuer has had signing keys at least once; KeysUnavailable naming the first that has not.
+  Status ready() const;
+  GuardStats stats() const;
+
   class Impl;
-  Impl& impl() noexcept { return *impl_; }
 
  private:
+  friend struct internal::GuardAccess;
+  explicit Guard(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

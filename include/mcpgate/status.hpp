@@ -13,7 +13,10 @@
 // free-form string decided deep inside. Names are part of the public contract: never rename one, only add.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 namespace mcpgate {
 
@@ -102,6 +105,25 @@ namespace mcpgate {
   X(InsufficientScope, "insufficient_scope", 403, "insufficient_scope",                                     \
     "The token lacks a scope this route requires.")                                                         \
   X(OriginNotAllowed, "origin_not_allowed", 403, "", "The request's Origin is not allowed.")                \
+  /* --- the gateway's own refusals (src/net, src/gateway); answered with a JSON body {"error": name} --- */    \
+  X(ServerBusy, "server_busy", 503, "", "Too many open connections; retry shortly.")                       \
+  X(RequestMalformed, "request_malformed", 400, "invalid_request", "The request is not valid HTTP/1.1.")    \
+  X(HeadersTooLarge, "request_header_fields_too_large", 431, "", "Too many or too large request headers.") \
+  X(UriTooLong, "uri_too_long", 414, "", "The request target is too long.")                                 \
+  X(HttpVersionUnsupported, "http_version_not_supported", 505, "", "Only HTTP/1.x is served.")              \
+  X(MethodNotImplemented, "not_implemented", 501, "", "This request method is not served.")                 \
+  X(ChunkedBodyMalformed, "chunked_body_malformed", 400, "invalid_request", "The chunked body is malformed.") \
+  X(RequestTooLarge, "request_too_large", 413, "", "The request body is too large.")                        \
+  X(RouteNotFound, "route_not_found", 404, "", "No upstream is configured for this path.")                 \
+  X(PrincipalRequired, "principal_required", 403, "", "No verified principal for a protected route.")       \
+  X(UserRequired, "user_required", 403, "", "A per-user service token needs a signed-in user.")            \
+  X(ServiceTokenMissing, "service_token_missing", 403, "",                                                  \
+    "The store holds no service token for this user and this upstream.")                                    \
+  X(UpstreamCredentialsUnavailable, "upstream_credentials_unavailable", 502, "",                            \
+    "The service token for the upstream could not be read from the store.")                                 \
+  X(UpstreamUnavailable, "upstream_unavailable", 502, "", "The upstream MCP server could not be reached.")  \
+  X(UpstreamTimeout, "upstream_timeout", 504, "", "The upstream MCP server did not answer in time.")       \
+  X(UpstreamBroken, "upstream_broken", 502, "", "The upstream MCP server sent a broken response.")          \
   /* --- an MCP request (an inspected POST body, [[routes.rules]]); answered with JSON-RPC errors --- */        \
   X(McpNotJson, "mcp_not_json", 400, "", "The body is not strict JSON (RFC 8259, no duplicate names).")     \
   X(McpInvalidRequest, "mcp_invalid_request", 400, "",                                                      \
@@ -140,8 +162,13 @@ namespace mcpgate {
   X(StoreReadOnly, "store_read_only", 0, "", "This store backend is read-only.")                             \
   X(StoreQueryFailed, "store_query_failed", 503, "", "A token store query failed.")                          \
   X(SecretNotFound, "secret_not_found", 0, "", "No stored token matches this service, key and subject.")    \
+  X(PrincipalNotFound, "principal_not_found", 0, "", "The store has no principal with this issuer and subject.") \
   X(SecretReferenceInvalid, "secret_reference_invalid", 0, "",                                               \
-    "A secret reference is not of the form {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}.")
+    "A secret reference is not of the form {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}.")        \
+  /* --- starting up (the detail names the key to fix) --- */                                               \
+  X(ConfigInvalid, "config_invalid", 0, "", "The configuration cannot work as given.")                       \
+  X(TlsUnusable, "tls_unusable", 0, "", "The TLS certificate or key cannot be loaded.")                      \
+  X(ListenFailed, "listen_failed", 0, "", "A listener cannot be bound to its address and port.")
 
 enum class Reason {
 #define MCPGATE_REASON_ENUM(e, name, status, code, sentence) e,
@@ -158,5 +185,35 @@ int http_status(Reason r) noexcept;
 // RFC 6750 §3.1 error code ("invalid_request", "invalid_token", "insufficient_scope"), or "" when the challenge
 // must carry no error attribute (no credentials at all; RFC 6750 §3.1 last paragraph).
 std::string_view oauth_error(Reason r) noexcept;
+
+// The one error carrier: a Reason, operator specifics naming the bad thing (an issuer, a key id, a path; never a
+// secret or token material) and, for the 503 reasons, how long to wait.
+struct Status {
+  Reason reason = Reason::Ok;
+  std::string detail{};
+  double retry_after = 0;  // seconds; KeysUnavailable, KeysStale, ServerBusy
+  bool ok() const noexcept { return reason == Reason::Ok; }
+  std::string message() const;  // "store_key_missing: <sentence> (key id 'k1')"
+};
+
+// A value or the Status saying why there is none (absl::StatusOr's shape, the reason table's vocabulary):
+//
+//   mcpgate::Result<Keyring> ring = Keyring::parse(text);
+//   if (!ring.ok()) return ring.status();     // or ring.reason, ring.detail
+//   use(*ring);
+template <class T>
+struct Result : Status {
+  std::optional<T> value;  // set exactly when ok()
+
+  Result(T v) : value(std::move(v)) {}                 // NOLINT(google-explicit-constructor): success
+  Result(Status s) : Status(std::move(s)) {}           // NOLINT(google-explicit-constructor): failure
+  Result(std::optional<T> v, Status s) : Status(std::move(s)), value(std::move(v)) {}
+
+  const Status& status() const noexcept { return *this; }
+  T& operator*() { return *value; }
+  const T& operator*() const { return *value; }
+  T* operator->() { return &*value; }
+  const T* operator->() const { return &*value; }
+};
 
 }  // namespace mcpgate

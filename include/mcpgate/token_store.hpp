@@ -2,7 +2,7 @@
 //
 //   mcpgate::StoreOptions options = mcpgate::StoreOptions::from_environment();   // or fill the struct yourself
 //   auto opened = mcpgate::TokenStore::open(options);
-//   if (!opened.ok()) { std::cerr << opened.status.message(); return; }
+//   if (!opened.ok()) { std::cerr << opened.message(); return; }
 //   auto& store = *opened.value;
 //   store->put({"github", "token", std::nullopt}, value, {"alice", "req-1"});   // AES-256-GCM, active key
 //   auto mine = store->read({"github", "token", mcpgate::SecretOwner{"https://as.example.org", "user-42"}});
@@ -11,7 +11,7 @@
 //   auto header = secrets.resolve({"github", "token", owner});      // cached for options.cache_ttl
 //
 // Three backends behind one interface: `env` (read-only, MCPGATE_SECRET_<SERVICE>_<KEY>), `sqlite` (one file)
-// and `postgres` (shared by many gateway instances). Values never appear in a StoreStatus message or in the
+// and `postgres` (shared by many gateway instances). Values never appear in a Status message or in the
 // audit log.
 #pragma once
 
@@ -28,22 +28,6 @@
 #include <vector>
 
 namespace mcpgate {
-
-// What happened: Reason::Ok, or a reason from status.hpp plus a detail naming the bad thing (a key id, a
-// path, a service) — never a secret value.
-struct StoreStatus {
-  Reason reason = Reason::Ok;
-  std::string detail;
-  bool ok() const noexcept { return reason == Reason::Ok; }
-  std::string message() const;  // "store_key_missing: <sentence> (key id 'k1')"
-};
-
-template <class T>
-struct StoreOutcome {
-  std::optional<T> value;
-  StoreStatus status;
-  bool ok() const noexcept { return status.ok(); }
-};
 
 enum class StoreBackend { Env, Sqlite, Postgres };
 
@@ -66,9 +50,9 @@ struct StoreOptions {
 
   // Reads MCPGATE_STORE_BACKEND / MCPGATE_STORE_PATH / MCPGATE_STORE_URL / MCPGATE_STORE_KEYS /
   // MCPGATE_STORE_KEY_FILE. Unset variables keep the defaults above.
-  static StoreOutcome<StoreOptions> from_environment();
+  static Result<StoreOptions> from_environment();
   // Applies "--store" text: "env", "sqlite:PATH" or "postgres:CONNINFO".
-  StoreStatus apply_store_spec(std::string_view spec);
+  Status apply_store_spec(std::string_view spec);
 };
 
 // Whose per-user token: the principal's identity as the `principals` table records it — a JWT's (iss, sub),
@@ -137,42 +121,42 @@ class TokenStore {
 
   // Opens (and by default migrates) the configured backend. Refuses, naming the key id, when a stored row
   // needs a master key that the keyring lacks; refuses a database whose schema is newer than this binary.
-  static StoreOutcome<std::shared_ptr<TokenStore>> open(const StoreOptions& options,
+  static Result<std::shared_ptr<TokenStore>> open(const StoreOptions& options,
                                                         std::shared_ptr<const Clock> clock = Clock::system());
 
   virtual std::string_view backend_name() const noexcept = 0;
 
   // The plaintext; SecretNotFound when absent, StoreDecryptFailed when the row fails authentication.
-  virtual StoreOutcome<std::string> read(const SecretRef& ref) = 0;
-  virtual StoreOutcome<TokenMetadata> describe(const SecretRef& ref) = 0;
-  virtual StoreOutcome<std::vector<TokenMetadata>> list(std::string_view service = {}) = 0;
+  virtual Result<std::string> read(const SecretRef& ref) = 0;
+  virtual Result<TokenMetadata> describe(const SecretRef& ref) = 0;
+  virtual Result<std::vector<TokenMetadata>> list(std::string_view service = {}) = 0;
 
   // Changes write an audit row in the same transaction.
-  virtual StoreStatus put(const SecretRef& ref, std::string_view value, const Actor& actor) = 0;
-  virtual StoreStatus remove(const SecretRef& ref, const Actor& actor) = 0;
+  virtual Status put(const SecretRef& ref, std::string_view value, const Actor& actor) = 0;
+  virtual Status remove(const SecretRef& ref, const Actor& actor) = 0;
   // Re-encrypts every row not under the active key, `batch_size` rows per transaction; `progress` runs after
   // each committed batch.
-  virtual StoreOutcome<RotationReport> rotate(
+  virtual Result<RotationReport> rotate(
       const Actor& actor, int batch_size = 100,
       const std::function<void(const RotationReport&)>& progress = {}) = 0;
 
   // Gives every unbound per-user token (TokenMetadata::unbound), or those of `service` / `subject` when given,
   // the owner (issuer, its subject): re-encrypted under the active key with associated data that covers
   // the issuer, one audit row each, all in one transaction.
-  virtual StoreOutcome<BindReport> bind_issuer(std::string_view issuer, const Actor& actor,
+  virtual Result<BindReport> bind_issuer(std::string_view issuer, const Actor& actor,
                                                std::string_view service = {},
                                                std::string_view subject = {}) = 0;
 
-  virtual StoreStatus record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
+  virtual Status record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
                                    std::string_view result) = 0;
-  virtual StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit = 1000) = 0;
+  virtual Result<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit = 1000) = 0;
 
   // Upsert; last_seen is written at most once a minute per principal.
-  virtual StoreStatus record_principal(const PrincipalSighting& sighting) = 0;
-  virtual StoreOutcome<PrincipalRecord> principal(std::string_view issuer, std::string_view subject) = 0;
+  virtual Status record_principal(const PrincipalSighting& sighting) = 0;
+  virtual Result<PrincipalRecord> principal(std::string_view issuer, std::string_view subject) = 0;
 
   // Applies pending migrations; returns the schema version now in force.
-  virtual StoreOutcome<int> migrate() = 0;
+  virtual Result<int> migrate() = 0;
 };
 
 // A reference as configuration writes it: "{secret:SERVICE/KEY}" (the service's shared token) or
@@ -183,7 +167,7 @@ struct SecretReference {
   std::string key_name;
   bool per_user = false;
 };
-StoreOutcome<SecretReference> parse_secret_reference(std::string_view text);
+Result<SecretReference> parse_secret_reference(std::string_view text);
 
 // Resolves service tokens for the gateway, keeping each value for `ttl_seconds` in memory.
 class SecretResolver {
@@ -191,7 +175,7 @@ class SecretResolver {
   SecretResolver(std::shared_ptr<TokenStore> store, std::shared_ptr<const Clock> clock,
                  double ttl_seconds = 30);
 
-  StoreOutcome<std::string> resolve(const SecretRef& ref);
+  Result<std::string> resolve(const SecretRef& ref);
   void invalidate();
 
  private:

@@ -28,29 +28,12 @@ std::optional<std::string> peek_issuer(std::string_view token, bool& jwt_shaped)
   return iss->get<std::string>();
 }
 
-Reason check_organization(const nlohmann::json& payload, const std::vector<std::string>& allowed,
-                          std::string& detail) {
-  if (allowed.empty()) return Reason::Ok;
-  auto org = payload.find(jose::kStytchOrganizationClaim);
-  if (org == payload.end() || !org->is_object() || !org->contains("organization_id") ||
-      !(*org)["organization_id"].is_string()) {
-    detail = "the token carries no organization";
-    return Reason::OrganizationNotAllowed;
-  }
-  const std::string id = (*org)["organization_id"].get<std::string>();
-  if (std::find(allowed.begin(), allowed.end(), id) == allowed.end()) {
-    detail = "organization " + id + " is not in stytch.allowed_organizations";
-    return Reason::OrganizationNotAllowed;
-  }
-  return Reason::Ok;
-}
-
 }  // namespace
 
-std::unique_ptr<Authenticator> Authenticator::create(const Config& config, std::string* error,
-                                                     std::shared_ptr<const Clock> clock,
-                                                     std::shared_ptr<JwksFetcher> fetcher,
-                                                     std::function<void(std::string_view)> warn) {
+Result<std::unique_ptr<Authenticator>> Authenticator::create(const Config& config,
+                                                             std::shared_ptr<const Clock> clock,
+                                                             std::shared_ptr<JwksFetcher> fetcher,
+                                                             std::function<void(std::string_view)> warn) {
   std::unique_ptr<Authenticator> auth(new Authenticator());
   auth->clock_ = clock;
   auth->leeway_ = config.auth.leeway_seconds;
@@ -62,10 +45,8 @@ std::unique_ptr<Authenticator> Authenticator::create(const Config& config, std::
   for (const auto& profile : auth->profiles_) {
     if (!profile.jwks_file.empty()) {
       KeySetFetch loaded = load_key_set_file(profile.jwks_file);
-      if (!loaded.keys) {
-        if (error) *error = "issuer " + profile.name + ": jwks_file " + loaded.error;
-        return nullptr;
-      }
+      if (!loaded.keys)
+        return Status{Reason::KeySetInvalid, "issuer " + profile.name + ": jwks_file " + loaded.error};
       auth->caches_.push_back(JwksCache::fixed(profile.name, loaded.keys));
       continue;
     }
@@ -90,22 +71,30 @@ std::unique_ptr<Authenticator> Authenticator::create(const Config& config, std::
     auth->caches_.push_back(
         JwksCache::create(std::move(options), make_key_set_loader(profile, issuer_fetcher), clock));
   }
+  for (const auto& profile : auth->profiles_) {
+    auth->verify_options_.push_back({.issuers = profile.issuers,
+                                     .audiences = profile.audiences,
+                                     .leeway_seconds = auth->leeway_,
+                                     .algorithms = profile.algorithms,
+                                     .allowed_organizations = profile.allowed_organizations,
+                                     .clock = clock,
+                                     .signature_checks = &auth->signature_checks_});
+  }
   return auth;
 }
 
-AuthResult Authenticator::authenticate(std::string_view token) {
-  if (token.empty()) return {Reason::MalformedToken, "empty bearer token", nullptr, 0};
-  if (token.size() > jose::kMaxTokenBytes) return {Reason::TokenTooLarge, "", nullptr, 0};
+Result<Authenticated> Authenticator::authenticate(std::string_view token) {
+  if (token.empty()) return Status{Reason::MalformedToken, "empty bearer token"};
+  if (token.size() > jose::kMaxTokenBytes) return Status{Reason::TokenTooLarge};
   const TokenDigest digest = digest_token(token);
 
   if (auto hit = token_cache_->get(digest)) {
     // Still served by the issuer's current key set? (A key dropped by a refresh stops working; past
     // max_stale, 503.)
-    KeyLookup still = caches_[hit->issuer_index]->peek(hit->kid);
-    if (still.reason == Reason::Ok) return {Reason::Ok, "", hit->principal, 0};
-    if (still.reason == Reason::KeysStale) {
-      return {Reason::KeysStale, "issuer " + profiles_[hit->issuer_index].name, nullptr, still.retry_after};
-    }
+    Result<jose::KeyChoice> still = caches_[hit->issuer_index]->peek(hit->kid);
+    if (still.ok()) return Authenticated{hit->principal};
+    if (still.reason == Reason::KeysStale)
+      return Status{Reason::KeysStale, "issuer " + profiles_[hit->issuer_index].name, still.retry_after};
     token_cache_->erase(digest);  // re-verify from scratch below
   }
 
@@ -121,69 +110,28 @@ AuthResult Authenticator::authenticate(std::string_view token) {
   return authenticate_static(digest, jwt_shaped);
 }
 
-AuthResult Authenticator::authenticate_jwt(std::string_view token, std::size_t issuer_index,
-                                           const TokenDigest& digest) {
-  const IssuerProfile& profile = profiles_[issuer_index];
-  AuthResult out;
-  out.detail = "issuer " + profile.name;
-  jose::DecodedJws jws;
-  out.reason = jose::decode_compact(token, profile.algorithms, jws);
-  if (out.reason != Reason::Ok) return out;
-  jose::ClaimRules rules{profile.issuers, profile.audiences, leeway_};
-  out.reason = jose::check_claims(jws.payload, rules, clock_->now_seconds());
-  if (out.reason != Reason::Ok) return out;
-  std::string org_detail;
-  out.reason = check_organization(jws.payload, profile.allowed_organizations, org_detail);
-  if (out.reason != Reason::Ok) {
-    out.detail += "; " + org_detail;
-    return out;
+Result<Authenticated> Authenticator::authenticate_jwt(std::string_view token, std::size_t issuer_index,
+                                                      const TokenDigest& digest) {
+  JwksCache& keys = *caches_[issuer_index];
+  Result<jose::VerifiedJwt> verified = jose::verify_jwt(
+      token, [&keys](std::string_view kid) { return keys.find(kid); }, verify_options_[issuer_index]);
+  if (!verified.ok()) {
+    Status refused = verified.status();
+    const std::string issuer = "issuer " + profiles_[issuer_index].name;
+    refused.detail = refused.detail.empty() ? issuer : issuer + ": " + refused.detail;
+    return refused;
   }
-
-  // Only now: the key (maybe a shared, rate-limited refetch) and one signature.
-  KeyLookup found = caches_[issuer_index]->find(jws.has_kid ? std::string_view(jws.kid) : std::string_view());
-  if (found.reason != Reason::Ok) {
-    out.reason = found.reason;
-    out.retry_after = found.retry_after;
-    return out;
-  }
-  if (found.key) {
-    signature_checks_.fetch_add(1, std::memory_order_relaxed);
-    out.reason = jose::verify_signature(jws, *found.key);
-  } else {
-    // No kid: try each key that allows the algorithm (RFC 7515 §4.1.4 makes kid optional).
-    out.reason = Reason::KeyNotFound;
-    for (const auto& key : found.keys->keys()) {
-      if (!key.allows(jws.alg)) continue;
-      signature_checks_.fetch_add(1, std::memory_order_relaxed);
-      out.reason = jose::verify_signature(jws, key);
-      if (out.reason == Reason::Ok) break;
-    }
-  }
-  if (out.reason != Reason::Ok) return out;
-
-  Principal principal = jose::principal_from_claims(jws.payload);
-  principal.source = PrincipalSource::Jwt;
-  auto shared = std::make_shared<const Principal>(std::move(principal));
-  token_cache_->put(digest, shared, issuer_index, jws.kid);
-  out.principal = std::move(shared);
-  return out;
+  auto shared = std::make_shared<const Principal>(std::move(verified->principal));
+  token_cache_->put(digest, shared, issuer_index, verified->kid);
+  return Authenticated{std::move(shared)};
 }
 
-AuthResult Authenticator::authenticate_static(const TokenDigest& digest, bool looked_like_jwt) {
-  StaticTokenResult r = static_tokens_.load()->authenticate(digest);
-  AuthResult out;
-  out.reason = r.reason;
-  if (r.reason == Reason::Ok) {
-    out.detail = "static token " + r.name;
-    out.principal = std::move(r.principal);
-  } else if (r.reason == Reason::StaticTokenExpired) {
-    out.detail = "static token " + r.name;
-  } else if (looked_like_jwt) {
-    out.reason =
-        Reason::IssuerUnknown;  // a JWT from an issuer we do not trust says more than "unknown token"
-    out.detail = "not a configured issuer, not a static token";
-  }
-  return out;
+Result<Authenticated> Authenticator::authenticate_static(const TokenDigest& digest, bool looked_like_jwt) {
+  Result<Authenticated> r = static_tokens_.load()->authenticate(digest);
+  // A JWT from an issuer we do not trust says more than "unknown token".
+  if (r.reason == Reason::StaticTokenUnknown && looked_like_jwt)
+    return Status{Reason::IssuerUnknown, "not a configured issuer, not a static token"};
+  return r;
 }
 
 void Authenticator::replace_static_tokens(const std::vector<StaticTokenConfig>& tokens) {

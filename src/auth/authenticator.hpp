@@ -1,20 +1,20 @@
 // authenticator.hpp — the authenticate stage: one bearer token in, a Principal or a precise Reason out.
 //
-//   std::string error;
-//   auto auth = mcpgate::auth::Authenticator::create(config, &error);  // starts fetching every issuer's JWKS
-//   if (!auth) die(error);                                              // e.g. an unreadable jwks_file
-//   mcpgate::auth::AuthResult r = auth->authenticate(bearer);          // framework-agnostic, thread-safe
+//   auto created = mcpgate::auth::Authenticator::create(config);  // starts fetching every issuer's JWKS
+//   if (!created.ok()) die(created.message());                      // e.g. an unreadable jwks_file
+//   mcpgate::auth::Authenticator& auth = **created;
+//   mcpgate::Result<mcpgate::auth::Authenticated> r = auth.authenticate(bearer);  // thread-safe
 //   if (r.ok()) {
 //     const mcpgate::auth::RouteRule& rule = routes.match(method, path);
-//     mcpgate::Reason z = mcpgate::auth::RouteRules::authorize(rule, *r.principal);  // Ok, InsufficientScope
+//     mcpgate::Reason z = mcpgate::auth::RouteRules::authorize(rule, *r->principal);  // Ok, InsufficientScope
 //   } else {
 //     int status = mcpgate::http_status(r.reason);  // 401, or 503 with Retry-After: r.retry_after
 //   }
 //
 // The chain (docs/configuration.md, "Chain"): a bearer value that parses as a JWT whose payload's "iss" is a configured
-// issuer goes to that issuer's JWT path ONLY; anything else goes to the static tokens. The JWT path runs the
-// cheap checks first — size, format, header rules, issuer, time, audience, organization — and only then looks
-// the key up (which may trigger the single-flight unknown-kid refetch) and checks exactly one signature.
+// issuer goes to that issuer's JWT path ONLY; anything else goes to the static tokens. The JWT path is
+// jose::verify_jwt with the issuer's JwksCache as key lookup: the cheap checks first, then the key (which may
+// trigger the single-flight unknown-kid refetch) and exactly one signature.
 // Verified tokens are remembered by digest (VerifiedTokenCache); a hit re-checks only that the verifying key
 // is still served and not stale. A Principal always says its source: Jwt (issuer = "iss") or Static
 // (token_name).
@@ -38,16 +38,9 @@
 #include "auth/static_tokens.hpp"
 #include "auth/verified_token_cache.hpp"
 #include "core/shared_slot.hpp"
+#include "jose/verifier.hpp"
 
 namespace mcpgate::auth {
-
-struct AuthResult {
-  Reason reason = Reason::MalformedToken;
-  std::string detail;                  // for operators: which issuer / token name; never token material
-  std::shared_ptr<const Principal> principal;  // set exactly when reason == Ok (shared with the token cache)
-  double retry_after = 0;              // seconds, for 503 reasons (KeysUnavailable, KeysStale)
-  bool ok() const noexcept { return reason == Reason::Ok && principal != nullptr; }
-};
 
 struct AuthenticatorStats {
   std::uint64_t cache_hits = 0;
@@ -59,12 +52,15 @@ struct AuthenticatorStats {
 class Authenticator {
  public:
   // `fetcher` defaults to JwksFetcher::create with the [jwks] timeouts; `warn` to stderr lines.
-  static std::unique_ptr<Authenticator> create(const Config& config, std::string* error,
-                                               std::shared_ptr<const Clock> clock = Clock::system(),
-                                               std::shared_ptr<JwksFetcher> fetcher = nullptr,
-                                               std::function<void(std::string_view)> warn = nullptr);
+  // Refused (KeySetInvalid) when an issuer's jwks_file cannot be read.
+  static Result<std::unique_ptr<Authenticator>> create(const Config& config,
+                                                       std::shared_ptr<const Clock> clock = Clock::system(),
+                                                       std::shared_ptr<JwksFetcher> fetcher = nullptr,
+                                                       std::function<void(std::string_view)> warn = nullptr);
 
-  AuthResult authenticate(std::string_view token);
+  // Thread-safe. A refusal's detail starts with the issuer or the static token's name; retry_after is set for
+  // the 503 reasons (KeysUnavailable, KeysStale).
+  Result<Authenticated> authenticate(std::string_view token);
 
   const std::vector<IssuerProfile>& issuers() const noexcept { return profiles_; }
   JwksCache& key_cache(std::size_t issuer_index) { return *caches_.at(issuer_index); }
@@ -76,12 +72,14 @@ class Authenticator {
 
  private:
   Authenticator() = default;
-  AuthResult authenticate_jwt(std::string_view token, std::size_t issuer_index, const TokenDigest& digest);
-  AuthResult authenticate_static(const TokenDigest& digest, bool looked_like_jwt);
+  Result<Authenticated> authenticate_jwt(std::string_view token, std::size_t issuer_index,
+                                         const TokenDigest& digest);
+  Result<Authenticated> authenticate_static(const TokenDigest& digest, bool looked_like_jwt);
 
   std::shared_ptr<const Clock> clock_;
   double leeway_ = 60;
   std::vector<IssuerProfile> profiles_;
+  std::vector<jose::VerifyOptions> verify_options_;  // one per issuer, index-aligned with profiles_
   std::vector<std::shared_ptr<JwksCache>> caches_;
   SharedSlot<StaticTokens> static_tokens_;
   std::unique_ptr<VerifiedTokenCache> token_cache_;

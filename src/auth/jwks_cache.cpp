@@ -1,5 +1,7 @@
 #include "auth/jwks_cache.hpp"
 
+#include "jose/operator_text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -116,35 +118,30 @@ double JwksCache::retry_after_locked(double now) const {
   return std::max(1.0, std::ceil(std::max(next_attempt_at_ - now, options_.retry_interval / 2)));
 }
 
-KeyLookup JwksCache::lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid,
-                            double now) {
-  KeyLookup out;
+Result<jose::KeyChoice> JwksCache::lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid,
+                                          double now) {
   if (now > snapshot->expires_at + options_.max_stale) {
-    out.reason = Reason::KeysStale;
     std::lock_guard lock(mutex_);
-    out.retry_after = retry_after_locked(now);
-    return out;
+    return Status{Reason::KeysStale, "", retry_after_locked(now)};
   }
   if (now > snapshot->expires_at) stale_serves_.fetch_add(1, std::memory_order_relaxed);
-  out.keys = snapshot->keys;
-  if (kid.empty()) {
-    out.reason = Reason::Ok;
-    return out;
+  if (kid.empty()) return jose::KeyChoice{snapshot->keys, nullptr};
+  const jose::Jwk* key = snapshot->keys->find(kid);
+  if (!key) {
+    const std::size_t n = snapshot->keys->keys().size();
+    return Status{Reason::KeyNotFound,
+                  "kid '" + jose::printable(kid) + "' not in key set (" + std::to_string(n) + (n == 1 ? " key)" : " keys)")};
   }
-  out.key = out.keys->find(kid);
-  out.reason = out.key ? Reason::Ok : Reason::KeyNotFound;
-  return out;
+  return jose::KeyChoice{snapshot->keys, key};
 }
 
-KeyLookup JwksCache::peek(std::string_view kid) {
+Result<jose::KeyChoice> JwksCache::peek(std::string_view kid) {
   const double now = clock_->now_seconds();
   auto snapshot = snapshot_.load();
   if (!snapshot) {
-    KeyLookup out;
     std::lock_guard lock(mutex_);
     request_refresh_locked(now);
-    out.retry_after = retry_after_locked(now);
-    return out;
+    return Status{Reason::KeysUnavailable, "", retry_after_locked(now)};
   }
   if (now >= snapshot->refresh_at) {
     std::lock_guard lock(mutex_);
@@ -153,8 +150,8 @@ KeyLookup JwksCache::peek(std::string_view kid) {
   return lookup(snapshot, kid, now);
 }
 
-KeyLookup JwksCache::find(std::string_view kid) {
-  KeyLookup first = peek(kid);
+Result<jose::KeyChoice> JwksCache::find(std::string_view kid) {
+  Result<jose::KeyChoice> first = peek(kid);
   if (first.reason != Reason::KeyNotFound || fixed_) return first;
 
   // Unknown kid: maybe the issuer rotated. One refetch per cooldown, shared by everyone (jose's model).

@@ -2,9 +2,9 @@
 // outages.
 //
 //   auto cache = mcpgate::auth::JwksCache::create(options, loader, clock);   // starts fetching at once
-//   mcpgate::auth::KeyLookup found = cache->find(jws.kid);    // after the cheap checks, never before
+//   mcpgate::Result<mcpgate::jose::KeyChoice> found = cache->find(kid);       // jose::verify_jwt's key lookup
 //   switch (found.reason) {
-//     case Reason::Ok:              verify_signature(jws, *found.key); break;  // found.keys keeps *key alive
+//     case Reason::Ok:              ...  // found->key (found->keys keeps it alive); no kid: the whole set
 //     case Reason::KeyNotFound:     ...  // refetched at most once per cooldown, shared by every caller
 //     case Reason::KeysUnavailable: ...  // never had keys yet: 503 + Retry-After found.retry_after
 //     case Reason::KeysStale:       ...  // refreshes failed for longer than max_stale: 503
@@ -41,6 +41,7 @@
 #include <thread>
 
 #include "jose/jwk.hpp"
+#include "jose/verifier.hpp"
 #include "core/shared_slot.hpp"
 
 namespace mcpgate::auth {
@@ -64,13 +65,6 @@ struct JwksCacheOptions {
   double retry_interval = 10;  // after a failed fetch, the next attempt waits this long (clock seconds)
   std::chrono::milliseconds unknown_kid_wait{6000};  // real time a caller waits for a shared refetch
   std::function<void(std::string_view)> warn;        // default: one line on stderr
-};
-
-struct KeyLookup {
-  Reason reason = Reason::KeysUnavailable;
-  std::shared_ptr<const jose::JwkSet> keys;  // holds `key` alive
-  const jose::Jwk* key = nullptr;            // Ok: the key for the kid
-  double retry_after = 0;                    // KeysUnavailable / KeysStale: seconds
 };
 
 struct JwksStats {
@@ -99,9 +93,9 @@ class JwksCache {
 
   // The key for `kid` (empty kid: Ok with key == nullptr and the whole set, the caller tries each key).
   // May wait (bounded) for the shared unknown-kid refetch; never waits for anything else.
-  KeyLookup find(std::string_view kid);
+  Result<jose::KeyChoice> find(std::string_view kid);
   // Like find() but never triggers a refetch nor waits: is this kid still served? (verified-token cache hits)
-  KeyLookup peek(std::string_view kid);
+  Result<jose::KeyChoice> peek(std::string_view kid);
 
   // Blocks (real time) until the first key set arrived or the timeout passed. For the CLI and startup probes.
   bool wait_for_keys(std::chrono::milliseconds timeout);
@@ -124,7 +118,7 @@ class JwksCache {
   JwksCache(JwksCacheOptions options, KeySetLoader loader, std::shared_ptr<const Clock> clock);
   void run();
   void request_refresh_locked(double now);
-  KeyLookup lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid, double now);
+  Result<jose::KeyChoice> lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid, double now);
   double retry_after_locked(double now) const;
 
   JwksCacheOptions options_;

@@ -19,7 +19,7 @@ StaticTokens::StaticTokens(const std::vector<StaticTokenConfig>& tokens, std::sh
   }
 }
 
-StaticTokenResult StaticTokens::authenticate(const TokenDigest& digest) const {
+Result<Authenticated> StaticTokens::authenticate(const TokenDigest& digest) const {
   // Visit every entry, whatever matches: the work done does not depend on where (or whether) the digest is.
   std::size_t found = entries_.size();
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -27,17 +27,11 @@ StaticTokenResult StaticTokens::authenticate(const TokenDigest& digest) const {
     std::size_t mask = static_cast<std::size_t>(0) - static_cast<std::size_t>(differs == 0);
     found = (found & ~mask) | (i & mask);
   }
-  StaticTokenResult result;
-  if (found == entries_.size()) return result;
+  if (found == entries_.size()) return Status{Reason::StaticTokenUnknown};
   const Entry& e = entries_[found];
-  result.name = e.principal->token_name;
-  if (e.principal->expires_at && static_cast<double>(*e.principal->expires_at) <= clock_->now_seconds()) {
-    result.reason = Reason::StaticTokenExpired;
-    return result;
-  }
-  result.reason = Reason::Ok;
-  result.principal = e.principal;
-  return result;
+  if (e.principal->expires_at && static_cast<double>(*e.principal->expires_at) <= clock_->now_seconds())
+    return Status{Reason::StaticTokenExpired, "static token " + e.principal->token_name};
+  return Authenticated{e.principal};
 }
 
 }  // namespace mcpgate::auth

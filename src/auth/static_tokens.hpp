@@ -1,9 +1,9 @@
 // static_tokens.hpp — long-lived bearer tokens for scripts and Claude Code, configured by digest only.
 //
 //   mcpgate::auth::StaticTokens tokens(config.static_tokens, clock);
-//   mcpgate::auth::StaticTokenResult r = tokens.authenticate(mcpgate::auth::digest_token(bearer));
-//   if (r.reason == mcpgate::Reason::Ok) use(*r.principal);          // source Static, token_name = the name
-//   else if (r.reason == mcpgate::Reason::StaticTokenExpired) ...    // r.name says which one
+//   mcpgate::Result<mcpgate::auth::Authenticated> r = tokens.authenticate(mcpgate::auth::digest_token(bearer));
+//   if (r.ok()) use(*r->principal);                                  // source Static, token_name = the name
+//   else if (r.reason == mcpgate::Reason::StaticTokenExpired) ...    // r.detail says which one
 //
 // The configuration holds SHA-256 digests, never tokens. Lookup compares the presented digest with EVERY
 // configured digest using CRYPTO_memcmp and no early exit, so response timing reveals neither whether nor
@@ -23,10 +23,9 @@
 
 namespace mcpgate::auth {
 
-struct StaticTokenResult {
-  Reason reason = Reason::StaticTokenUnknown;
-  std::string name;  // the matching token's name (also on StaticTokenExpired); empty when unknown
-  std::shared_ptr<const Principal> principal;  // shared: nothing is copied per request
+// Who a bearer token turned out to be (a static token here, or a JWT through Authenticator).
+struct Authenticated {
+  std::shared_ptr<const Principal> principal;  // never null; shared: nothing is copied per request
 };
 
 class StaticTokens {
@@ -34,7 +33,8 @@ class StaticTokens {
   // `tokens` must already be validated (config loader): digests are 64 hex characters.
   StaticTokens(const std::vector<StaticTokenConfig>& tokens, std::shared_ptr<const Clock> clock);
 
-  StaticTokenResult authenticate(const TokenDigest& digest) const;
+  // StaticTokenUnknown, StaticTokenExpired (detail: "static token NAME") or the token's principal.
+  Result<Authenticated> authenticate(const TokenDigest& digest) const;
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:

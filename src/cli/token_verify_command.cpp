@@ -83,50 +83,49 @@ std::optional<jose::JwkSet> load_key_set_file(const std::string& path, std::ostr
   return keys;
 }
 
-nlohmann::ordered_json verification_json(const jose::VerifyResult& result) {
-  if (!result.ok() || !result.principal) {
-    Reason reason =
-        result.ok() ? Reason::SignatureInvalid : result.reason;  // ok without principal: never trust it
+namespace {
+
+// The verdict of a verification (JWKS file) or an authentication (serving chain): one shape for both.
+nlohmann::ordered_json verification_json(const Status& status, const Principal* who) {
+  if (!status.ok() || !who) {
+    const Reason reason = status.ok() ? Reason::SignatureInvalid : status.reason;  // ok without principal: never
     std::string detail(reason_sentence(reason));
-    if (!result.detail.empty()) detail += " " + result.detail;
+    if (!status.detail.empty()) detail += " " + status.detail;
     std::string error(oauth_error(reason));
-    return {{"valid", false},
-            {"error", error.empty() ? "invalid_token" : error},
-            {"reason", std::string(reason_name(reason))},
-            {"detail", detail}};
+    nlohmann::ordered_json out = {{"valid", false},
+                                  {"error", error.empty() ? "invalid_token" : error},
+                                  {"reason", std::string(reason_name(reason))},
+                                  {"detail", detail}};
+    if (status.retry_after > 0) out["retry_after"] = status.retry_after;  // 503 reasons: when to retry
+    return out;
   }
-  const Principal& who = *result.principal;
   nlohmann::ordered_json out = {{"valid", true},
-                                {"issuer", who.issuer},
-                                {"subject", who.subject},
-                                {"client_id", who.client_id},
-                                {"scopes", who.scopes}};
+                                {"issuer", who->issuer},
+                                {"subject", who->subject},
+                                {"client_id", who->client_id},
+                                {"scopes", who->scopes}};
   out["expires_at"] =
-      who.expires_at ? nlohmann::ordered_json(*who.expires_at) : nlohmann::ordered_json(nullptr);
-  if (who.organization) {
-    out["organization"] = {{"organization_id", who.organization->id}, {"slug", who.organization->slug}};
+      who->expires_at ? nlohmann::ordered_json(*who->expires_at) : nlohmann::ordered_json(nullptr);
+  if (who->organization) {
+    out["organization"] = {{"organization_id", who->organization->id}, {"slug", who->organization->slug}};
   }
   return out;
 }
 
-nlohmann::ordered_json verify_to_json(const jose::JwtVerifier& verifier, const jose::JwkSet& keys,
-                                      std::string_view token) {
-  return verification_json(verifier.verify(token, keys));
+}  // namespace
+
+nlohmann::ordered_json verification_json(const Result<jose::VerifiedJwt>& result) {
+  return verification_json(result.status(), result.ok() ? &result->principal : nullptr);
 }
 
-nlohmann::ordered_json authentication_json(const auth::AuthResult& result) {
-  jose::VerifyResult as_verify{result.reason, result.detail,
-                              result.principal ? std::optional<Principal>(*result.principal) : std::nullopt};
-  nlohmann::ordered_json verdict = verification_json(as_verify);
-  if (!verdict["valid"].get<bool>()) {
-    if (result.retry_after > 0) verdict["retry_after"] = result.retry_after;  // 503 reasons: when to retry
-    return verdict;
-  }
-  const Principal& who = *result.principal;
-  nlohmann::ordered_json out = {{"valid", true}, {"source", std::string(source_name(who.source))}};
-  if (who.source == PrincipalSource::Static) out["name"] = who.token_name;
+nlohmann::ordered_json authentication_json(const Result<auth::Authenticated>& result) {
+  const Principal* who = result.ok() ? result->principal.get() : nullptr;
+  nlohmann::ordered_json verdict = verification_json(result.status(), who);
+  if (!verdict["valid"].get<bool>()) return verdict;
+  nlohmann::ordered_json out = {{"valid", true}, {"source", std::string(source_name(who->source))}};
+  if (who->source == PrincipalSource::Static) out["name"] = who->token_name;
   for (auto& [key, value] : verdict.items()) {
-    if (key == "valid" || (key == "issuer" && who.source == PrincipalSource::Static)) continue;
+    if (key == "valid" || (key == "issuer" && who->source == PrincipalSource::Static)) continue;
     out[key] = value;
   }
   return out;
@@ -154,14 +153,13 @@ int run_token_verify_config(const TokenVerifyArgs& args, std::istream& in, std::
   std::optional<std::string> token = read_token_argument(args.token, in, err);
   if (!token) return kExitUsage;
 
-  std::string error;
-  auto authenticator =
-      auth::Authenticator::create(*loaded.config, &error, clock, nullptr,
-                                  [&err](std::string_view line) { err << "mcpgate: " << line << "\n"; });
-  if (!authenticator) {
-    err << "mcpgate: " << error << "\n";
+  auto created = auth::Authenticator::create(*loaded.config, clock, nullptr,
+                                             [&err](std::string_view line) { err << "mcpgate: " << line << "\n"; });
+  if (!created.ok()) {
+    err << "mcpgate: " << created.detail << "\n";
     return kExitUsage;
   }
+  auth::Authenticator* authenticator = created->get();
   // Serving answers 503 keys_unavailable until an issuer has had keys once; a one-shot check waits a bounded
   // time for them instead, then judges the token exactly as serving would at that moment.
   if (!authenticator->wait_for_keys(key_wait)) {
@@ -192,20 +190,19 @@ int run_token_verify(const TokenVerifyArgs& args, std::istream& in, std::ostream
       return kExitUsage;
     }
   }
-  jose::VerifierOptions options;
+  jose::VerifyOptions options;
   options.issuers = args.issuers;
   options.audiences = args.audiences;
 
   if (!args.algorithms.empty()) {
-    std::string bad;
-    auto parsed = jose::AlgorithmSet::parse_list(args.algorithms, &bad);
-    if (!parsed) {
-      err << "mcpgate: --algorithms: unsupported algorithm '" << bad
+    auto parsed = jose::AlgorithmSet::parse_list(args.algorithms);
+    if (parsed.reason == Reason::AlgorithmUnknown) {
+      err << "mcpgate: --algorithms: unsupported algorithm '" << parsed.detail
           << "' (allowed: " << jose::AlgorithmSet::all().to_string()
           << "; HMAC and none are never accepted)\n";
       return kExitUsage;
     }
-    if (parsed->empty()) {
+    if (!parsed.ok()) {
       err << "mcpgate: --algorithms: '" << args.algorithms << "' names no algorithm\n";
       return kExitUsage;
     }
@@ -234,8 +231,8 @@ int run_token_verify(const TokenVerifyArgs& args, std::istream& in, std::ostream
   std::optional<std::string> token = read_token_argument(args.token, in, err);
   if (!token) return kExitUsage;
 
-  jose::JwtVerifier verifier(std::move(options));
-  nlohmann::ordered_json verdict = verify_to_json(verifier, *keys, *token);
+  const jose::KeyLookup from_file = jose::fixed_keys(std::make_shared<const jose::JwkSet>(std::move(*keys)));
+  nlohmann::ordered_json verdict = verification_json(jose::verify_jwt(*token, from_file, options));
   out << one_line(verdict) << "\n";
   out.flush();
   return verdict["valid"].get<bool>() ? kExitOk : kExitNegative;

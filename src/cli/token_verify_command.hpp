@@ -55,7 +55,7 @@ int run_token_verify_config(const TokenVerifyArgs& args, std::istream& in, std::
 
 // The verdict of the serving chain, as the CLI prints it (verification_json's members plus "source" and,
 // for static tokens, "name"; "issuer" is the token's "iss" for JWTs).
-nlohmann::ordered_json authentication_json(const auth::AuthResult& result);
+nlohmann::ordered_json authentication_json(const Result<auth::Authenticated>& result);
 
 // Reads and parses a JWKS file. On failure writes one line naming the path or the problem to `err` and
 // returns std::nullopt; each skipped key is reported on `err` (kid + reason name) without failing while
@@ -64,10 +64,7 @@ std::optional<jose::JwkSet> load_key_set_file(const std::string& path, std::ostr
 
 // The verdict as the CLI prints it (members in this order): {"valid":true,"issuer",...} or
 // {"valid":false,"error":"invalid_token","reason":"expired","detail":"The token has expired. ..."}.
-nlohmann::ordered_json verification_json(const jose::VerifyResult& result);
-
-// verify + verification_json in one call; the seam a config-driven verifier plugs into.
-nlohmann::ordered_json verify_to_json(const jose::JwtVerifier& verifier, const jose::JwkSet& keys,
-                                      std::string_view token);
+// A refusal with retry_after (the 503 reasons) also says "retry_after".
+nlohmann::ordered_json verification_json(const Result<jose::VerifiedJwt>& result);
 
 }  // namespace mcpgate::cli

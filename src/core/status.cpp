@@ -25,4 +25,10 @@ std::string_view reason_sentence(Reason r) noexcept { return row(r).sentence; }
 int http_status(Reason r) noexcept { return row(r).status; }
 std::string_view oauth_error(Reason r) noexcept { return row(r).code; }
 
+std::string Status::message() const {
+  std::string out = std::string(reason_name(reason)) + ": " + std::string(reason_sentence(reason));
+  if (!detail.empty()) out += " (" + detail + ")";
+  return out;
+}
+
 }  // namespace mcpgate

@@ -31,7 +31,7 @@ SecretInjection::Parsed SecretInjection::parse(
       if (close == std::string_view::npos) return {std::nullopt, name + ": unterminated {secret:"};
       const auto written = text.substr(open, close - open + 1);
       auto ref = parse_secret_reference(written);
-      if (!ref.ok()) return {std::nullopt, name + ": " + std::string(written) + ": " + ref.status.detail};
+      if (!ref.ok()) return {std::nullopt, name + ": " + std::string(written) + ": " + ref.detail};
       header.segments.push_back({ref.value->per_user ? Segment::Kind::PerUser : Segment::Kind::Shared,
                                  ref.value->service + "/" + ref.value->key_name, ref.value->service,
                                  ref.value->key_name});
@@ -65,13 +65,13 @@ Injection SecretInjection::fill(SecretResolver* resolver, const Principal* who) 
       if (segment.kind == Segment::Kind::PerUser) ref.owner = store_identity(*who);  // a value, never text
       auto secret = resolver
                         ? resolver->resolve(ref)
-                        : StoreOutcome<std::string>{std::nullopt, {Reason::StoreUnavailable, "no store"}};
+                        : Result<std::string>{std::nullopt, {Reason::StoreUnavailable, "no store"}};
       if (!secret.ok() || !secret.value) {
         // A principal without a stored token (or with a subject no token can have, e.g. empty) is told so;
         // anything else is the gateway's problem.
         const bool missing = segment.kind == Segment::Kind::PerUser &&
-                             (secret.status.reason == Reason::SecretNotFound ||
-                              secret.status.reason == Reason::SecretReferenceInvalid);
+                             (secret.reason == Reason::SecretNotFound ||
+                              secret.reason == Reason::SecretReferenceInvalid);
         return fail(missing ? InjectionFailure::PerUserTokenMissing : InjectionFailure::Unavailable,
                     &segment);
       }

@@ -32,11 +32,11 @@ std::string aad_of(std::string_view route) {
 
 }  // namespace
 
-StoreOutcome<SessionSeal> SessionSeal::create(std::string_view keys) {
+Result<SessionSeal> SessionSeal::create(std::string_view keys) {
   SessionSeal s;
   const std::string text = keys.empty() ? store::Keyring::generate("process") : std::string(keys);
   auto ring = store::Keyring::parse(text);
-  if (!ring.ok()) return {std::nullopt, ring.status};
+  if (!ring.ok()) return {std::nullopt, ring.status()};
   s.ring_ = std::move(*ring.value);
   s.ephemeral_ = keys.empty();
   return {std::move(s), {}};

@@ -26,7 +26,7 @@ namespace mcpgate::gateway {
 class SessionSeal {
  public:
   // `keys`: "id:base64,id:base64" (32-byte keys, first = active), or "" for a random per-process key.
-  static StoreOutcome<SessionSeal> create(std::string_view keys);
+  static Result<SessionSeal> create(std::string_view keys);
 
   std::string seal(std::string_view owner, std::string_view upstream_id, std::string_view route) const;
   std::optional<std::string> open(std::string_view sealed, std::string_view owner, std::string_view route) const;

@@ -1,7 +1,5 @@
 #include "http/guard.hpp"
 
-#include <stdexcept>
-
 #include "http/challenge.hpp"
 #include "http/forward_auth.hpp"
 #include "http/header_syntax.hpp"
@@ -50,14 +48,19 @@ Config config_with_resource_audiences(const Config& config) {
   return c;
 }
 
-Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences(config)) {
-  std::string error;
-  metadata_ = http::ResourceMetadata::create(config_, &error);
-  if (!metadata_) throw std::runtime_error(error);
+Result<std::unique_ptr<Guard::Impl>> Guard::Impl::create(const Config& config) {
+  Config effective = config_with_resource_audiences(config);
+  Result<http::ResourceMetadata> metadata = http::ResourceMetadata::create(effective);
+  if (!metadata.ok()) return metadata.status();
+  Result<std::unique_ptr<auth::Authenticator>> authenticator = auth::Authenticator::create(effective);
+  if (!authenticator.ok()) return authenticator.status();
+  return std::unique_ptr<Impl>(new Impl(std::move(effective), std::move(*metadata), std::move(*authenticator)));
+}
+
+Guard::Impl::Impl(Config config, http::ResourceMetadata metadata, std::unique_ptr<auth::Authenticator> authenticator)
+    : config_(std::move(config)), metadata_(std::move(metadata)), authenticator_(std::move(authenticator)) {
   cors_ = std::make_unique<http::CorsPolicy>(config_.server.allowed_origins, metadata_->origin());
   rules_.store(std::make_shared<const auth::RouteRules>(config_.routes));
-  authenticator_ = auth::Authenticator::create(config_, &error);
-  if (!authenticator_) throw std::runtime_error(error);
   if (config_.server.mirror_authorization_server && config_.stytch) {
     auth::FetchOptions o;
     o.connect_timeout = config_.jwks.connect_timeout;
@@ -66,6 +69,31 @@ Guard::Impl::Impl(const Config& config) : config_(config_with_resource_audiences
     mirror_ = std::make_unique<http::AsMetadataMirror>(config_, auth::JwksFetcher::create(o));
   }
   forward_auth_ = std::make_unique<http::ForwardAuth>(*this);
+}
+
+Status Guard::Impl::ready() const {
+  for (std::size_t i = 0; i < authenticator_->issuers().size(); ++i) {
+    if (!authenticator_->key_cache(i).stats().has_keys)
+      return {Reason::KeysUnavailable, "issuer " + authenticator_->issuers()[i].name + " has no keys yet"};
+  }
+  return {};
+}
+
+GuardStats Guard::Impl::stats() const {
+  GuardStats out;
+  for (std::size_t i = 0; i < authenticator_->issuers().size(); ++i) {
+    auth::JwksStats s = authenticator_->key_cache(i).stats();
+    out.issuers.push_back({.name = authenticator_->issuers()[i].name,
+                           .fetches = s.fetches,
+                           .fetch_failures = s.fetch_failures,
+                           .key_set_age_seconds = s.key_set_age,
+                           .has_keys = s.has_keys});
+  }
+  auth::AuthenticatorStats a = authenticator_->stats();
+  out.cache_hits = a.cache_hits;
+  out.cache_misses = a.cache_misses;
+  out.signature_checks = a.signature_checks;
+  return out;
 }
 
 Guard::Impl::~Impl() = default;
@@ -148,19 +176,28 @@ Decision Guard::Impl::decide(const RequestView& req) const {
     d.allow = true;
     return d;
   }
-  http::Extraction e = http::extract_bearer(req.headers, req.query_has_access_token);
-  if (e.reason != Reason::Ok) return refuse(e.reason, req.path, &rule, origin, 0);
-  auth::AuthResult a = authenticator_->authenticate(e.token);
+  Result<std::string_view> token = http::extract_bearer(req.headers, req.query_has_access_token);
+  if (!token.ok()) return refuse(token.reason, req.path, &rule, origin, 0);
+  Result<auth::Authenticated> a = authenticator_->authenticate(*token);
   if (!a.ok()) return refuse(a.reason, req.path, &rule, origin, a.retry_after);
-  Reason z = auth::RouteRules::authorize(rule, *a.principal);
+  Reason z = auth::RouteRules::authorize(rule, *a->principal);
   if (z != Reason::Ok) return refuse(z, req.path, &rule, origin, 0);
   d.allow = true;
-  d.principal = std::move(a.principal);
+  d.principal = std::move(a->principal);
   return d;
 }
 
-Guard::Guard(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Result<std::unique_ptr<Guard>> Guard::create(const Config& config) {
+  Result<std::unique_ptr<Impl>> impl = Impl::create(config);
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<Guard>(new Guard(std::move(*impl)));
+}
+
+Guard::Guard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Guard::~Guard() = default;
+
+Status Guard::ready() const { return impl_->ready(); }
+GuardStats Guard::stats() const { return impl_->stats(); }
 
 Decision Guard::check(std::string_view method, std::string_view target, const HeaderList& headers) const {
   return check(method, target, headers, std::nullopt);

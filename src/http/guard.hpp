@@ -1,9 +1,10 @@
 // guard.hpp — the decision, framework-agnostic: one request's method, normalised path and headers in, a
 // Decision out.
 //
-//   mcpgate::Guard::Impl impl(config);                        // what mcpgate::Guard holds
-//   mcpgate::Decision d = impl.decide({.method = "POST", .path = "/mcp", .query_has_access_token = false,
-//                                      .headers = fields});
+//   auto impl = mcpgate::Guard::Impl::create(config);         // what mcpgate::Guard holds
+//   mcpgate::Decision d = (*impl)->decide({.method = "POST", .path = "/mcp", .query_has_access_token = false,
+//                                          .headers = fields});
+//   mcpgate::Guard::Impl& same = mcpgate::internal::GuardAccess::impl(guard);  // src/net's way in
 //
 // Order (cheap first): header octets → /.well-known/* (PRM, AS mirror, JSON 404; never a
 // challenge) → CORS preflight (never challenged) → Origin check (403) → route rule (public: allow) → extract
@@ -60,7 +61,7 @@ struct CallOutcome {
 
 class Guard::Impl {
  public:
-  explicit Impl(const Config& config);
+  static Result<std::unique_ptr<Impl>> create(const Config& config);
   ~Impl();
   Decision decide(const RequestView& request) const;
   // True when a POST to `path` is an MCP request whose body decide_call() must see (route mcp = true).
@@ -76,12 +77,15 @@ class Guard::Impl {
   const http::ResourceMetadata& metadata() const noexcept { return *metadata_; }
   const http::ForwardAuth& forward_auth() const noexcept { return *forward_auth_; }
   auth::Authenticator& authenticator() const noexcept { return *authenticator_; }
+  Status ready() const;
+  GuardStats stats() const;
   // The answer to a request refused before any route rule applies (a bad target, header syntax).
   Decision refusal(Reason reason, std::string_view path) const { return refuse(reason, path, nullptr, {}, 0); }
   // SIGHUP: new [[routes]] rules and [[static_tokens]]; everything else stays as it was built.
   void reload(const Config& config);
 
  private:
+  Impl(Config config, http::ResourceMetadata metadata, std::unique_ptr<auth::Authenticator> authenticator);
   Decision discovery(std::string_view method, std::string_view path) const;
   Decision refuse(Reason reason, std::string_view path, const auth::RouteRule* rule, std::string_view origin,
                   double retry_after) const;
@@ -94,6 +98,14 @@ class Guard::Impl {
   std::unique_ptr<http::AsMetadataMirror> mirror_;
   std::unique_ptr<http::ForwardAuth> forward_auth_;
 };
+
+namespace internal {
+// The gateway's listener (src/net/public_server.cpp) runs the Guard's stages itself (the head, then the body,
+// then the list answers); nothing outside src/ can name this.
+struct GuardAccess {
+  static Guard::Impl& impl(Guard& guard) noexcept { return *guard.impl_; }
+};
+}  // namespace internal
 
 // The config the authenticator is built from: with accept_resource_audience, every advertised resource URL
 // joins the accepted audiences of the Stytch profile and each issuer (RFC 8707 §2: "aud" names the resource).

@@ -49,35 +49,35 @@ bool header_name_equals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-Extraction extract_bearer(std::span<const HeaderField> headers, bool query_has_access_token) {
+Result<std::string_view> extract_bearer(std::span<const HeaderField> headers, bool query_has_access_token) {
   const HeaderField* authorization = nullptr;
   int count = 0;
   for (const auto& h : headers) {
     if (!header_name_equals(h.name, "authorization")) continue;
-    if (has_forbidden_octet(h.value)) return {Reason::InvalidHeaderValue, {}};
+    if (has_forbidden_octet(h.value)) return Status{Reason::InvalidHeaderValue};
     authorization = &h;
     ++count;
   }
-  if (query_has_access_token) return {Reason::TokenInQuery, {}};
-  if (count > 1) return {Reason::DuplicateAuthorization, {}};
-  if (count == 0) return {Reason::MissingCredentials, {}};
+  if (query_has_access_token) return Status{Reason::TokenInQuery};
+  if (count > 1) return Status{Reason::DuplicateAuthorization};
+  if (count == 0) return Status{Reason::MissingCredentials};
 
   std::string_view value = trim(authorization->value);
-  if (value.empty()) return {Reason::MalformedAuthorization, {}};
+  if (value.empty()) return Status{Reason::MalformedAuthorization};
   std::size_t scheme_end = 0;
   while (scheme_end < value.size() && is_tchar(value[scheme_end])) ++scheme_end;
   std::string_view scheme = value.substr(0, scheme_end);
   std::string_view rest = value.substr(scheme_end);
-  if (!rest.empty() && rest.front() != ' ') return {Reason::MalformedAuthorization, {}};  // "Bearer:x", "a,b"
+  if (!rest.empty() && rest.front() != ' ') return Status{Reason::MalformedAuthorization};  // "Bearer:x", "a,b"
   std::string_view credentials = trim(rest);
   if (!header_name_equals(scheme, "bearer")) {
     // "Basic dXNl...", "Token abc": a credential of another scheme; a bare value ("eyJ...") has no scheme at
     // all.
-    return {credentials.empty() ? Reason::MalformedAuthorization : Reason::UnsupportedScheme, {}};
+    return Status{credentials.empty() ? Reason::MalformedAuthorization : Reason::UnsupportedScheme};
   }
-  if (credentials.find(',') != std::string_view::npos) return {Reason::DuplicateAuthorization, {}};
-  if (!is_b64token(credentials)) return {Reason::MalformedAuthorization, {}};
-  return {Reason::Ok, credentials};
+  if (credentials.find(',') != std::string_view::npos) return Status{Reason::DuplicateAuthorization};
+  if (!is_b64token(credentials)) return Status{Reason::MalformedAuthorization};
+  return credentials;
 }
 
 }  // namespace mcpgate::http

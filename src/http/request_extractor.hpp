@@ -1,8 +1,9 @@
 // request_extractor.hpp — the extract stage: where the bearer token is, or why the request is malformed.
 //
 //   std::vector<mcpgate::HeaderField> headers = {{"Authorization", "Bearer eyJ..."}};
-//   mcpgate::http::Extraction e = mcpgate::http::extract_bearer(headers, /*query_has_access_token=*/false);
-//   e.reason;   // Ok (e.token set), MissingCredentials (401, bare challenge) or a 400 invalid_request reason
+//   mcpgate::Result<std::string_view> token = mcpgate::http::extract_bearer(headers, /*query_has_access_token=*/false);
+//   token.reason;  // Ok (*token: a view into the header value), MissingCredentials (401, bare challenge)
+//                  // or a 400 invalid_request reason
 //
 // Rules (RFC 6750 §2, §3.1): only the Authorization header carries a token (§2.1); a token in the query
 // (§2.3) is refused even when a header is present, so it cannot be logged by proxies and then replayed; more
@@ -19,12 +20,8 @@
 
 namespace mcpgate::http {
 
-struct Extraction {
-  Reason reason = Reason::MissingCredentials;
-  std::string_view token;  // a view into the header value; set when reason == Ok
-};
-
-Extraction extract_bearer(std::span<const HeaderField> headers, bool query_has_access_token);
+// The token is a view into the header value.
+Result<std::string_view> extract_bearer(std::span<const HeaderField> headers, bool query_has_access_token);
 
 // True when a header value holds CR, LF or NUL (response splitting / smuggling after percent-decoding).
 bool has_forbidden_octet(std::string_view value) noexcept;

@@ -19,11 +19,8 @@ std::string strip_trailing_slashes(std::string path) {
 
 }  // namespace
 
-std::optional<CanonicalUrl> canonicalize_resource_url(std::string_view url, std::string* error) {
-  auto fail = [&](const char* why) -> std::optional<CanonicalUrl> {
-    if (error) *error = why;
-    return std::nullopt;
-  };
+Result<CanonicalUrl> canonicalize_resource_url(std::string_view url) {
+  auto fail = [](const char* why) { return Status{Reason::ConfigInvalid, why}; };
   std::size_t colon = url.find("://");
   if (colon == std::string_view::npos) return fail("not an absolute URL");
   std::string scheme = ascii_lower(url.substr(0, colon));
@@ -48,21 +45,16 @@ std::optional<CanonicalUrl> canonicalize_resource_url(std::string_view url, std:
 std::vector<std::string> authorization_servers(const Config& config) {
   std::vector<std::string> out;
   if (config.stytch && !config.stytch->domain.empty()) {
-    std::string error;
-    auto c = canonicalize_resource_url(config.stytch->domain, &error);
-    add_unique(out, c ? c->url() : config.stytch->domain);
+    auto c = canonicalize_resource_url(config.stytch->domain);
+    add_unique(out, c.ok() ? c->url() : config.stytch->domain);
   }
   for (const auto& i : config.issuers) add_unique(out, i.issuer);
   return out;
 }
 
-std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, std::string* error) {
-  std::string why;
-  auto base = canonicalize_resource_url(config.server.public_url, &why);
-  if (!base) {
-    if (error) *error = "server.public_url: " + why;
-    return std::nullopt;
-  }
+Result<ResourceMetadata> ResourceMetadata::create(const Config& config) {
+  auto base = canonicalize_resource_url(config.server.public_url);
+  if (!base.ok()) return Status{Reason::ConfigInvalid, "server.public_url: " + base.detail};
   ResourceMetadata m;
   m.origin_ = base->origin;
   std::vector<std::string> paths;
@@ -85,11 +77,9 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
     // RFC 9728 §2 / MCP authorization: a document MUST name at least one authorization server. Without one,
     // only static tokens can work: serve no document rather than an invalid one.
     if (config.static_tokens.empty()) {
-      if (error)
-        *error =
-            "server: no authorization server to advertise and no static token "
-            "(configure [stytch], [[issuers]] or [[static_tokens]])";
-      return std::nullopt;
+      return Status{Reason::ConfigInvalid,
+                    "server: no authorization server to advertise and no static token "
+                    "(configure [stytch], [[issuers]] or [[static_tokens]])"};
     }
     m.advertised_ = false;
   }
@@ -114,10 +104,8 @@ std::optional<ResourceMetadata> ResourceMetadata::create(const Config& config, s
     std::string wanted = strip_trailing_slashes(config.server.primary_resource);
     auto it = std::find_if(m.resources_.begin(), m.resources_.end(),
                            [&](const auto& r) { return r.path == wanted; });
-    if (it == m.resources_.end()) {
-      if (error) *error = "server.primary_resource: '" + wanted + "' is not one of server.resources";
-      return std::nullopt;
-    }
+    if (it == m.resources_.end())
+      return Status{Reason::ConfigInvalid, "server.primary_resource: '" + wanted + "' is not one of server.resources"};
     m.primary_ = static_cast<std::size_t>(it - m.resources_.begin());
   }
   return m;
@@ -142,9 +130,8 @@ const ProtectedResource& ResourceMetadata::resource_for(std::string_view path) c
 
 std::vector<std::string> advertised_resource_urls(const Config& config) {
   std::vector<std::string> out;
-  std::string error;
-  auto m = ResourceMetadata::create(config, &error);
-  if (!m) return out;
+  auto m = ResourceMetadata::create(config);
+  if (!m.ok()) return out;
   for (const auto& r : m->resources()) add_unique(out, r.url);
   return out;
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <mcpgate/config.hpp>
+#include <mcpgate/status.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,8 +33,9 @@ struct CanonicalUrl {
   std::string url() const { return origin + path; }
 };
 
-// Canonical form of an absolute http(s) URL; nullopt (and *error) for anything else, or one with a query.
-std::optional<CanonicalUrl> canonicalize_resource_url(std::string_view url, std::string* error);
+// Canonical form of an absolute http(s) URL; ConfigInvalid (the detail says why) for anything else, or one
+// with a query.
+Result<CanonicalUrl> canonicalize_resource_url(std::string_view url);
 
 struct ProtectedResource {
   std::string path;           // "/mcp"
@@ -45,7 +47,8 @@ struct ProtectedResource {
 
 class ResourceMetadata {
  public:
-  static std::optional<ResourceMetadata> create(const Config& config, std::string* error);
+  // ConfigInvalid when the config cannot yield a valid document (the detail names the key).
+  static Result<ResourceMetadata> create(const Config& config);
 
   // The document served at a well-known path (suffixed or root), or nullptr.
   const ProtectedResource* document_at(std::string_view path) const noexcept;

@@ -27,7 +27,7 @@ bool is_hmac_name(std::string_view name) noexcept {
   return name == "HS256" || name == "HS384" || name == "HS512";
 }
 
-std::optional<AlgorithmSet> AlgorithmSet::parse_list(std::string_view list, std::string* bad_name) {
+Result<AlgorithmSet> AlgorithmSet::parse_list(std::string_view list) {
   AlgorithmSet set;
   std::size_t i = 0;
   while (i < list.size()) {
@@ -39,18 +39,12 @@ std::optional<AlgorithmSet> AlgorithmSet::parse_list(std::string_view list, std:
     if (end == std::string_view::npos) end = list.size();
     std::string_view name = list.substr(i, end - i);
     auto alg = algorithm_from_name(name);
-    if (!alg) {
-      if (bad_name) *bad_name = std::string(name);
-      return std::nullopt;
-    }
+    if (!alg) return Status{Reason::AlgorithmUnknown, std::string(name)};
     set = set.with(*alg);
     i = end;
   }
   // An empty allow-list would refuse every token: that is a configuration mistake, not a policy.
-  if (set.empty()) {
-    if (bad_name) bad_name->clear();
-    return std::nullopt;
-  }
+  if (set.empty()) return Status{Reason::ConfigInvalid, "the list names no algorithm"};
   return set;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mcpgate/status.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,10 +29,10 @@ class AlgorithmSet {
   constexpr AlgorithmSet() = default;
   static constexpr AlgorithmSet all() { return AlgorithmSet((1u << kAlgorithmCount) - 1); }
   static constexpr AlgorithmSet of(Algorithm a) { return AlgorithmSet(1u << static_cast<unsigned>(a)); }
-  // "RS256,ES256" (commas and/or spaces). std::nullopt when a name is unknown, "none" or HMAC (names the bad
-  // one in *bad_name), or when the list names no algorithm at all (*bad_name empty): an empty allow-list
-  // refuses everything.
-  static std::optional<AlgorithmSet> parse_list(std::string_view list, std::string* bad_name = nullptr);
+  // "RS256,ES256" (commas and/or spaces). AlgorithmUnknown (the detail is the bad name) when a name is unknown,
+  // "none" or HMAC; ConfigInvalid when the list names no algorithm at all: an empty allow-list refuses
+  // everything.
+  static Result<AlgorithmSet> parse_list(std::string_view list);
 
   constexpr bool contains(Algorithm a) const { return (bits_ >> static_cast<unsigned>(a)) & 1u; }
   constexpr AlgorithmSet with(Algorithm a) const {

@@ -26,88 +26,89 @@ bool access_token_type(std::string_view typ) {
   return iequals(typ, "jwt") || iequals(typ, "at+jwt");
 }
 
-Reason fail(Reason r, std::string* detail, std::string text) {
-  if (detail) *detail = std::move(text);
-  return r;
-}
-
 // The "alg" rules (RFC 8725 §3.1, §3.2): the verifier chooses, the token only proposes.
-Reason check_algorithm(const json& header, AlgorithmSet allowed, DecodedJws& out, std::string* detail) {
+Status check_algorithm(const json& header, AlgorithmSet allowed, DecodedJws& out) {
   auto it = header.find("alg");
-  if (it == header.end()) return fail(Reason::AlgorithmMissing, detail, "header has no alg");
-  if (!it->is_string()) return fail(Reason::HeaderMemberInvalid, detail, "header alg is not a string");
+  if (it == header.end()) return Status{Reason::AlgorithmMissing, "header has no alg"};
+  if (!it->is_string()) return Status{Reason::HeaderMemberInvalid, "header alg is not a string"};
   const auto& name = it->get_ref<const std::string&>();
-  if (iequals(name, "none")) return fail(Reason::AlgorithmNone, detail, "alg none");
+  if (iequals(name, "none")) return Status{Reason::AlgorithmNone, "alg none"};
   if (is_hmac_name(name))
-    return fail(Reason::AlgorithmHmac, detail, "alg " + name + " (symmetric) with public keys");
+    return Status{Reason::AlgorithmHmac, "alg " + name + " (symmetric) with public keys"};
   auto alg = algorithm_from_name(name);
-  if (!alg) return fail(Reason::AlgorithmUnknown, detail, "alg '" + printable(name) + "' unknown");
+  if (!alg) return Status{Reason::AlgorithmUnknown, "alg '" + printable(name) + "' unknown"};
   if (!allowed.contains(*alg))
-    return fail(Reason::AlgorithmNotAllowed, detail,
-                "alg " + name + " not in allow-list " + allowed.to_string());
+    return Status{Reason::AlgorithmNotAllowed, "alg " + name + " not in allow-list " + allowed.to_string()};
   out.alg = *alg;
-  return Reason::Ok;
+  return {};
 }
 
-Reason check_header(const json& header, AlgorithmSet allowed, DecodedJws& out, std::string* detail) {
-  Reason r = check_algorithm(header, allowed, out, detail);
-  if (r != Reason::Ok) return r;
+Status check_header(const json& header, AlgorithmSet allowed, DecodedJws& out) {
+  if (Status s = check_algorithm(header, allowed, out); !s.ok()) return s;
   if (auto it = header.find("typ"); it != header.end()) {
-    if (!it->is_string()) return fail(Reason::HeaderMemberInvalid, detail, "header typ is not a string");
+    if (!it->is_string()) return Status{Reason::HeaderMemberInvalid, "header typ is not a string"};
     const auto& typ = it->get_ref<const std::string&>();
     if (!access_token_type(typ))
-      return fail(Reason::TypeRefused, detail, "typ '" + printable(typ) + "' refused");
+      return Status{Reason::TypeRefused, "typ '" + printable(typ) + "' refused"};
   }
   // RFC 7515 §4.1.11: a recipient MUST reject a JWS whose "crit" lists an extension it does not understand;
   // we understand none, so any "crit" (even a malformed one) is refused.
-  if (header.contains("crit")) return fail(Reason::CritUnsupported, detail, "header carries crit");
+  if (header.contains("crit")) return Status{Reason::CritUnsupported, "header carries crit"};
   if (auto it = header.find("kid"); it != header.end()) {
-    if (!it->is_string()) return fail(Reason::HeaderMemberInvalid, detail, "header kid is not a string");
+    if (!it->is_string()) return Status{Reason::HeaderMemberInvalid, "header kid is not a string"};
     out.kid = it->get<std::string>();
     out.has_kid = true;
   }
   // "jku", "x5u", "jwk" and "x5c" are deliberately not read: keys come only from the issuer's configured key
   // set (RFC 8725 §3.10), so a token cannot bring its own key.
-  return Reason::Ok;
+  return {};
 }
 
 }  // namespace
 
-Reason decode_compact(std::string_view token, AlgorithmSet allowed, DecodedJws& out, std::string* detail) {
-  out = DecodedJws{};
+Result<DecodedJws> decode_compact(std::string_view token, AlgorithmSet allowed) {
+  DecodedJws out;
   // Bound the work an unauthenticated client can cause before any decoding.
   if (token.size() > kMaxTokenBytes)
-    return fail(Reason::TokenTooLarge, detail, "token of " + std::to_string(token.size()) + " bytes");
+    return Status{Reason::TokenTooLarge, "token of " + std::to_string(token.size()) + " bytes"};
   const auto dots = std::count(token.begin(), token.end(), '.');
-  if (dots == 4) return fail(Reason::JweNotSupported, detail, "five segments (JWE)");
-  if (dots != 2) return fail(Reason::MalformedToken, detail, std::to_string(dots + 1) + " segments");
+  if (dots == 4) return Status{Reason::JweNotSupported, "five segments (JWE)"};
+  if (dots != 2) return Status{Reason::MalformedToken, std::to_string(dots + 1) + " segments"};
   const std::size_t first = token.find('.');
   const std::size_t second = token.find('.', first + 1);
   std::string_view header_b64 = token.substr(0, first);
   std::string_view payload_b64 = token.substr(first + 1, second - first - 1);
   std::string_view signature_b64 = token.substr(second + 1);
-  if (signature_b64.empty()) return fail(Reason::MalformedToken, detail, "empty signature segment");
+  if (signature_b64.empty()) return Status{Reason::MalformedToken, "empty signature segment"};
 
   auto header_text = base64url_decode(header_b64);
-  if (!header_text) return fail(Reason::InvalidBase64Url, detail, "header segment");
-  bool duplicate = false;
-  if (!parse_json_object_strict(*header_text, out.header, &duplicate))
-    return duplicate ? fail(Reason::DuplicateMember, detail, "header repeats a member name")
-                     : fail(Reason::HeaderNotJson, detail, "header is not a JSON object");
-  Reason r = check_header(out.header, allowed, out, detail);
-  if (r != Reason::Ok) return r;
+  if (!header_text) return Status{Reason::InvalidBase64Url, "header segment"};
+  switch (parse_json_object_strict(*header_text, out.header)) {
+    case StrictJson::Ok:
+      break;
+    case StrictJson::DuplicateName:
+      return Status{Reason::DuplicateMember, "header repeats a member name"};
+    default:
+      return Status{Reason::HeaderNotJson, "header is not a JSON object"};
+  }
+  if (Status s = check_header(out.header, allowed, out); !s.ok()) return s;
 
   auto payload_text = base64url_decode(payload_b64);
-  if (!payload_text) return fail(Reason::InvalidBase64Url, detail, "payload segment");
-  if (!parse_json_object_strict(*payload_text, out.payload, &duplicate))
-    return duplicate ? fail(Reason::DuplicateMember, detail, "payload repeats a member name")
-                     : fail(Reason::PayloadNotJson, detail, "payload is not a JSON object");
+  if (!payload_text) return Status{Reason::InvalidBase64Url, "payload segment"};
+  switch (parse_json_object_strict(*payload_text, out.payload)) {
+    case StrictJson::Ok:
+      break;
+    case StrictJson::DuplicateName:
+      return Status{Reason::DuplicateMember, "payload repeats a member name"};
+    default:
+      return Status{Reason::PayloadNotJson, "payload is not a JSON object"};
+  }
 
   auto signature = base64url_decode(signature_b64);
-  if (!signature) return fail(Reason::InvalidBase64Url, detail, "signature segment");
+  if (!signature) return Status{Reason::InvalidBase64Url, "signature segment"};
   out.signature = std::move(*signature);
   out.signing_input.assign(token.substr(0, second));
-  return Reason::Ok;
+  return out;
 }
 
 }  // namespace mcpgate::jose

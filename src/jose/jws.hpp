@@ -1,9 +1,11 @@
 // jws.hpp — decoding a compact JWS (RFC 7515 §7.1) and checking its signature (RFC 7518 §3.3–3.5, RFC 8037
 // §3.1).
 //
-//   mcpgate::jose::DecodedJws jws;
-//   Reason r = mcpgate::jose::decode_compact(token, allowed_algorithms, jws);  // format, header; no crypto
-//   if (r == Reason::Ok) r = mcpgate::jose::verify_signature(jws, key);        // one EVP_DigestVerify
+//   mcpgate::Result<mcpgate::jose::DecodedJws> jws = mcpgate::jose::decode_compact(token, allowed_algorithms);
+//   if (!jws.ok()) return jws.status();                              // format, header; no crypto yet
+//   mcpgate::Reason r = mcpgate::jose::verify_signature(*jws, key);  // one EVP_DigestVerify
+//
+// Most callers want the whole path instead: jose::verify_jwt (verifier.hpp).
 //
 // decode_compact refuses, before any signature work: tokens over 16 KiB, anything but exactly three segments
 // (five is a JWE), non-strict base64url, non-object or duplicate-member JSON in header or payload, a
@@ -33,10 +35,9 @@ struct DecodedJws {
   std::string signature;      // raw signature bytes (for ECDSA: r||s)
 };
 
-// On failure, *detail (when given) receives operator specifics ("alg PS256 not in allow-list RS256"); it
-// holds header names and alg/typ values at most, never claims or signatures.
-Reason decode_compact(std::string_view token, AlgorithmSet allowed, DecodedJws& out,
-                      std::string* detail = nullptr);
+// A refusal's detail gives operator specifics ("alg PS256 not in allow-list RS256"): header names and alg/typ
+// values at most, never claims or signatures.
+Result<DecodedJws> decode_compact(std::string_view token, AlgorithmSet allowed);
 
 // Checks jws.signature over jws.signing_input with `key`. Refuses (KeyAlgorithmMismatch) when
 // !key.allows(jws.alg); ECDSA signatures must be raw r||s of exactly 2*curve bytes (SignatureLength), never
@@ -44,12 +45,12 @@ Reason decode_compact(std::string_view token, AlgorithmSet allowed, DecodedJws& 
 // call, the key's EVP_PKEY only read.
 Reason verify_signature(const DecodedJws& jws, const Jwk& key);
 
-// Parses JSON text as an object, refusing duplicate member names at any depth. Returns false on any problem.
-bool parse_json_object_strict(std::string_view text, nlohmann::json& out, bool* duplicate = nullptr);
-
 // Parses any JSON text (RFC 8259, nothing after the value, no comments), refusing duplicate member names at any
 // depth and more than `max_depth` nested objects and arrays (0: no limit). `out` is set only on Ok.
 enum class StrictJson { Ok, NotJson, DuplicateName, TooDeep };
 StrictJson parse_json_strict(std::string_view text, nlohmann::json& out, std::size_t max_depth);
+
+// The same for a JWS header or JWT payload: a JSON object (anything else is NotJson), no depth limit.
+StrictJson parse_json_object_strict(std::string_view text, nlohmann::json& out);
 
 }  // namespace mcpgate::jose

@@ -116,13 +116,13 @@ StrictJson parse_json_strict(std::string_view text, nlohmann::json& out, std::si
   return StrictJson::Ok;
 }
 
-bool parse_json_object_strict(std::string_view text, nlohmann::json& out, bool* duplicate) {
+StrictJson parse_json_object_strict(std::string_view text, nlohmann::json& out) {
   json doc;
   const StrictJson r = parse_json_strict(text, doc, 0);
-  if (duplicate) *duplicate = r == StrictJson::DuplicateName;
-  if (r != StrictJson::Ok || !doc.is_object()) return false;
+  if (r != StrictJson::Ok) return r;
+  if (!doc.is_object()) return StrictJson::NotJson;
   out = std::move(doc);
-  return true;
+  return StrictJson::Ok;
 }
 
 }  // namespace mcpgate::jose

@@ -1,7 +1,10 @@
 #include "jose/verifier.hpp"
 
+#include <algorithm>
 #include <cmath>
 
+#include "jose/claims.hpp"
+#include "jose/jws.hpp"
 #include "jose/operator_text.hpp"
 
 namespace mcpgate::jose {
@@ -30,6 +33,8 @@ std::string_view key_type_name(KeyType t) {
   return "?";
 }
 
+std::string key_count(std::size_t n) { return std::to_string(n) + (n == 1 ? " key" : " keys"); }
+
 // Operator-facing specifics for a claim refusal. Only the issuer may be echoed (it names a configuration to
 // fix); other claim values are token material and stay out.
 std::string claim_detail(Reason r, const nlohmann::json& payload, const ClaimRules& rules) {
@@ -47,81 +52,95 @@ std::string claim_detail(Reason r, const nlohmann::json& payload, const ClaimRul
   }
 }
 
-}  // namespace
-
-JwtVerifier::JwtVerifier(VerifierOptions options) : options_(std::move(options)) {
-  if (!options_.clock) options_.clock = Clock::system();
+// Stytch B2B: the token's organization must be one of the allowed ones (when any are configured).
+Status check_organization(const nlohmann::json& payload, const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return {};
+  auto org = payload.find(kStytchOrganizationClaim);
+  if (org == payload.end() || !org->is_object() || !org->contains("organization_id") ||
+      !(*org)["organization_id"].is_string()) {
+    return {Reason::OrganizationNotAllowed, "the token carries no organization"};
+  }
+  const std::string id = (*org)["organization_id"].get<std::string>();
+  if (std::find(allowed.begin(), allowed.end(), id) == allowed.end())
+    return {Reason::OrganizationNotAllowed, "organization " + printable(id) + " is not allowed"};
+  return {};
 }
 
-VerifyResult JwtVerifier::verify(std::string_view token, const JwkSet& keys) const {
-  VerifyResult result;
-  DecodedJws jws;
-  result.reason = decode_compact(token, options_.algorithms, jws, &result.detail);
-  if (result.reason != Reason::Ok) return result;
+Reason count_and_verify(const DecodedJws& jws, const Jwk& key, const VerifyOptions& options) {
+  if (options.signature_checks) options.signature_checks->fetch_add(1, std::memory_order_relaxed);
+  return verify_signature(jws, key);
+}
 
-  // Claims before any key or signature work (RFC 8725 §3, Envoy's order): cheap, and an expired or foreign
-  // token never costs a public-key operation.
-  ClaimRules rules{options_.issuers, options_.audiences, options_.leeway_seconds};
-  result.reason = check_claims(jws.payload, rules, options_.clock->now_seconds());
-  if (result.reason != Reason::Ok) {
-    result.detail = claim_detail(result.reason, jws.payload, rules);
-    return result;
-  }
-
+// The token named its key: that key must allow the token's alg, then exactly one signature check.
+Status check_with_key(const DecodedJws& jws, const Jwk& key, const VerifyOptions& options) {
   const std::string alg(algorithm_name(jws.alg));
-  if (jws.has_kid) {
-    // The kid is looked up in our own set only (RFC 8725 §3.10); never a key the token brings along.
-    const Jwk* key = keys.find(jws.kid);
-    if (!key) {
-      result.reason = Reason::KeyNotFound;
-      result.detail = "kid '" + printable(jws.kid) + "' not in key set (" +
-                      std::to_string(keys.keys().size()) + (keys.keys().size() == 1 ? " key)" : " keys)");
-      return result;
-    }
-    if (!key->allows(jws.alg)) {
-      result.reason = Reason::KeyAlgorithmMismatch;
-      result.detail = "key '" + printable(jws.kid) + "' (" + std::string(key_type_name(key->type)) +
-                      (key->alg ? ", alg " + std::string(algorithm_name(*key->alg)) : std::string()) +
-                      ") does not allow " + alg;
-      return result;
-    }
-    result.reason = verify_signature(jws, *key);
-    if (result.reason != Reason::Ok) {
-      result.detail = "alg " + alg + " with key '" + printable(jws.kid) + "'";
-      return result;
-    }
-  } else {
-    // No kid: try each key whose type and own alg allow the token's alg (bounded by the set's size).
-    std::size_t candidates = 0;
-    std::size_t wrong_length = 0;
-    bool verified = false;
-    for (const auto& key : keys.keys()) {
-      if (!key.allows(jws.alg)) continue;
-      ++candidates;
-      Reason r = verify_signature(jws, key);
-      if (r == Reason::Ok) {
-        verified = true;
-        break;
-      }
-      if (r == Reason::SignatureLength) ++wrong_length;
-    }
-    if (!verified) {
-      if (candidates == 0) {
-        result.reason = Reason::KeyNotFound;
-        result.detail = "token has no kid and no key in the set (" + std::to_string(keys.keys().size()) +
-                        " keys) allows " + alg;
-      } else {
-        result.reason = wrong_length == candidates ? Reason::SignatureLength : Reason::SignatureInvalid;
-        result.detail = "token has no kid; tried " + std::to_string(candidates) + " key(s) allowing " + alg;
-      }
-      return result;
-    }
+  if (!key.allows(jws.alg)) {
+    return {Reason::KeyAlgorithmMismatch,
+            "key '" + printable(jws.kid) + "' (" + std::string(key_type_name(key.type)) +
+                (key.alg ? ", alg " + std::string(algorithm_name(*key.alg)) : std::string()) +
+                ") does not allow " + alg};
   }
+  if (Reason r = count_and_verify(jws, key, options); r != Reason::Ok)
+    return {r, "alg " + alg + " with key '" + printable(jws.kid) + "'"};
+  return {};
+}
 
-  result.reason = Reason::Ok;
-  result.detail.clear();
-  result.principal = principal_from_claims(std::move(jws.payload));
-  return result;
+// No kid (RFC 7515 §4.1.4 makes it optional): each key whose type and own alg allow the token's alg is tried,
+// bounded by the set's size. All candidates refusing the length says SignatureLength, else SignatureInvalid.
+Status check_with_each(const DecodedJws& jws, const JwkSet& keys, const VerifyOptions& options) {
+  const std::string alg(algorithm_name(jws.alg));
+  std::size_t candidates = 0;
+  std::size_t wrong_length = 0;
+  for (const auto& key : keys.keys()) {
+    if (!key.allows(jws.alg)) continue;
+    ++candidates;
+    const Reason r = count_and_verify(jws, key, options);
+    if (r == Reason::Ok) return {};
+    if (r == Reason::SignatureLength) ++wrong_length;
+  }
+  if (candidates == 0) {
+    return {Reason::KeyNotFound,
+            "token has no kid and no key in the set (" + key_count(keys.keys().size()) + ") allows " + alg};
+  }
+  return {wrong_length == candidates ? Reason::SignatureLength : Reason::SignatureInvalid,
+          "token has no kid; tried " + std::to_string(candidates) + " key(s) allowing " + alg};
+}
+
+}  // namespace
+
+KeyLookup fixed_keys(std::shared_ptr<const JwkSet> keys) {
+  return [keys = std::move(keys)](std::string_view kid) -> Result<KeyChoice> {
+    if (kid.empty()) return KeyChoice{keys, nullptr};
+    const Jwk* key = keys->find(kid);
+    if (!key) {
+      return Status{Reason::KeyNotFound,
+                    "kid '" + printable(kid) + "' not in key set (" + key_count(keys->keys().size()) + ")"};
+    }
+    return KeyChoice{keys, key};
+  };
+}
+
+Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key, const VerifyOptions& options) {
+  Result<DecodedJws> decoded = decode_compact(token, options.algorithms);
+  if (!decoded.ok()) return decoded.status();
+  DecodedJws& jws = *decoded;
+
+  const ClaimRules rules{options.issuers, options.audiences, options.leeway_seconds};
+  const std::shared_ptr<const Clock>& clock = options.clock ? options.clock : Clock::system();
+  if (Reason r = check_claims(jws.payload, rules, clock->now_seconds()); r != Reason::Ok)
+    return Status{r, claim_detail(r, jws.payload, rules)};
+  if (Status s = check_organization(jws.payload, options.allowed_organizations); !s.ok()) return s;
+
+  // Only now: the key (maybe a shared, rate-limited refetch) and the signature.
+  Result<KeyChoice> choice = get_key(jws.has_kid ? std::string_view(jws.kid) : std::string_view());
+  if (!choice.ok()) return choice.status();
+  const Status signed_by = choice->key ? check_with_key(jws, *choice->key, options)
+                                       : check_with_each(jws, *choice->keys, options);
+  if (!signed_by.ok()) return signed_by;
+
+  VerifiedJwt verified{principal_from_claims(std::move(jws.payload)), std::move(jws.kid)};
+  verified.principal.source = PrincipalSource::Jwt;
+  return verified;
 }
 
 }  // namespace mcpgate::jose

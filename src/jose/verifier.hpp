@@ -1,54 +1,64 @@
-// verifier.hpp — the whole JWT path in one call: decode, cheap claim checks, then the signature.
+// verifier.hpp — the one JWT verification path: decode, cheap claim checks, the caller's key lookup, one
+// signature. `token verify --jwks`, `serve` (through auth::Authenticator) and the benchmarks all run it.
 //
-//   mcpgate::jose::JwtVerifier verifier({.issuers = {iss}, .audiences = {aud}, .leeway_seconds = 30,
-//                                        .algorithms = mcpgate::jose::AlgorithmSet::all(),
-//                                        .clock = mcpgate::Clock::system()});
-//   mcpgate::jose::VerifyResult result = verifier.verify(token, key_set);
-//   if (result.ok()) use(*result.principal); else log(mcpgate::reason_name(result.reason), result.detail);
+//   mcpgate::jose::VerifyOptions options{.issuers = {iss}, .audiences = {aud}, .leeway_seconds = 30};
+//   auto v = mcpgate::jose::verify_jwt(token, mcpgate::jose::fixed_keys(key_set), options);  // a JWKS file
+//   auto w = mcpgate::jose::verify_jwt(token, [&](std::string_view kid) { return cache.find(kid); },
+//                                      options);                                           // serving
+//   if (v.ok()) use(v->principal); else log(mcpgate::reason_name(v.reason), v.detail);
 //
-// Order (cheap first, RFC 8725 §3 and Envoy's habit): size and format, header rules, claims (issuer, time, audience),
-// then key lookup by 'kid' in our own set only, then exactly one signature check. A token without 'kid' is tried
-// against each key of the set that allows its 'alg'.
+// The key lookup is passed in, as jose's jwtVerify(jwt, getKey, options): it answers a 'kid' (empty when the
+// token has none) with one key, or with a whole set whose keys are each tried, or with a refusal
+// (KeyNotFound, KeysUnavailable with retry_after, ...), and it may fetch. It is called only after every cheap
+// check passed (RFC 8725 §3, Envoy's order): size and format, header rules, claims (issuer, time, audience),
+// the organization; an expired or foreign token never costs a key fetch or a public-key operation. Keys come
+// from our own set only (RFC 8725 §3.10), never from the token.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <mcpgate/clock.hpp>
 #include <mcpgate/principal.hpp>
 #include <mcpgate/status.hpp>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jose/algorithm.hpp"
-#include "jose/claims.hpp"
 #include "jose/jwk.hpp"
-#include "jose/jws.hpp"
 
 namespace mcpgate::jose {
 
-struct VerifyResult {
-  Reason reason = Reason::Ok;
-  std::string detail;                 // extra specifics for operators ("alg PS256 not in RS256"); never token material
-  std::optional<Principal> principal;  // set exactly when reason == Ok
-  bool ok() const noexcept { return reason == Reason::Ok; }
+// What a key lookup found for a 'kid'.
+struct KeyChoice {
+  std::shared_ptr<const JwkSet> keys;  // keeps `key` alive
+  const Jwk* key = nullptr;            // the key for the kid; null: try each key of `keys` allowing the alg
 };
+using KeyLookup = std::function<Result<KeyChoice>(std::string_view kid)>;
 
-struct VerifierOptions {
-  std::vector<std::string> issuers;
-  std::vector<std::string> audiences;
+// A lookup in a fixed set (a JWKS file, a test): a kid must name a key of the set (KeyNotFound otherwise);
+// no kid tries each key.
+KeyLookup fixed_keys(std::shared_ptr<const JwkSet> keys);
+
+struct VerifyOptions {
+  std::vector<std::string> issuers{};
+  std::vector<std::string> audiences{};
   double leeway_seconds = 0;
   AlgorithmSet algorithms = AlgorithmSet::all();  // default: every asymmetric algorithm the key's type allows
+  std::vector<std::string> allowed_organizations{};  // Stytch B2B organization ids; empty: any (or none)
   std::shared_ptr<const Clock> clock = Clock::system();
+  std::atomic<std::uint64_t>* signature_checks = nullptr;  // when set, counts public-key operations done
 };
 
-class JwtVerifier {
- public:
-  explicit JwtVerifier(VerifierOptions options);
-  VerifyResult verify(std::string_view token, const JwkSet& keys) const;
-  const VerifierOptions& options() const noexcept { return options_; }
-
- private:
-  VerifierOptions options_;
+struct VerifiedJwt {
+  Principal principal;  // source Jwt
+  std::string kid;      // the token's 'kid' ("" when it has none): what a verified-token cache re-checks
 };
+
+// The whole verification. A refusal's detail names what to fix (an issuer, a kid, the leeway); it never holds
+// token material beyond the 'iss', 'kid' and organization id.
+Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key, const VerifyOptions& options);
 
 }  // namespace mcpgate::jose

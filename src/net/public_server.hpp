@@ -3,8 +3,7 @@
 // through a per-thread pool of upstream connections.
 //
 //   mcpgate::net::PublicServer server(config, guard, proxy, [&](const mcpgate::net::Completed& c) { log(c); });
-//   std::string error;
-//   if (!server.open(&error)) die(error);      // bound (and TLS loaded) when true
+//   if (mcpgate::Status s = server.open(); !s.ok()) die(s.message());  // bound, TLS loaded
 //   std::thread t([&] { server.run(); });      // server.threads event loops (0 = one per core)
 //   ...
 //   server.begin_drain();   // SIGTERM: stop accepting; event streams end now; the rest may finish
@@ -50,7 +49,8 @@ class PublicServer {
   PublicServer(const PublicServer&) = delete;
   PublicServer& operator=(const PublicServer&) = delete;
 
-  bool open(std::string* error);  // binds the listener, loads the TLS certificate
+  // Binds the listener and loads the TLS certificate: TlsUnusable, ConfigInvalid (the address) or ListenFailed.
+  Status open();
   int port() const noexcept;
   void run();          // the event loops; returns after stop()
   void begin_drain();  // stop accepting; end event streams cleanly; idle connections close

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mcpgate/status.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,7 +36,7 @@ class AdminServer {
     std::string listen_address = "127.0.0.1";  // loopback: the admin routes carry no authentication
     int port = 9090;                           // Prometheus' customary exporter range; 0 = any free port
   };
-  using ReadyCheck = std::function<bool(std::string& detail)>;
+  using ReadyCheck = std::function<Status()>;  // Ok: /readyz answers 200; else 503 with the detail
 
   static constexpr std::size_t kMaxConnections = 256;
 
@@ -44,9 +45,9 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Binds and serves on its own thread; false (and *error, when given) if the address cannot be bound or
-  // start() was already called.
-  bool start(std::string* error);
+  // Binds and serves on its own thread. ListenFailed when the address cannot be bound or start() was already
+  // called; the detail names the address.
+  Status start();
   int port() const;  // the bound port (0 before a successful start)
   void stop();       // idempotent; the destructor calls it
 

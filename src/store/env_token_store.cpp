@@ -24,7 +24,7 @@ std::string upper_name(std::string_view s) {
 }
 
 template <class T>
-StoreOutcome<T> read_only() {
+Result<T> read_only() {
   return {std::nullopt, {Reason::StoreReadOnly, "the env backend only reads MCPGATE_SECRET_* variables"}};
 }
 
@@ -34,7 +34,7 @@ class EnvTokenStore final : public TokenStore {
 
   std::string_view backend_name() const noexcept override { return "env"; }
 
-  StoreOutcome<std::string> read(const SecretRef& ref) override {
+  Result<std::string> read(const SecretRef& ref) override {
     if (ref.owner)
       return {std::nullopt, {Reason::SecretNotFound, "the env backend holds no per-user tokens"}};
     const auto name = env_variable_for(prefix_, ref.service, ref.key_name);
@@ -44,14 +44,14 @@ class EnvTokenStore final : public TokenStore {
     return {std::string(value), {}};
   }
 
-  StoreOutcome<TokenMetadata> describe(const SecretRef& ref) override {
+  Result<TokenMetadata> describe(const SecretRef& ref) override {
     auto value = read(ref);
-    if (!value.ok()) return {std::nullopt, value.status};
+    if (!value.ok()) return {std::nullopt, value.status()};
     return {TokenMetadata{ref, "env", 0, 0, false}, {}};
   }
 
   // Names are upper-cased, so the listing shows SERVICE_KEY split at the first '_' after the prefix.
-  StoreOutcome<std::vector<TokenMetadata>> list(std::string_view service) override {
+  Result<std::vector<TokenMetadata>> list(std::string_view service) override {
     std::vector<TokenMetadata> out;
     const std::string wanted = service.empty() ? "" : upper_name(service) + "_";
     for (char** e = environ; e && *e; ++e) {
@@ -72,29 +72,29 @@ class EnvTokenStore final : public TokenStore {
     return {std::move(out), {}};
   }
 
-  StoreStatus put(const SecretRef&, std::string_view, const Actor&) override {
-    return read_only<int>().status;
+  Status put(const SecretRef&, std::string_view, const Actor&) override {
+    return read_only<int>().status();
   }
-  StoreStatus remove(const SecretRef&, const Actor&) override { return read_only<int>().status; }
-  StoreOutcome<RotationReport> rotate(const Actor&, int,
+  Status remove(const SecretRef&, const Actor&) override { return read_only<int>().status(); }
+  Result<RotationReport> rotate(const Actor&, int,
                                       const std::function<void(const RotationReport&)>&) override {
     return read_only<RotationReport>();
   }
-  StoreOutcome<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
+  Result<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
                                        std::string_view) override {
     return read_only<BindReport>();
   }
-  StoreStatus record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
+  Status record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
     return {};
   }
-  StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t, int) override {
+  Result<std::vector<AuditEntry>> audit_since(std::int64_t, int) override {
     return read_only<std::vector<AuditEntry>>();
   }
-  StoreStatus record_principal(const PrincipalSighting&) override { return {}; }
-  StoreOutcome<PrincipalRecord> principal(std::string_view, std::string_view) override {
+  Status record_principal(const PrincipalSighting&) override { return {}; }
+  Result<PrincipalRecord> principal(std::string_view, std::string_view) override {
     return read_only<PrincipalRecord>();
   }
-  StoreOutcome<int> migrate() override { return {0, {}}; }
+  Result<int> migrate() override { return {0, {}}; }
 
  private:
   std::string prefix_;

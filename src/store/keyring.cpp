@@ -42,7 +42,7 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
-StoreStatus invalid(std::string detail) {
+Status invalid(std::string detail) {
   return {Reason::StoreKeyInvalid, std::move(detail)};
 }
 
@@ -71,7 +71,7 @@ Keyring::~Keyring() {
   for (auto& k : keys_) OPENSSL_cleanse(k.bytes.data(), k.bytes.size());
 }
 
-StoreOutcome<Keyring> Keyring::parse(std::string_view text) {
+Result<Keyring> Keyring::parse(std::string_view text) {
   Keyring ring;
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -157,7 +157,7 @@ Sealed Keyring::seal(std::string_view plaintext, std::string_view associated_dat
   return out;
 }
 
-StoreOutcome<std::string> Keyring::open(const Sealed& sealed, std::string_view associated_data) const {
+Result<std::string> Keyring::open(const Sealed& sealed, std::string_view associated_data) const {
   const Key* key = nullptr;
   for (const auto& k : keys_)
     if (k.id == sealed.key_id) key = &k;

@@ -1,7 +1,7 @@
 // store/keyring.hpp — AES-256-GCM under a ring of master keys (OpenSSL EVP).
 //
 //   auto ring = Keyring::parse("k2:BASE64,k1:BASE64");   // first = active: encrypts; every key decrypts
-//   if (!ring.ok()) fail(ring.status);
+//   if (!ring.ok()) fail(ring.status());
 //   auto aad = *row_associated_data(kAadCurrent, "github", "token", "", "", ring.value->active_id());
 //   Sealed box = ring.value->seal(plaintext, aad);        // fresh 96-bit nonce from RAND_bytes, 16-byte tag
 //   auto back = ring.value->open(box, aad);               // StoreDecryptFailed on any tamper, never partial
@@ -50,7 +50,7 @@ class Keyring {
   };
 
   // "id:base64,id:base64" or the same one per line; blank lines and '#' comments ignored in files.
-  static StoreOutcome<Keyring> parse(std::string_view text);
+  static Result<Keyring> parse(std::string_view text);
   // A fresh "id:base64" line for `mcpgate secrets keygen`.
   static std::string generate(std::string_view id);
 
@@ -65,7 +65,7 @@ class Keyring {
   std::vector<std::string> ids() const;
 
   Sealed seal(std::string_view plaintext, std::string_view associated_data) const;
-  StoreOutcome<std::string> open(const Sealed& sealed, std::string_view associated_data) const;
+  Result<std::string> open(const Sealed& sealed, std::string_view associated_data) const;
 
  private:
   std::vector<Key> keys_;

@@ -31,8 +31,8 @@ std::string cache_key(const SecretRef& ref) {
 
 }  // namespace
 
-StoreOutcome<SecretReference> parse_secret_reference(std::string_view text) {
-  const StoreStatus bad{Reason::SecretReferenceInvalid,
+Result<SecretReference> parse_secret_reference(std::string_view text) {
+  const Status bad{Reason::SecretReferenceInvalid,
                         "expected {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}"};
   if (text.substr(0, kOpen.size()) != kOpen || text.size() < kOpen.size() + 1 || text.back() != '}')
     return {std::nullopt, bad};
@@ -60,7 +60,7 @@ SecretResolver::SecretResolver(std::shared_ptr<TokenStore> store, std::shared_pt
                                double ttl_seconds)
     : store_(std::move(store)), clock_(std::move(clock)), ttl_seconds_(ttl_seconds) {}
 
-StoreOutcome<std::string> SecretResolver::resolve(const SecretRef& ref) {
+Result<std::string> SecretResolver::resolve(const SecretRef& ref) {
   const auto key = cache_key(ref);
   const double now = clock_->now_seconds();
   {

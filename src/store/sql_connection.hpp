@@ -9,7 +9,7 @@
 //
 // SQL is written once with `?` placeholders; translate_placeholders() turns them into $1, $2 ... for
 // PostgreSQL in this one place. Failures throw SqlError inside src/store only; TokenStore turns them into
-// StoreStatus.
+// Status.
 #pragma once
 
 #include <condition_variable>

@@ -13,12 +13,12 @@ namespace {
 
 constexpr std::int64_t kPrincipalWriteInterval = 60;  // last_seen is written at most once a minute
 
-StoreStatus from_sql_error(const SqlError& e) {
+Status from_sql_error(const SqlError& e) {
   return {e.connection_lost() ? Reason::StoreUnavailable : Reason::StoreQueryFailed, e.what()};
 }
 
 template <class T>
-StoreOutcome<T> failed(StoreStatus s) {
+Result<T> failed(Status s) {
   return {std::nullopt, std::move(s)};
 }
 
@@ -28,7 +28,7 @@ std::optional<std::string> aad_for(const TokenRow& row) {
 }
 
 // An owner is a whole identity: with an empty issuer a lookup would reach the unbound rows of schema 1.
-StoreStatus check_ref(const SecretRef& ref) {
+Status check_ref(const SecretRef& ref) {
   if (ref.service.empty() || ref.key_name.empty())
     return {Reason::SecretReferenceInvalid, "service and key name must not be empty"};
   if (ref.owner && (ref.owner->issuer.empty() || ref.owner->subject.empty()))
@@ -53,7 +53,7 @@ class SqlTokenStore final : public TokenStore {
     return db_->engine() == SqlEngine::Sqlite ? "sqlite" : "postgres";
   }
 
-  StoreOutcome<std::string> read(const SecretRef& ref) override {
+  Result<std::string> read(const SecretRef& ref) override {
     if (auto s = check_ref(ref); !s.ok()) return failed<std::string>(s);
     try {
       auto conn = db_->lease();
@@ -61,14 +61,14 @@ class SqlTokenStore final : public TokenStore {
           TokenRepository(*conn).find_token(ref.service, ref.key_name, issuer_of(ref), subject_of(ref));
       if (!row) return failed<std::string>({Reason::SecretNotFound, describe_ref(ref)});
       auto plain = open_row(*row);
-      if (!plain.ok()) plain.status.detail = describe_ref(ref) + ": " + plain.status.detail;
+      if (!plain.ok()) plain.detail = describe_ref(ref) + ": " + plain.detail;
       return plain;
     } catch (const SqlError& e) {
       return failed<std::string>(from_sql_error(e));
     }
   }
 
-  StoreOutcome<TokenMetadata> describe(const SecretRef& ref) override {
+  Result<TokenMetadata> describe(const SecretRef& ref) override {
     if (auto s = check_ref(ref); !s.ok()) return failed<TokenMetadata>(s);
     try {
       auto conn = db_->lease();
@@ -81,7 +81,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreOutcome<std::vector<TokenMetadata>> list(std::string_view service) override {
+  Result<std::vector<TokenMetadata>> list(std::string_view service) override {
     try {
       auto conn = db_->lease();
       std::vector<TokenMetadata> out;
@@ -92,7 +92,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreStatus put(const SecretRef& ref, std::string_view value, const Actor& actor) override {
+  Status put(const SecretRef& ref, std::string_view value, const Actor& actor) override {
     if (auto s = check_ref(ref); !s.ok()) return s;
     if (keyring_.empty()) return {Reason::StoreKeyInvalid, "no master key given: cannot encrypt"};
     try {
@@ -121,7 +121,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreStatus remove(const SecretRef& ref, const Actor& actor) override {
+  Status remove(const SecretRef& ref, const Actor& actor) override {
     if (auto s = check_ref(ref); !s.ok()) return s;
     try {
       const auto now = now_seconds();
@@ -138,7 +138,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreOutcome<RotationReport> rotate(const Actor& actor, int batch_size,
+  Result<RotationReport> rotate(const Actor& actor, int batch_size,
                                       const std::function<void(const RotationReport&)>& progress) override {
     if (keyring_.empty()) return failed<RotationReport>({Reason::StoreKeyInvalid, "no master key given"});
     RotationReport report;
@@ -158,9 +158,9 @@ class SqlTokenStore final : public TokenStore {
         for (const auto& row : rows) {
           auto plain = open_row(row);
           if (!plain.ok()) {
-            plain.status.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
-                                  "): " + plain.status.detail;
-            return failed<RotationReport>(plain.status);
+            plain.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
+                                  "): " + plain.detail;
+            return failed<RotationReport>(plain.status());
           }
           TokenRow fresh = row;
           seal_into(fresh, *plain.value);  // and in the current associated-data layout
@@ -186,7 +186,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreOutcome<BindReport> bind_issuer(std::string_view issuer, const Actor& actor, std::string_view service,
+  Result<BindReport> bind_issuer(std::string_view issuer, const Actor& actor, std::string_view service,
                                        std::string_view subject) override {
     if (issuer.empty()) return failed<BindReport>({Reason::SecretReferenceInvalid, "the issuer is empty"});
     if (keyring_.empty()) return failed<BindReport>({Reason::StoreKeyInvalid, "no master key given"});
@@ -207,9 +207,9 @@ class SqlTokenStore final : public TokenStore {
           }
           auto plain = open_row(row);
           if (!plain.ok()) {
-            plain.status.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
-                                  "): " + plain.status.detail;
-            return failed<BindReport>(plain.status);  // nothing is bound (the transaction rolls back)
+            plain.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
+                                  "): " + plain.detail;
+            return failed<BindReport>(plain.status());  // nothing is bound (the transaction rolls back)
           }
           TokenRow bound = row;
           bound.issuer = std::string(issuer);
@@ -234,7 +234,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreStatus record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
+  Status record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
                            std::string_view result) override {
     try {
       auto conn = db_->lease();
@@ -247,7 +247,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit) override {
+  Result<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit) override {
     try {
       auto conn = db_->lease();
       return {TokenRepository(*conn).audit_since(since, limit), {}};
@@ -256,7 +256,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreStatus record_principal(const PrincipalSighting& sighting) override {
+  Status record_principal(const PrincipalSighting& sighting) override {
     try {
       auto conn = db_->lease();
       TokenRepository(*conn).upsert_principal(sighting, now_seconds(), kPrincipalWriteInterval);
@@ -266,18 +266,18 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreOutcome<PrincipalRecord> principal(std::string_view issuer, std::string_view subject) override {
+  Result<PrincipalRecord> principal(std::string_view issuer, std::string_view subject) override {
     try {
       auto conn = db_->lease();
       auto found = TokenRepository(*conn).find_principal(issuer, subject);
-      if (!found) return failed<PrincipalRecord>({Reason::SecretNotFound, "no such principal"});
+      if (!found) return failed<PrincipalRecord>({Reason::PrincipalNotFound, std::string(issuer) + " " + std::string(subject)});
       return {std::move(*found), {}};
     } catch (const SqlError& e) {
       return failed<PrincipalRecord>(from_sql_error(e));
     }
   }
 
-  StoreOutcome<int> migrate() override {
+  Result<int> migrate() override {
     try {
       auto conn = db_->lease();
       return {apply_migrations(*conn, now_seconds()), {}};
@@ -290,7 +290,7 @@ class SqlTokenStore final : public TokenStore {
 
   // Refuses to run when a row needs a key the keyring lacks: better at start-up than on the first request.
   // Without migrate_on_open, an out-of-date schema is named here rather than failing on the first query.
-  StoreStatus check_schema_current() {
+  Status check_schema_current() {
     try {
       auto conn = db_->lease();
       const int version = current_schema_version(*conn);
@@ -306,7 +306,7 @@ class SqlTokenStore final : public TokenStore {
     }
   }
 
-  StoreStatus check_keys_present() {
+  Status check_keys_present() {
     try {
       auto conn = db_->lease();
       for (const auto& id : TokenRepository(*conn).key_ids_in_use())
@@ -351,7 +351,7 @@ class SqlTokenStore final : public TokenStore {
   }
   // The row's own associated-data layout: rows of schema 1 still open; a row whose columns its layout does
   // not cover (layout 1 with an issuer) is refused like a tampered one.
-  StoreOutcome<std::string> open_row(const TokenRow& row) const {
+  Result<std::string> open_row(const TokenRow& row) const {
     const auto aad = aad_for(row);
     if (!aad)
       return failed<std::string>(
@@ -385,9 +385,9 @@ class SqlTokenStore final : public TokenStore {
 
 }  // namespace
 
-StoreOutcome<std::shared_ptr<TokenStore>> open_sql_store(const StoreOptions& options, Keyring keyring,
+Result<std::shared_ptr<TokenStore>> open_sql_store(const StoreOptions& options, Keyring keyring,
                                                          std::shared_ptr<const Clock> clock) {
-  using Result = StoreOutcome<std::shared_ptr<TokenStore>>;
+  using Result = Result<std::shared_ptr<TokenStore>>;
   std::unique_ptr<SqlDatabase> db;
   try {
     if (options.backend == StoreBackend::Sqlite) {
@@ -403,7 +403,7 @@ StoreOutcome<std::shared_ptr<TokenStore>> open_sql_store(const StoreOptions& opt
         std::make_shared<SqlTokenStore>(std::move(db), std::move(keyring), std::move(clock), options.warn);
     if (options.migrate_on_open) {
       auto migrated = store->migrate();
-      if (!migrated.ok()) return Result{std::nullopt, migrated.status};
+      if (!migrated.ok()) return Result{std::nullopt, migrated.status()};
     } else if (auto current = store->check_schema_current(); !current.ok()) {
       return Result{std::nullopt, current};
     }

@@ -1,4 +1,4 @@
-// TokenStore::open, the options' parsing and StoreStatus text: where a StoreOptions becomes a backend.
+// TokenStore::open, the options' parsing and Status text: where a StoreOptions becomes a backend.
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -18,13 +18,7 @@ std::string env_or_empty(const char* name) {
 
 }  // namespace
 
-std::string StoreStatus::message() const {
-  std::string out = std::string(reason_name(reason)) + ": " + std::string(reason_sentence(reason));
-  if (!detail.empty()) out += " (" + detail + ")";
-  return out;
-}
-
-StoreStatus StoreOptions::apply_store_spec(std::string_view spec) {
+Status StoreOptions::apply_store_spec(std::string_view spec) {
   if (spec == "env") {
     backend = StoreBackend::Env;
     return {};
@@ -43,7 +37,7 @@ StoreStatus StoreOptions::apply_store_spec(std::string_view spec) {
   return {Reason::StoreOptionsInvalid, "--store must be 'env', 'sqlite:PATH' or 'postgres:CONNINFO'"};
 }
 
-StoreOutcome<StoreOptions> StoreOptions::from_environment() {
+Result<StoreOptions> StoreOptions::from_environment() {
   StoreOptions o;
   const auto backend = env_or_empty("MCPGATE_STORE_BACKEND");
   if (backend == "sqlite")
@@ -61,7 +55,7 @@ StoreOutcome<StoreOptions> StoreOptions::from_environment() {
   return {std::move(o), {}};
 }
 
-StoreOutcome<std::shared_ptr<TokenStore>> TokenStore::open(const StoreOptions& options,
+Result<std::shared_ptr<TokenStore>> TokenStore::open(const StoreOptions& options,
                                                            std::shared_ptr<const Clock> clock) {
   if (options.backend == StoreBackend::Env) return {store::make_env_store(options), {}};
   std::string key_text = options.keys;
@@ -87,7 +81,7 @@ StoreOutcome<std::shared_ptr<TokenStore>> TokenStore::open(const StoreOptions& o
   store::Keyring keyring;
   if (!key_text.empty()) {
     auto parsed = store::Keyring::parse(key_text);
-    if (!parsed.ok()) return {std::nullopt, parsed.status};
+    if (!parsed.ok()) return {std::nullopt, parsed.status()};
     keyring = std::move(*parsed.value);
   }
   return store::open_sql_store(options, std::move(keyring), std::move(clock));

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "jose/claims.hpp"
 #include "jose/jws.hpp"
 #include "jose/verifier.hpp"
 
@@ -18,14 +19,14 @@ namespace {
 
 using namespace mcpgate::jose;
 
-const JwkSet& fixed_keys() {
+const std::shared_ptr<const JwkSet>& test_keys() {
   // RFC 7515 A.2 (RSA), A.3 (P-256) and RFC 8037 A.4 (Ed25519) public keys: real keys whose private halves
   // the fuzzer has no way to use.
-  static const JwkSet keys = JwkSet::parse(
+  static const auto keys = std::make_shared<const JwkSet>(JwkSet::parse(
       R"({"keys":[)"
       R"({"kty":"RSA","kid":"rsa","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ","e":"AQAB"},)"
       R"({"kty":"EC","kid":"ec","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},)"
-      R"({"kty":"OKP","kid":"ed","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]})");
+      R"({"kty":"OKP","kid":"ed","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]})"));
   return keys;
 }
 
@@ -33,18 +34,22 @@ const JwkSet& fixed_keys() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view token(reinterpret_cast<const char*>(data), size);
-  DecodedJws jws;
-  std::string detail;
-  if (decode_compact(token, AlgorithmSet::all(), jws, &detail) == mcpgate::Reason::Ok) {
+  mcpgate::Result<DecodedJws> decoded = decode_compact(token, AlgorithmSet::all());
+  if (decoded.ok()) {
+    const DecodedJws& jws = *decoded;
     if (token.substr(0, jws.signing_input.size()) != jws.signing_input) std::abort();
     ClaimRules rules{{"joe"}, {"aud"}, 30};
     (void)check_claims(jws.payload, rules, 1300819000);
     (void)principal_from_claims(jws.payload);
-    for (const auto& key : fixed_keys().keys()) (void)verify_signature(jws, key);
+    for (const auto& key : test_keys()->keys()) (void)verify_signature(jws, key);
   }
-  static const JwtVerifier verifier(VerifierOptions{
-      {"joe"}, {}, 0, AlgorithmSet::all(), std::make_shared<mcpgate::ManualClock>(1300819000)});
+  static const VerifyOptions options{.issuers = {"joe"},
+                                     .audiences = {},
+                                     .leeway_seconds = 0,
+                                     .algorithms = AlgorithmSet::all(),
+                                     .clock = std::make_shared<mcpgate::ManualClock>(1300819000)};
+  static const KeyLookup lookup = fixed_keys(test_keys());
   // No audience is configured, so no token can ever pass: an Ok here would be a verification bypass.
-  if (verifier.verify(token, fixed_keys()).ok()) std::abort();
+  if (verify_jwt(token, lookup, options).ok()) std::abort();
   return 0;
 }

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "integration/process_runner.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::testing {
 namespace {

@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "integration/interop_cases.hpp"
-#include "integration/process_runner.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::testing {
 namespace {

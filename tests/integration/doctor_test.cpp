@@ -11,9 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "integration/http/child_process.hpp"
-#include "integration/process_runner.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 #include "support/fake_stytch.hpp"
 
 namespace mcpgate {

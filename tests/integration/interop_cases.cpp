@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "integration/process_runner.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::testing {
 namespace {

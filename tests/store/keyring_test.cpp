@@ -10,7 +10,7 @@ namespace {
 
 Keyring ring(const std::string& text) {
   auto parsed = Keyring::parse(text);
-  EXPECT_TRUE(parsed.ok()) << parsed.status.message();
+  EXPECT_TRUE(parsed.ok()) << parsed.message();
   return *parsed.value;
 }
 
@@ -29,7 +29,7 @@ TEST(Keyring, SealThenOpenReturnsThePlaintext) {
   EXPECT_EQ(box.tag.size(), 16u);
   EXPECT_EQ(box.ciphertext.find("ghp_secret_value"), std::string::npos);
   auto back = k.open(box, kAad);
-  ASSERT_TRUE(back.ok()) << back.status.message();
+  ASSERT_TRUE(back.ok()) << back.message();
   EXPECT_EQ(*back.value, "ghp_secret_value");
 }
 
@@ -42,9 +42,9 @@ TEST(Keyring, HundredThousandEncryptionsNeverRepeatANonce) {
 void expect_refused(const Keyring& k, const Sealed& box, const std::string& aad = kAad) {
   auto back = k.open(box, aad);
   EXPECT_FALSE(back.ok());
-  EXPECT_EQ(back.status.reason, Reason::StoreDecryptFailed);
+  EXPECT_EQ(back.reason, Reason::StoreDecryptFailed);
   EXPECT_FALSE(back.value.has_value());
-  EXPECT_EQ(back.status.message().find("secret-plaintext"), std::string::npos);
+  EXPECT_EQ(back.message().find("secret-plaintext"), std::string::npos);
 }
 
 TEST(Keyring, FlippedCiphertextByteIsRefused) {
@@ -111,8 +111,8 @@ TEST(Keyring, MissingKeyIdIsNamed) {
   auto writer = ring(Keyring::generate("k1"));
   auto reader = ring(Keyring::generate("k2"));
   auto back = reader.open(writer.seal("secret-plaintext", kAad), kAad);
-  EXPECT_EQ(back.status.reason, Reason::StoreKeyMissing);
-  EXPECT_NE(back.status.detail.find("'k1'"), std::string::npos);
+  EXPECT_EQ(back.reason, Reason::StoreKeyMissing);
+  EXPECT_NE(back.detail.find("'k1'"), std::string::npos);
 }
 
 TEST(Keyring, FirstKeyEncryptsAndEveryKeyDecrypts) {
@@ -134,22 +134,22 @@ TEST(Keyring, KeyFileFormatWithCommentsAndNewlines) {
 }
 
 TEST(Keyring, RejectsKeysThatAreNotThirtyTwoBytes) {
-  EXPECT_EQ(Keyring::parse("k1:AAAA").status.reason, Reason::StoreKeyInvalid);
-  EXPECT_EQ(Keyring::parse("k1:" + std::string(43, 'A') + "=" + "A").status.reason, Reason::StoreKeyInvalid);
-  EXPECT_EQ(Keyring::parse("no-colon").status.reason, Reason::StoreKeyInvalid);
-  EXPECT_EQ(Keyring::parse("").status.reason, Reason::StoreKeyInvalid);
+  EXPECT_EQ(Keyring::parse("k1:AAAA").reason, Reason::StoreKeyInvalid);
+  EXPECT_EQ(Keyring::parse("k1:" + std::string(43, 'A') + "=" + "A").reason, Reason::StoreKeyInvalid);
+  EXPECT_EQ(Keyring::parse("no-colon").reason, Reason::StoreKeyInvalid);
+  EXPECT_EQ(Keyring::parse("").reason, Reason::StoreKeyInvalid);
 }
 
 TEST(Keyring, RejectsDuplicateKeyIds) {
   auto dup = Keyring::parse(Keyring::generate("k1") + "," + Keyring::generate("k1"));
-  EXPECT_EQ(dup.status.reason, Reason::StoreKeyInvalid);
-  EXPECT_NE(dup.status.detail.find("twice"), std::string::npos);
+  EXPECT_EQ(dup.reason, Reason::StoreKeyInvalid);
+  EXPECT_NE(dup.detail.find("twice"), std::string::npos);
 }
 
 TEST(Keyring, ParseErrorsNeverEchoTheKeyMaterial) {
   auto bad = Keyring::parse("k1:c2VjcmV0LWtleS1tYXRlcmlhbA==");
   EXPECT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status.message().find("c2VjcmV0"), std::string::npos);
+  EXPECT_EQ(bad.message().find("c2VjcmV0"), std::string::npos);
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ template <class Engine>
 void make_schema1_database(const Engine& engine, const std::vector<Schema1Row>& rows,
                            const std::string& keys = test_key_k1()) {
   auto ring = store::Keyring::parse(keys);
-  ASSERT_TRUE(ring.ok()) << ring.status.message();
+  ASSERT_TRUE(ring.ok()) << ring.message();
   auto db = engine.raw();
   auto conn = db->lease();
   ASSERT_EQ(store::apply_migrations(*conn, kSchema1Time, 1), 1);
@@ -131,7 +131,7 @@ class EngineTest : public ::testing::Test {
   std::shared_ptr<TokenStore> open_store(const std::string& keys,
                                          std::shared_ptr<const Clock> clock = Clock::system()) {
     auto opened = TokenStore::open(engine.options(keys), std::move(clock));
-    EXPECT_TRUE(opened.ok()) << opened.status.message();
+    EXPECT_TRUE(opened.ok()) << opened.message();
     return opened.ok() ? *opened.value : nullptr;
   }
   Engine engine;

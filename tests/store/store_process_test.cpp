@@ -3,9 +3,9 @@
 // tests/store/store_worker.cpp.
 #include <gtest/gtest.h>
 
-#include "child_process.hpp"
 #include "store/migrations.hpp"
 #include "store_engines.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::testing {
 namespace {
@@ -37,8 +37,8 @@ TYPED_TEST(StoreProcessTest, KilledWriterLosesNoAcknowledgedWriteAndLeavesTheDat
       ASSERT_EQ(line->rfind("ack ", 0), 0u) << *line;
       last_ack = std::stoi(line->substr(4));
     }
-    writer.kill_hard();  // somewhere inside the next put's transaction (or between two)
-    EXPECT_EQ(writer.wait(), 128 + SIGKILL);
+    // SIGKILL somewhere inside the next put's transaction (or between two).
+    EXPECT_EQ(writer.stop(SIGKILL, std::chrono::seconds(10)), 128 + SIGKILL);
     // Lines already in the pipe are acknowledgements too.
     std::string rest = writer.remaining_stdout();
     for (std::size_t pos = 0; (pos = rest.find("ack ", pos)) != std::string::npos; pos += 4)
@@ -48,7 +48,7 @@ TYPED_TEST(StoreProcessTest, KilledWriterLosesNoAcknowledgedWriteAndLeavesTheDat
   ASSERT_TRUE(store);
   for (int i = 0; i <= last_ack; ++i) {
     auto v = store->read({"svc", "key-" + std::to_string(i), std::nullopt});
-    ASSERT_TRUE(v.ok()) << i << ": " << v.status.message();
+    ASSERT_TRUE(v.ok()) << i << ": " << v.message();
     ASSERT_EQ(*v.value, "value-" + std::to_string(i));
   }
   // Each put wrote its token, its audit row and its encryption count in one transaction: all or none.
@@ -79,7 +79,7 @@ TYPED_TEST(StoreProcessTest, RotationWhileAnotherProcessReadsNeverFailsARead) {
   auto store = this->open_store(both);
   ASSERT_TRUE(store);
   auto report = store->rotate({"t", ""}, 7);
-  ASSERT_TRUE(report.ok()) << report.status.message();
+  ASSERT_TRUE(report.ok()) << report.message();
   EXPECT_EQ(report.value->rows_reencrypted, 300);
   EXPECT_EQ(reader.wait(), 0) << reader.remaining_stdout() << reader.stderr_text();
   EXPECT_NE(reader.remaining_stdout().find("read ok"), std::string::npos);
@@ -106,8 +106,7 @@ TYPED_TEST(StoreProcessTest, RotationKilledMidwayLeavesWholeBatchesAndEveryRowRe
       ASSERT_TRUE(line) << rotator.stderr_text();
       if (line->rfind("batch ", 0) == 0) seen = std::stoi(line->substr(6));
     }
-    rotator.kill_hard();
-    EXPECT_EQ(rotator.wait(), 128 + SIGKILL);
+    EXPECT_EQ(rotator.stop(SIGKILL, std::chrono::seconds(10)), 128 + SIGKILL);
   }
   auto raw = this->engine.raw();
   {
@@ -124,11 +123,11 @@ TYPED_TEST(StoreProcessTest, RotationKilledMidwayLeavesWholeBatchesAndEveryRowRe
   ASSERT_TRUE(store);
   for (int i = 0; i < kRows; ++i) {
     auto v = store->read({"svc", "key-" + std::to_string(i), std::nullopt});
-    ASSERT_TRUE(v.ok()) << i << ": " << v.status.message();
+    ASSERT_TRUE(v.ok()) << i << ": " << v.message();
     ASSERT_EQ(*v.value, "value-" + std::to_string(i));
   }
   auto rest = store->rotate({"t", ""}, 500);  // a second run finishes the job
-  ASSERT_TRUE(rest.ok()) << rest.status.message();
+  ASSERT_TRUE(rest.ok()) << rest.message();
   EXPECT_TRUE(this->open_store(test_key_k2()));
 }
 

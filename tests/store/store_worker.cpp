@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   if (!options.ok()) return 2;
   auto opened = TokenStore::open(*options.value);
   if (!opened.ok()) {
-    std::printf("fail %s\n", opened.status.message().c_str());
+    std::printf("fail %s\n", opened.message().c_str());
     return 1;
   }
   auto& store = *opened.value;
@@ -41,13 +41,13 @@ int main(int argc, char** argv) {
     for (int round = 0; round < n; ++round) {
       auto rows = store->list("svc");
       if (!rows.ok()) {
-        std::printf("fail %s\n", rows.status.message().c_str());
+        std::printf("fail %s\n", rows.message().c_str());
         return 1;
       }
       for (const auto& m : *rows.value) {
         auto v = store->read(m.ref);
         if (!v.ok() || *v.value != "value-" + m.ref.key_name.substr(4)) {
-          std::printf("fail %s %s\n", m.ref.key_name.c_str(), v.status.message().c_str());
+          std::printf("fail %s %s\n", m.ref.key_name.c_str(), v.message().c_str());
           return 1;
         }
       }
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     });
     if (!r.ok()) {
-      std::printf("fail %s\n", r.status.message().c_str());
+      std::printf("fail %s\n", r.message().c_str());
       return 1;
     }
     std::printf("rotated %lld\n", static_cast<long long>(r.value->rows_reencrypted));

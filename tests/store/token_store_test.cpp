@@ -33,7 +33,7 @@ TYPED_TEST(TokenStoreTest, RoundTripsSharedAndPerUserTokens) {
   ASSERT_TRUE(store->put(kAlice, "alice-value", kActor).ok());
   EXPECT_EQ(*store->read(kShared).value, "shared-value");
   EXPECT_EQ(*store->read(kAlice).value, "alice-value");
-  EXPECT_EQ(store->read(per_user("github", kIssuerA, "bob")).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(store->read(per_user("github", kIssuerA, "bob")).reason, Reason::SecretNotFound);
   auto meta = store->describe(kAlice);
   ASSERT_TRUE(meta.ok());
   EXPECT_EQ(meta.value->key_id, "k1");
@@ -49,15 +49,15 @@ TYPED_TEST(TokenStoreTest, PerUserSecretBelongsToIssuerAndSubject) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put(per_user("github", kIssuerA, "alice"), "a-alice", kActor).ok());
   for (const auto& other : {per_user("github", kIssuerB, "alice"), per_user("github", "static", "alice")})
-    EXPECT_EQ(store->read(other).status.reason, Reason::SecretNotFound) << other.owner->issuer;
-  EXPECT_EQ(store->read(kShared).status.reason, Reason::SecretNotFound);
+    EXPECT_EQ(store->read(other).reason, Reason::SecretNotFound) << other.owner->issuer;
+  EXPECT_EQ(store->read(kShared).reason, Reason::SecretNotFound);
   ASSERT_TRUE(store->put(per_user("github", kIssuerB, "alice"), "b-alice", kActor).ok());
   EXPECT_EQ(*store->read(per_user("github", kIssuerA, "alice")).value, "a-alice");
   EXPECT_EQ(*store->read(per_user("github", kIssuerB, "alice")).value, "b-alice");
   ASSERT_TRUE(store->remove(per_user("github", kIssuerA, "alice"), kActor).ok());
   EXPECT_EQ(*store->read(per_user("github", kIssuerB, "alice")).value, "b-alice");
   for (const auto& half : {per_user("github", "", "alice"), per_user("github", kIssuerA, "")}) {
-    EXPECT_EQ(store->read(half).status.reason, Reason::SecretReferenceInvalid);
+    EXPECT_EQ(store->read(half).reason, Reason::SecretReferenceInvalid);
     EXPECT_EQ(store->put(half, "v", kActor).reason, Reason::SecretReferenceInvalid);
   }
   auto audit = store->audit_since(0);
@@ -78,7 +78,7 @@ TYPED_TEST(TokenStoreTest, RowMovedToAnotherIssuerFailsToDecrypt) {
                                     {SqlValue(kIssuerB)});
   for (const char* service : {"github", "legacy"}) {
     auto moved = store->read(per_user(service, kIssuerB, "alice"));
-    EXPECT_EQ(moved.status.reason, Reason::StoreDecryptFailed) << service;
+    EXPECT_EQ(moved.reason, Reason::StoreDecryptFailed) << service;
     EXPECT_FALSE(moved.value.has_value());
   }
 }
@@ -105,26 +105,26 @@ TYPED_TEST(TokenStoreTest, LegacyPerUserRowsAreNotServedUntilBoundToAnIssuer) {
   }
   EXPECT_EQ(unbound, 3);
   for (const char* issuer : {kIssuerA, kIssuerB, "static"})
-    EXPECT_EQ(store->read(per_user("github", issuer, "alice")).status.reason, Reason::SecretNotFound)
+    EXPECT_EQ(store->read(per_user("github", issuer, "alice")).reason, Reason::SecretNotFound)
         << issuer;
-  EXPECT_EQ(store->read(per_user("github", "", "alice")).status.reason, Reason::SecretReferenceInvalid);
+  EXPECT_EQ(store->read(per_user("github", "", "alice")).reason, Reason::SecretReferenceInvalid);
 
   // bob already has a token of his own under kIssuerA: his legacy row stays unbound rather than replace it.
   ASSERT_TRUE(store->put(per_user("github", kIssuerA, "bob"), "current-bob", kActor).ok());
   auto bound = store->bind_issuer(kIssuerA, kActor, "github");
-  ASSERT_TRUE(bound.ok()) << bound.status.message();
+  ASSERT_TRUE(bound.ok()) << bound.message();
   EXPECT_EQ(bound.value->bound, 1);
   EXPECT_EQ(bound.value->conflicts, 1);
   EXPECT_EQ(*store->read(per_user("github", kIssuerA, "alice")).value, "legacy-alice");
   EXPECT_EQ(*store->read(per_user("github", kIssuerA, "bob")).value, "current-bob");
-  EXPECT_EQ(store->read(per_user("coda", kIssuerA, "alice")).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(store->read(per_user("coda", kIssuerA, "alice")).reason, Reason::SecretNotFound);
   EXPECT_EQ(*store->read(kShared).value, "shared-value");
 
   auto statics = store->bind_issuer("static", kActor, "", "alice");
-  ASSERT_TRUE(statics.ok()) << statics.status.message();
+  ASSERT_TRUE(statics.ok()) << statics.message();
   EXPECT_EQ(statics.value->bound, 1);
   EXPECT_EQ(*store->read(per_user("coda", "static", "alice")).value, "legacy-coda-alice");
-  EXPECT_EQ(store->bind_issuer("", kActor).status.reason, Reason::SecretReferenceInvalid);
+  EXPECT_EQ(store->bind_issuer("", kActor).reason, Reason::SecretReferenceInvalid);
 
   auto raw = this->engine.raw();
   auto conn = raw->lease();
@@ -164,14 +164,14 @@ TYPED_TEST(TokenStoreTest, MigrationKeepsStoredRowsReadable) {
   auto rotating = this->open_store(test_key_k2() + "," + test_key_k1());
   ASSERT_TRUE(rotating);
   auto report = rotating->rotate(kActor, 1);
-  ASSERT_TRUE(report.ok()) << report.status.message();
+  ASSERT_TRUE(report.ok()) << report.message();
   EXPECT_EQ(report.value->rows_reencrypted, 3);
   auto only_new = this->open_store(test_key_k2());
   ASSERT_TRUE(only_new);
   EXPECT_EQ(*only_new->read(kShared).value, "shared-value");
   EXPECT_EQ(*only_new->read(per_user("svc", kIssuerA, "alice")).value, "new-alice");
   auto bound = only_new->bind_issuer(kIssuerB, kActor);
-  ASSERT_TRUE(bound.ok()) << bound.status.message();
+  ASSERT_TRUE(bound.ok()) << bound.message();
   EXPECT_EQ(bound.value->bound, 1);
   EXPECT_EQ(*only_new->read(per_user("svc", kIssuerB, "alice")).value, "legacy-alice");
 }
@@ -204,7 +204,7 @@ TYPED_TEST(TokenStoreTest, DeleteRemovesTheRowAndAuditsIt) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put(kAlice, "v", kActor).ok());
   ASSERT_TRUE(store->remove(kAlice, kActor).ok());
-  EXPECT_EQ(store->read(kAlice).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(store->read(kAlice).reason, Reason::SecretNotFound);
   EXPECT_EQ(store->remove(kAlice, kActor).reason, Reason::SecretNotFound);
   auto audit = store->audit_since(0);
   ASSERT_TRUE(audit.ok());
@@ -232,9 +232,9 @@ TYPED_TEST(TokenStoreTest, FlippedCiphertextNonceOrTagByteIsRefusedWithoutPlaint
     ASSERT_TRUE(store->put(kShared, "secret-plaintext", kActor).ok());
     tamper(*this->engine.raw(), column);
     auto back = store->read(kShared);
-    EXPECT_EQ(back.status.reason, Reason::StoreDecryptFailed) << column;
+    EXPECT_EQ(back.reason, Reason::StoreDecryptFailed) << column;
     EXPECT_FALSE(back.value.has_value());
-    EXPECT_EQ(back.status.message().find("secret-plaintext"), std::string::npos);
+    EXPECT_EQ(back.message().find("secret-plaintext"), std::string::npos);
     ASSERT_TRUE(store->remove(kShared, kActor).ok());
   }
 }
@@ -253,8 +253,8 @@ TYPED_TEST(TokenStoreTest, SwappedCiphertextsBetweenRowsFailToDecrypt) {
       conn->exec("UPDATE service_tokens SET nonce = ?, ciphertext = ?, tag = ? WHERE service = ?",
                  {rows[1 - i][1], rows[1 - i][2], rows[1 - i][3], rows[i][0]});
   }
-  EXPECT_EQ(store->read({"a", "token", std::nullopt}).status.reason, Reason::StoreDecryptFailed);
-  EXPECT_EQ(store->read({"b", "token", std::nullopt}).status.reason, Reason::StoreDecryptFailed);
+  EXPECT_EQ(store->read({"a", "token", std::nullopt}).reason, Reason::StoreDecryptFailed);
+  EXPECT_EQ(store->read({"b", "token", std::nullopt}).reason, Reason::StoreDecryptFailed);
 }
 
 TYPED_TEST(TokenStoreTest, OpeningRefusesNamingTheMissingKeyId) {
@@ -264,8 +264,8 @@ TYPED_TEST(TokenStoreTest, OpeningRefusesNamingTheMissingKeyId) {
     ASSERT_TRUE(store->put(kShared, "v", kActor).ok());
   }
   auto opened = TokenStore::open(this->engine.options(test_key_k2()));
-  EXPECT_EQ(opened.status.reason, Reason::StoreKeyMissing);
-  EXPECT_NE(opened.status.detail.find("'k1'"), std::string::npos) << opened.status.detail;
+  EXPECT_EQ(opened.reason, Reason::StoreKeyMissing);
+  EXPECT_NE(opened.detail.find("'k1'"), std::string::npos) << opened.detail;
 }
 
 TYPED_TEST(TokenStoreTest, WrongKeyMaterialUnderTheSameIdFailsToDecrypt) {
@@ -277,7 +277,7 @@ TYPED_TEST(TokenStoreTest, WrongKeyMaterialUnderTheSameIdFailsToDecrypt) {
   auto other = this->open_store(store::Keyring::generate("k1"));
   ASSERT_TRUE(other);
   auto back = other->read(kShared);
-  EXPECT_EQ(back.status.reason, Reason::StoreDecryptFailed);
+  EXPECT_EQ(back.reason, Reason::StoreDecryptFailed);
   EXPECT_FALSE(back.value.has_value());
 }
 
@@ -293,7 +293,7 @@ TYPED_TEST(TokenStoreTest, RotationReencryptsEveryRowUnderTheActiveKeyInBatches)
   auto store = this->open_store(test_key_k2() + "," + test_key_k1());
   ASSERT_TRUE(store);
   auto report = store->rotate(kActor, 10);
-  ASSERT_TRUE(report.ok()) << report.status.message();
+  ASSERT_TRUE(report.ok()) << report.message();
   EXPECT_EQ(report.value->rows_reencrypted, 25);
   EXPECT_EQ(report.value->batches, 3);
   auto listed = store->list();
@@ -372,16 +372,16 @@ TYPED_TEST(TokenStoreTest, RefusesADatabaseNewerThanTheBinary) {
                        {SqlValue(store::latest_schema_version() + 1), SqlValue(0)});
   }
   auto opened = TokenStore::open(this->engine.options(test_key_k1()));
-  EXPECT_EQ(opened.status.reason, Reason::StoreSchemaTooNew);
-  EXPECT_NE(opened.status.detail.find(std::to_string(store::latest_schema_version() + 1)), std::string::npos);
+  EXPECT_EQ(opened.reason, Reason::StoreSchemaTooNew);
+  EXPECT_NE(opened.detail.find(std::to_string(store::latest_schema_version() + 1)), std::string::npos);
 }
 
 TYPED_TEST(TokenStoreTest, WithoutMigrateOnOpenAnUnmigratedDatabaseIsNamed) {
   auto options = this->engine.options(test_key_k1());
   options.migrate_on_open = false;
   auto opened = TokenStore::open(options);
-  EXPECT_EQ(opened.status.reason, Reason::StoreUnavailable);
-  EXPECT_NE(opened.status.detail.find("run mcpgate migrate"), std::string::npos) << opened.status.detail;
+  EXPECT_EQ(opened.reason, Reason::StoreUnavailable);
+  EXPECT_NE(opened.detail.find("run mcpgate migrate"), std::string::npos) << opened.detail;
   ASSERT_TRUE(this->open_store(test_key_k1()));  // migrates
   EXPECT_TRUE(TokenStore::open(options).ok());
 }
@@ -437,7 +437,7 @@ TYPED_TEST(TokenStoreTest, ResolverCachesEachValueForItsTtl) {
   EXPECT_EQ(*resolver.resolve(kShared).value, "shared");  // still cached
   clock->advance(std::chrono::seconds(31));
   EXPECT_EQ(*resolver.resolve(kShared).value, "changed");
-  EXPECT_EQ(resolver.resolve({"github", "missing", std::nullopt}).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(resolver.resolve({"github", "missing", std::nullopt}).reason, Reason::SecretNotFound);
 }
 
 // Issuer and subject come from tokens and may hold any character: no two owners share a cache entry.
@@ -451,7 +451,7 @@ TYPED_TEST(TokenStoreTest, ResolverKeepsEveryOwnersValueApart) {
   SecretResolver resolver(store, Clock::system(), 30);
   EXPECT_EQ(*resolver.resolve(one).value, "value-one");
   EXPECT_EQ(*resolver.resolve(two).value, "value-two");
-  EXPECT_EQ(resolver.resolve({"svc", "token", std::nullopt}).status.reason, Reason::SecretNotFound);
+  EXPECT_EQ(resolver.resolve({"svc", "token", std::nullopt}).reason, Reason::SecretNotFound);
 }
 
 TEST(SqliteStore, DatabaseFileAndWalNeverContainThePlaintext) {
@@ -497,12 +497,12 @@ TEST(PostgresStore, ReconnectsAfterTheServerRestarts) {
     GTEST_SKIP() << "SKIPPING PostgreSQL test: " << PostgresTestServer::shared().why_unavailable();
   }
   auto opened = TokenStore::open(engine.options());
-  ASSERT_TRUE(opened.ok()) << opened.status.message();
+  ASSERT_TRUE(opened.ok()) << opened.message();
   auto& store = *opened.value;
   ASSERT_TRUE(store->put(kShared, "before", kActor).ok());
   PostgresTestServer::shared().restart();
   auto after = store->read(kShared);
-  ASSERT_TRUE(after.ok()) << after.status.message();
+  ASSERT_TRUE(after.ok()) << after.message();
   EXPECT_EQ(*after.value, "before");
   EXPECT_TRUE(store->put(kShared, "after", kActor).ok());
 }
@@ -515,7 +515,7 @@ TEST(PostgresStore, ServerLogNeverContainsThePlaintext) {
   }
   const std::string secret = "PG-PLAINTEXT-MARKER-51c2";
   auto opened = TokenStore::open(engine.options());
-  ASSERT_TRUE(opened.ok()) << opened.status.message();
+  ASSERT_TRUE(opened.ok()) << opened.message();
   auto& store = *opened.value;
   ASSERT_TRUE(store->put(kShared, secret, kActor).ok());
   // A failing statement is logged with its text (log_min_error_statement = error); its parameters must not
@@ -555,7 +555,7 @@ TEST(SecretReference, ParsesSharedAndPerUserForms) {
   for (const char* bad : {"{secret:github}", "{secret:/token}", "{secret:github/}", "{secret:github/token@}",
                           "secret:github/token", "{secret:a/b/c}", "{secret:a/b@c@d}",
                           "{secret:github/token@user-42}", "{secret:github/token@subject@x}"})
-    EXPECT_EQ(parse_secret_reference(bad).status.reason, Reason::SecretReferenceInvalid) << bad;
+    EXPECT_EQ(parse_secret_reference(bad).reason, Reason::SecretReferenceInvalid) << bad;
 }
 
 TEST(EnvStore, ReadsSharedTokensFromEnvironmentAndRefusesWrites) {
@@ -565,7 +565,7 @@ TEST(EnvStore, ReadsSharedTokensFromEnvironmentAndRefusesWrites) {
   ASSERT_TRUE(opened.ok());
   auto& store = *opened.value;
   EXPECT_EQ(*store->read({"my-svc", "api_key", std::nullopt}).value, "env-value");
-  EXPECT_EQ(store->read({"my-svc", "api_key", SecretOwner{"static", "alice"}}).status.reason,
+  EXPECT_EQ(store->read({"my-svc", "api_key", SecretOwner{"static", "alice"}}).reason,
             Reason::SecretNotFound);  // the env backend has no per-user tokens
   EXPECT_EQ(store->put({"x", "y", std::nullopt}, "v", kActor).reason, Reason::StoreReadOnly);
   ::unsetenv("MCPGATE_SECRET_MY_SVC_API_KEY");

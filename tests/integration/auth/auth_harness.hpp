@@ -44,12 +44,12 @@ struct AuthHarness {
 
   // Creates the Authenticator; `wait` blocks (bounded) for the first key set.
   void start(bool wait = true) {
-    std::string error;
-    auth = auth::Authenticator::create(config, &error, clock, nullptr, [this](std::string_view line) {
+    auto created = auth::Authenticator::create(config, clock, nullptr, [this](std::string_view line) {
       std::lock_guard lock(warn_mutex);
       warnings.emplace_back(line);
     });
-    ASSERT_TRUE(auth) << error;
+    ASSERT_TRUE(created.ok()) << created.message();
+    auth = std::move(*created);
     if (wait) {
       ASSERT_TRUE(auth->wait_for_keys(std::chrono::seconds(10)));
     }

@@ -20,7 +20,7 @@ TEST(JwksCache, NewKidAcceptedAfterExactlyOneRefetch) {
   h.stytch.set_keys(
       {h.key1.public_jwk("kid-1"), key2.public_jwk("kid-2")});  // the issuer rotates in a new key
   const int hits = h.stytch.jwks_hits();
-  auth::AuthResult r = h.auth->authenticate(h.token({}, "kid-2", &key2));
+  Result<auth::Authenticated> r = h.auth->authenticate(h.token({}, "kid-2", &key2));
   ASSERT_EQ(r.reason, Reason::Ok) << r.detail;
   EXPECT_EQ(h.stytch.jwks_hits(), hits + 1);
   EXPECT_EQ(h.cache().stats().unknown_kid_refetches, 1u);
@@ -47,7 +47,7 @@ TEST(JwksCache, UnknownKidFloodFetchesAtMostOncePerCooldown) {
     std::mt19937 rng(static_cast<unsigned>(seed));
     for (int i = 0; i < 500; ++i) {
       std::string kid = "attacker-" + std::to_string(rng());
-      auth::AuthResult r = h.auth->authenticate(h.token({{"jti", kid}}, kid));
+      Result<auth::Authenticated> r = h.auth->authenticate(h.token({{"jti", kid}}, kid));
       if (r.reason != Reason::KeyNotFound) ADD_FAILURE() << reason_name(r.reason);
     }
   };
@@ -73,7 +73,7 @@ TEST(JwksCache, TenHourOutageKeepsKnownKeysThenKeysStaleAfterMaxStale) {
   ASSERT_EQ(h.auth->authenticate(h.token()).reason, Reason::Ok);
   h.stytch.stop();  // the issuer goes away
   h.clock->advance(hours(10));
-  auth::AuthResult during = h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
+  Result<auth::Authenticated> during = h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
   EXPECT_EQ(during.reason, Reason::Ok) << during.detail;
   ASSERT_TRUE(AuthHarness::eventually([&] { return h.cache().stats().fetch_failures >= 1; }));
   EXPECT_GE(h.cache().stats().stale_serves, 1u);
@@ -83,7 +83,7 @@ TEST(JwksCache, TenHourOutageKeepsKnownKeysThenKeysStaleAfterMaxStale) {
     EXPECT_NE(h.warnings.back().find("keeping the key set"), std::string::npos) << h.warnings.back();
   }
   h.clock->advance(hours(15));  // 25 h without a successful refresh: past expiry + max_stale (24 h)
-  auth::AuthResult after = h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
+  Result<auth::Authenticated> after = h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
   EXPECT_EQ(after.reason, Reason::KeysStale);
   EXPECT_EQ(http_status(after.reason), 503);
   EXPECT_GT(after.retry_after, 0);
@@ -135,7 +135,7 @@ TEST(JwksCache, KeysUnavailableUntilTheFirstKeySetArrives) {
   h.stytch.set_mode(FakeStytch::Mode::Hang);
   h.start(/*wait=*/false);
   ASSERT_TRUE(h.stytch.wait_for_blocked_request(seconds(10)));
-  auth::AuthResult r = h.auth->authenticate(h.token());
+  Result<auth::Authenticated> r = h.auth->authenticate(h.token());
   EXPECT_EQ(r.reason, Reason::KeysUnavailable);
   EXPECT_EQ(http_status(r.reason), 503);
   EXPECT_GE(r.retry_after, 1);

@@ -10,18 +10,18 @@
 namespace mcpgate::testing {
 namespace {
 
-using auth::AuthResult;
+using AuthResult = Result<auth::Authenticated>;
 
 TEST(StytchChain, AcceptsProjectDomainIssuer) {
   AuthHarness h;
   h.start();
   AuthResult r = h.auth->authenticate(h.token());
   ASSERT_EQ(r.reason, Reason::Ok) << r.detail;
-  EXPECT_EQ(r.principal->source, PrincipalSource::Jwt);
-  EXPECT_EQ(r.principal->issuer, h.stytch.base_url());
-  EXPECT_EQ(r.principal->subject, "user-test-1");
-  EXPECT_EQ(r.principal->client_id, "connected-app-test-1");
-  EXPECT_TRUE(r.principal->has_scope("mcp:read"));
+  EXPECT_EQ(r->principal->source, PrincipalSource::Jwt);
+  EXPECT_EQ(r->principal->issuer, h.stytch.base_url());
+  EXPECT_EQ(r->principal->subject, "user-test-1");
+  EXPECT_EQ(r->principal->client_id, "connected-app-test-1");
+  EXPECT_TRUE(r->principal->has_scope("mcp:read"));
 }
 
 TEST(StytchChain, AcceptsSchemelessStytchComIssuer) {
@@ -29,7 +29,7 @@ TEST(StytchChain, AcceptsSchemelessStytchComIssuer) {
   h.start();
   AuthResult r = h.auth->authenticate(h.token({{"iss", h.stytch.api_issuer()}}));
   ASSERT_EQ(r.reason, Reason::Ok) << r.detail;
-  EXPECT_EQ(r.principal->issuer, "stytch.com/" + h.stytch.project_id());
+  EXPECT_EQ(r->principal->issuer, "stytch.com/" + h.stytch.project_id());
 }
 
 TEST(StytchChain, AcceptsProjectIdAudienceAsString) {
@@ -63,9 +63,9 @@ TEST(StytchChain, B2BOrganizationClaimReachesThePrincipal) {
   AuthResult r = h.auth->authenticate(h.token(
       {{"https://stytch.com/organization", {{"organization_id", "organization-test-1"}, {"slug", "acme"}}}}));
   ASSERT_EQ(r.reason, Reason::Ok) << r.detail;
-  ASSERT_TRUE(r.principal->organization);
-  EXPECT_EQ(r.principal->organization->id, "organization-test-1");
-  EXPECT_EQ(r.principal->organization->slug, "acme");
+  ASSERT_TRUE(r->principal->organization);
+  EXPECT_EQ(r->principal->organization->id, "organization-test-1");
+  EXPECT_EQ(r->principal->organization->slug, "acme");
 }
 
 TEST(StytchChain, AllowedOrganizationsRefuseOtherOrganizations) {
@@ -140,9 +140,9 @@ TEST(StytchChain, StaticTokensValidWrongExpiredAndScopes) {
   h.start();
   AuthResult ok = h.auth->authenticate("mcpg_valid_token");
   ASSERT_EQ(ok.reason, Reason::Ok);
-  EXPECT_EQ(ok.principal->source, PrincipalSource::Static);
-  EXPECT_EQ(ok.principal->token_name, "claude-code");
-  EXPECT_FALSE(ok.principal->has_scope("mcp:write"));
+  EXPECT_EQ(ok->principal->source, PrincipalSource::Static);
+  EXPECT_EQ(ok->principal->token_name, "claude-code");
+  EXPECT_FALSE(ok->principal->has_scope("mcp:write"));
   EXPECT_EQ(h.auth->authenticate("mcpg_wrong_token").reason, Reason::StaticTokenUnknown);
   AuthResult expired = h.auth->authenticate("mcpg_expired_token");
   EXPECT_EQ(expired.reason, Reason::StaticTokenExpired);
@@ -166,9 +166,9 @@ TEST(GenericIssuer, DiscoversJwksUriFromOpenIdConfiguration) {
   auto clock = std::make_shared<ManualClock>(kStart);
   Config config;
   config.issuers.push_back({idp.base_url(), "", "", {"api://mcp"}, {"RS256"}, false});
-  std::string error;
-  auto auth = auth::Authenticator::create(config, &error, clock);
-  ASSERT_TRUE(auth) << error;
+  auto created = auth::Authenticator::create(config, clock);
+  ASSERT_TRUE(created.ok()) << created.message();
+  auth::Authenticator* auth = created->get();
   ASSERT_TRUE(auth->wait_for_keys(std::chrono::seconds(10)));
   EXPECT_GE(idp.metadata_hits(), 1);
   std::string token = jose::testing::sign_token(key, "RS256", {{"alg", "RS256"}, {"kid", "idp-1"}},
@@ -177,9 +177,9 @@ TEST(GenericIssuer, DiscoversJwksUriFromOpenIdConfiguration) {
                                                  {"aud", "api://mcp"},
                                                  {"exp", kStart + 600},
                                                  {"scp", {"files:read"}}});
-  auth::AuthResult r = auth->authenticate(token);
+  Result<auth::Authenticated> r = auth->authenticate(token);
   ASSERT_EQ(r.reason, Reason::Ok) << r.detail;
-  EXPECT_TRUE(r.principal->has_scope("files:read"));
+  EXPECT_TRUE(r->principal->has_scope("files:read"));
 }
 
 TEST(GenericIssuer, LocalJwksFileNeedsNoNetwork) {
@@ -188,9 +188,9 @@ TEST(GenericIssuer, LocalJwksFileNeedsNoNetwork) {
   std::ofstream(path) << jose::testing::jwks_json({key.public_jwk("file-1")});
   Config config;
   config.issuers.push_back({"https://airgap.example", "", path, {"api"}, {"ES256"}, false});
-  std::string error;
-  auto auth = auth::Authenticator::create(config, &error, std::make_shared<ManualClock>(kStart));
-  ASSERT_TRUE(auth) << error;
+  auto created = auth::Authenticator::create(config, std::make_shared<ManualClock>(kStart));
+  ASSERT_TRUE(created.ok()) << created.message();
+  auth::Authenticator* auth = created->get();
   std::string token = jose::testing::sign_token(
       key, "ES256", {{"alg", "ES256"}, {"kid", "file-1"}},
       {{"iss", "https://airgap.example"}, {"sub", "x"}, {"aud", "api"}, {"exp", kStart + 60}});
@@ -202,9 +202,9 @@ TEST(GenericIssuer, UnreadableJwksFileFailsCreation) {
   Config config;
   config.issuers.push_back(
       {"https://airgap.example", "", "/nonexistent/jwks.json", {"api"}, {"ES256"}, false});
-  std::string error;
-  EXPECT_FALSE(auth::Authenticator::create(config, &error));
-  EXPECT_NE(error.find("/nonexistent/jwks.json"), std::string::npos);
+  auto created = auth::Authenticator::create(config);
+  EXPECT_EQ(created.reason, Reason::KeySetInvalid);
+  EXPECT_NE(created.detail.find("/nonexistent/jwks.json"), std::string::npos);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "integration/http/child_process.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate {
 namespace {

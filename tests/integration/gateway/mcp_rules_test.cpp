@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "auth/token_digest.hpp"
-#include "integration/http/child_process.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 #include "support/upstream_server.hpp"
 
 namespace mcpgate {
@@ -654,7 +654,9 @@ TEST(GuardCheck, BodyIsInspectedAndJudgedByTheRoutesRules) {
           "\"\nscopes = [\"mcp:read\"]\n" + rules_toml("/mcp", "http://127.0.0.1:1", ""),
       "<test>", [](const std::string&) { return std::nullopt; });
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().key << ": " << loaded.errors.front().message;
-  Guard guard(*loaded.config);
+  auto created = Guard::create(*loaded.config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  Guard& guard = **created;
   const HeaderList h = {{"Authorization", std::string("Bearer ") + kReader}, {"Content-Type", "application/json"}};
   EXPECT_TRUE(guard.check("POST", "/mcp", h, tools_call("read_page")).allow);
   const Decision step = guard.check("POST", "/mcp", h, tools_call("create_page"));
@@ -677,7 +679,9 @@ TEST(GuardCheck, CheckBodyInAHandlerAppliesTheRulesToTheBodyCppHttplibRead) {
           "\"\nscopes = [\"mcp:read\"]\n" + rules_toml("/mcp", "http://127.0.0.1:1", ""),
       "<test>", [](const std::string&) { return std::nullopt; });
   ASSERT_TRUE(loaded.ok());
-  Guard guard(*loaded.config);
+  auto created = Guard::create(*loaded.config);
+  ASSERT_TRUE(created.ok()) << created.message();
+  Guard& guard = **created;
   httplib::Server server;
   guard.install(server);
   std::atomic<int> handled{0};

@@ -24,9 +24,9 @@
 #include <sstream>
 #include <thread>
 
-#include "integration/http/child_process.hpp"
 #include "integration/http/forward_auth_harness.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate {
 namespace {

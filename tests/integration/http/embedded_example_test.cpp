@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/token_digest.hpp"
-#include "integration/http/child_process.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 
 namespace {
 

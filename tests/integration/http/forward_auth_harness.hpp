@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "integration/http/child_process.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::testing {
 

@@ -65,7 +65,9 @@ class GuardOverHttp : public ::testing::Test {
   void SetUp() override {
     Config config = test_config();
     adjust(config);
-    guard_ = std::make_unique<Guard>(config);
+    auto created = Guard::create(config);
+    ASSERT_TRUE(created.ok()) << created.message();
+    guard_ = std::move(*created);
     guard_->install(server_);
     server_.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) {
       const Principal* who = guard_->principal(req);
@@ -457,7 +459,9 @@ TEST(GuardStaticTokensOnly, ServesNoMetadataAndChallengesWithoutResourceMetadata
   t.sha256 = auth::digest_hex(auth::digest_token("static-only-token-0123456789"));
   t.scopes = {"mcp:read"};
   c.static_tokens.push_back(t);
-  Guard guard(c);
+  auto created = Guard::create(c);
+  ASSERT_TRUE(created.ok()) << created.message();
+  Guard& guard = **created;
   Decision doc = guard.check("GET", "/.well-known/oauth-protected-resource/mcp", {});
   EXPECT_EQ(doc.status, 404);
   Decision challenge = guard.check("POST", "/mcp", {});
@@ -473,7 +477,7 @@ TEST(GuardStaticTokensOnly, ServesNoMetadataAndChallengesWithoutResourceMetadata
 
   Config none;
   none.server.public_url = "http://127.0.0.1:8080/mcp";
-  EXPECT_THROW(Guard{none}, std::runtime_error);  // nothing could ever be allowed: refuse to start
+  EXPECT_EQ(Guard::create(none).reason, Reason::ConfigInvalid);  // nothing could ever be allowed: refuse to start
 }
 
 }  // namespace

@@ -46,7 +46,9 @@ class GuardWithStytch : public ::testing::Test {
     mcp.prefix = "/mcp";
     mcp.scopes = {"mcp:read", "mcp:write"};
     c.routes = {mcp};
-    guard_ = std::make_unique<Guard>(c);
+    auto created = Guard::create(c);
+    ASSERT_TRUE(created.ok()) << created.message();
+    guard_ = std::move(*created);
     guard_->install(server_);
     server_.set_tcp_nodelay(true);
     // What the access log and the refusal metric are fed: the Guard's outcome, read on the request's thread.

@@ -13,8 +13,8 @@
 #include <sstream>
 #include <thread>
 
-#include "integration/http/child_process.hpp"
 #include "integration/http/forward_auth_harness.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate {
 namespace {

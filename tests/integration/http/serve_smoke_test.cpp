@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "auth/token_digest.hpp"
-#include "integration/http/child_process.hpp"
 #include "jose/test_signer.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate {
 namespace {

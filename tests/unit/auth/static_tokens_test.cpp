@@ -25,26 +25,26 @@ class StaticTokensTest : public ::testing::Test {
 TEST_F(StaticTokensTest, AcceptsConfiguredTokenWithItsScopes) {
   auto r = tokens.authenticate(digest_token("mcpg_ci_secret"));
   ASSERT_EQ(r.reason, Reason::Ok);
-  ASSERT_TRUE(r.principal);
-  EXPECT_EQ(r.principal->source, PrincipalSource::Static);
-  EXPECT_EQ(r.principal->token_name, "ci");
-  EXPECT_EQ(r.principal->subject, "ci");  // defaults to the name
-  EXPECT_TRUE(r.principal->has_scope("mcp:write"));
-  EXPECT_FALSE(r.principal->expires_at);
+  ASSERT_TRUE(r->principal);
+  EXPECT_EQ(r->principal->source, PrincipalSource::Static);
+  EXPECT_EQ(r->principal->token_name, "ci");
+  EXPECT_EQ(r->principal->subject, "ci");  // defaults to the name
+  EXPECT_TRUE(r->principal->has_scope("mcp:write"));
+  EXPECT_FALSE(r->principal->expires_at);
 }
 
 TEST_F(StaticTokensTest, RefusesWrongToken) {
   auto r = tokens.authenticate(digest_token("mcpg_ci_secreT"));
   EXPECT_EQ(r.reason, Reason::StaticTokenUnknown);
-  EXPECT_FALSE(r.principal);
-  EXPECT_TRUE(r.name.empty());
+  EXPECT_FALSE(r.value);
+  EXPECT_TRUE(r.detail.empty());
 }
 
 TEST_F(StaticTokensTest, RefusesExpiredToken) {
   auto r = tokens.authenticate(digest_token("mcpg_old_secret"));
   EXPECT_EQ(r.reason, Reason::StaticTokenExpired);
-  EXPECT_EQ(r.name, "old");
-  EXPECT_FALSE(r.principal);
+  EXPECT_EQ(r.detail, "static token old");
+  EXPECT_FALSE(r.value);
 }
 
 TEST_F(StaticTokensTest, ExpiryFollowsTheInjectedClock) {
@@ -56,9 +56,9 @@ TEST_F(StaticTokensTest, ExpiryFollowsTheInjectedClock) {
 
 TEST_F(StaticTokensTest, ConfiguredSubjectIsUsed) {
   auto r = tokens.authenticate(digest_token("mcpg_bot_secret"));
-  ASSERT_TRUE(r.principal);
-  EXPECT_EQ(r.principal->subject, "robot-7");
-  EXPECT_EQ(r.principal->expires_at, 1'800'000'100);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->principal->subject, "robot-7");
+  EXPECT_EQ(r->principal->expires_at, 1'800'000'100);
 }
 
 TEST_F(StaticTokensTest, MatchesTheLastOfManyEntries) {
@@ -68,8 +68,8 @@ TEST_F(StaticTokensTest, MatchesTheLastOfManyEntries) {
   StaticTokens big(many, clock);
   auto r = big.authenticate(digest_token("tok49"));
   ASSERT_EQ(r.reason, Reason::Ok);
-  EXPECT_EQ(r.name, "t49");
-  EXPECT_EQ(big.authenticate(digest_token("tok0")).name, "t0");
+  EXPECT_EQ(r->principal->token_name, "t49");
+  EXPECT_EQ(big.authenticate(digest_token("tok0"))->principal->token_name, "t0");
 }
 
 TEST(TokenDigest, HexRoundTripsAndRefusesBadInput) {

@@ -20,31 +20,31 @@ class RecordingStore final : public TokenStore {
     return r.service + "/" + r.key_name + (r.owner ? "|" + r.owner->issuer + "|" + r.owner->subject : "");
   }
   std::string_view backend_name() const noexcept override { return "recording"; }
-  StoreOutcome<std::string> read(const SecretRef& ref) override {
+  Result<std::string> read(const SecretRef& ref) override {
     asked.push_back(ref);
     auto it = values.find(key(ref));
     if (it == values.end()) return {std::nullopt, {Reason::SecretNotFound, "absent"}};
     return {it->second, {}};
   }
-  StoreOutcome<TokenMetadata> describe(const SecretRef&) override { return {}; }
-  StoreOutcome<std::vector<TokenMetadata>> list(std::string_view) override { return {}; }
-  StoreStatus put(const SecretRef&, std::string_view, const Actor&) override { return {}; }
-  StoreStatus remove(const SecretRef&, const Actor&) override { return {}; }
-  StoreOutcome<RotationReport> rotate(const Actor&, int,
+  Result<TokenMetadata> describe(const SecretRef&) override { return TokenMetadata{}; }
+  Result<std::vector<TokenMetadata>> list(std::string_view) override { return std::vector<TokenMetadata>{}; }
+  Status put(const SecretRef&, std::string_view, const Actor&) override { return {}; }
+  Status remove(const SecretRef&, const Actor&) override { return {}; }
+  Result<RotationReport> rotate(const Actor&, int,
                                       const std::function<void(const RotationReport&)>&) override {
-    return {};
+    return RotationReport{};
   }
-  StoreOutcome<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
+  Result<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
                                        std::string_view) override {
+    return BindReport{};
+  }
+  Status record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
     return {};
   }
-  StoreStatus record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
-    return {};
-  }
-  StoreOutcome<std::vector<AuditEntry>> audit_since(std::int64_t, int) override { return {}; }
-  StoreStatus record_principal(const PrincipalSighting&) override { return {}; }
-  StoreOutcome<PrincipalRecord> principal(std::string_view, std::string_view) override { return {}; }
-  StoreOutcome<int> migrate() override { return {}; }
+  Result<std::vector<AuditEntry>> audit_since(std::int64_t, int) override { return std::vector<AuditEntry>{}; }
+  Status record_principal(const PrincipalSighting&) override { return {}; }
+  Result<PrincipalRecord> principal(std::string_view, std::string_view) override { return PrincipalRecord{}; }
+  Result<int> migrate() override { return 0; }
 };
 
 Principal jwt_user(std::string issuer, std::string subject) {

@@ -7,20 +7,20 @@
 namespace mcpgate::http {
 namespace {
 
-Extraction extract(std::vector<HeaderField> headers, bool query_token = false) {
+Result<std::string_view> extract(std::vector<HeaderField> headers, bool query_token = false) {
   return extract_bearer(headers, query_token);
 }
 
 TEST(RequestExtractor, TakesTheTokenFromABearerAuthorizationHeader) {
   auto e = extract({{"Authorization", "Bearer abc.def-ghi_jkl~+/=="}});
   EXPECT_EQ(e.reason, Reason::Ok);
-  EXPECT_EQ(e.token, "abc.def-ghi_jkl~+/==");
+  EXPECT_EQ(*e, "abc.def-ghi_jkl~+/==");
 }
 
 TEST(RequestExtractor, MatchesTheSchemeAndHeaderNameCaseInsensitively) {
   auto e = extract({{"authorization", "bEaReR   tok"}});
   EXPECT_EQ(e.reason, Reason::Ok);
-  EXPECT_EQ(e.token, "tok");
+  EXPECT_EQ(*e, "tok");
 }
 
 TEST(RequestExtractor, NoAuthorizationHeaderIsMissingCredentials) {

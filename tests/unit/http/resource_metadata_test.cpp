@@ -21,9 +21,8 @@ Config stytch_config(std::string public_url) {
 }
 
 std::string canonical(std::string_view url) {
-  std::string error;
-  auto c = canonicalize_resource_url(url, &error);
-  return c ? c->url() : "error: " + error;
+  auto c = canonicalize_resource_url(url);
+  return c.ok() ? c->url() : "error: " + c.detail;
 }
 
 TEST(ResourceMetadata, CanonicalResourceUrlLowercasesSchemeAndHostAndDropsTrailingSlashAndFragment) {
@@ -49,9 +48,8 @@ TEST(ResourceMetadata, CanonicalResourceUrlRefusesQueriesAndNonHttpUrls) {
 }
 
 TEST(ResourceMetadata, PathSuffixedDocumentNamesExactlyItsResource) {
-  std::string error;
-  auto m = ResourceMetadata::create(stytch_config("HTTPS://MCP.example.com/mcp/"), &error);
-  ASSERT_TRUE(m) << error;
+  auto m = ResourceMetadata::create(stytch_config("HTTPS://MCP.example.com/mcp/"));
+  ASSERT_TRUE(m.ok()) << m.message();
   const auto* doc = m->document_at("/.well-known/oauth-protected-resource/mcp");
   ASSERT_NE(doc, nullptr);
   auto j = nlohmann::json::parse(doc->json);
@@ -70,9 +68,8 @@ TEST(ResourceMetadata, RootDocumentDescribesThePrimaryResource) {
   c.server.primary_resource = "/admin";
   c.server.resource_name = "Example MCP";
   c.server.resource_documentation = "https://docs.example.com/mcp";
-  std::string error;
-  auto m = ResourceMetadata::create(c, &error);
-  ASSERT_TRUE(m) << error;
+  auto m = ResourceMetadata::create(c);
+  ASSERT_TRUE(m.ok()) << m.message();
   auto root = nlohmann::json::parse(m->document_at("/.well-known/oauth-protected-resource")->json);
   EXPECT_EQ(root["resource"], "https://mcp.example.com/admin");
   EXPECT_EQ(root["resource_name"], "Example MCP");
@@ -86,9 +83,8 @@ TEST(ResourceMetadata, RootDocumentDescribesThePrimaryResource) {
 TEST(ResourceMetadata, ChallengeUsesTheDocumentOfTheResourceTheRequestBelongsTo) {
   auto c = stytch_config("https://mcp.example.com/mcp");
   c.server.resources = {"/mcp", "/mcp/admin"};
-  std::string error;
-  auto m = ResourceMetadata::create(c, &error);
-  ASSERT_TRUE(m) << error;
+  auto m = ResourceMetadata::create(c);
+  ASSERT_TRUE(m.ok()) << m.message();
   EXPECT_EQ(m->resource_for("/mcp/admin/x").path, "/mcp/admin");
   EXPECT_EQ(m->resource_for("/mcp").path, "/mcp");
   EXPECT_EQ(m->resource_for("/mcpx").path, "/mcp");  // not under any: the primary
@@ -101,9 +97,8 @@ TEST(ResourceMetadata, GenericIssuersAreAdvertisedAsAuthorizationServers) {
   issuer.issuer = "https://as.example.org";
   issuer.audiences = {"a"};
   c.issuers.push_back(issuer);
-  std::string error;
-  auto m = ResourceMetadata::create(c, &error);
-  ASSERT_TRUE(m) << error;
+  auto m = ResourceMetadata::create(c);
+  ASSERT_TRUE(m.ok()) << m.message();
   EXPECT_EQ(nlohmann::json::parse(m->primary().json)["authorization_servers"],
             nlohmann::json::array({"https://as.example.org"}));
   EXPECT_FALSE(nlohmann::json::parse(m->primary().json).contains("scopes_supported"));
@@ -112,9 +107,9 @@ TEST(ResourceMetadata, GenericIssuersAreAdvertisedAsAuthorizationServers) {
 TEST(ResourceMetadata, RefusesToPublishWithoutAnAuthorizationServer) {
   Config c;
   c.server.public_url = "https://h/mcp";
-  std::string error;
-  EXPECT_FALSE(ResourceMetadata::create(c, &error));
-  EXPECT_NE(error.find("authorization server"), std::string::npos);
+  auto m = ResourceMetadata::create(c);
+  EXPECT_EQ(m.reason, mcpgate::Reason::ConfigInvalid);
+  EXPECT_NE(m.detail.find("authorization server"), std::string::npos);
 }
 
 TEST(ResourceMetadata, AdvertisedResourceUrlsAreTheCanonicalResources) {

@@ -25,9 +25,8 @@ TEST(Algorithm, RefusesNoneHmacAndUnknownNames) {
 }
 
 TEST(AlgorithmSet, ParsesCommaAndSpaceSeparatedLists) {
-  std::string bad;
-  auto set = AlgorithmSet::parse_list("RS256, ES256  EdDSA", &bad);
-  ASSERT_TRUE(set);
+  auto set = AlgorithmSet::parse_list("RS256, ES256  EdDSA");
+  ASSERT_TRUE(set.ok()) << set.message();
   EXPECT_TRUE(set->contains(Algorithm::RS256));
   EXPECT_TRUE(set->contains(Algorithm::ES256));
   EXPECT_TRUE(set->contains(Algorithm::EdDSA));
@@ -36,17 +35,15 @@ TEST(AlgorithmSet, ParsesCommaAndSpaceSeparatedLists) {
 }
 
 TEST(AlgorithmSet, RefusesListsNamingHmacNoneOrUnknownAlgorithms) {
-  std::string bad;
-  EXPECT_FALSE(AlgorithmSet::parse_list("RS256,HS256", &bad));
-  EXPECT_EQ(bad, "HS256");
-  EXPECT_FALSE(AlgorithmSet::parse_list("none", &bad));
-  EXPECT_EQ(bad, "none");
-  EXPECT_FALSE(AlgorithmSet::parse_list("RS256,XY999", &bad));
-  EXPECT_EQ(bad, "XY999");
+  for (auto [list, bad] : {std::pair{"RS256,HS256", "HS256"}, {"none", "none"}, {"RS256,XY999", "XY999"}}) {
+    auto set = AlgorithmSet::parse_list(list);
+    EXPECT_EQ(set.reason, mcpgate::Reason::AlgorithmUnknown) << list;
+    EXPECT_EQ(set.detail, bad) << list;
+  }
 }
 
 TEST(AlgorithmSet, RefusesAnEmptyList) {
-  EXPECT_FALSE(AlgorithmSet::parse_list(" , "));
+  EXPECT_EQ(AlgorithmSet::parse_list(" , ").reason, mcpgate::Reason::ConfigInvalid);
 }
 
 TEST(AlgorithmSet, AllContainsEveryAlgorithmAndOfContainsOne) {

@@ -29,16 +29,16 @@ std::string token_with_payload_text(const std::string& payload_text) {
 }
 
 Reason decode(std::string_view token, AlgorithmSet allowed = AlgorithmSet::all()) {
-  DecodedJws jws;
-  return decode_compact(token, allowed, jws);
+  return decode_compact(token, allowed).reason;
 }
 
 }  // namespace
 
 TEST(DecodeCompact, AcceptsAWellFormedTokenAndKeepsTheSigningInputAsReceived) {
   std::string token = token_with_header({{"alg", "RS256"}, {"kid", "k1"}, {"typ", "JWT"}});
-  DecodedJws jws;
-  ASSERT_EQ(decode_compact(token, AlgorithmSet::all(), jws), Reason::Ok);
+  auto decoded = decode_compact(token, AlgorithmSet::all());
+  ASSERT_TRUE(decoded.ok()) << decoded.message();
+  const DecodedJws& jws = *decoded;
   EXPECT_EQ(jws.alg, Algorithm::RS256);
   EXPECT_TRUE(jws.has_kid);
   EXPECT_EQ(jws.kid, "k1");
@@ -138,11 +138,9 @@ TEST(DecodeCompact, RefusesUnknownAlgorithms) {
 
 TEST(DecodeCompact, RefusesAlgorithmsOutsideTheAllowList) {
   std::string token = token_with_header({{"alg", "PS256"}});
-  DecodedJws jws;
-  std::string detail;
-  EXPECT_EQ(decode_compact(token, AlgorithmSet::of(Algorithm::RS256), jws, &detail),
-            Reason::AlgorithmNotAllowed);
-  EXPECT_EQ(detail, "alg PS256 not in allow-list RS256");
+  auto refused = decode_compact(token, AlgorithmSet::of(Algorithm::RS256));
+  EXPECT_EQ(refused.reason, Reason::AlgorithmNotAllowed);
+  EXPECT_EQ(refused.detail, "alg PS256 not in allow-list RS256");
   EXPECT_EQ(decode(token, AlgorithmSet::of(Algorithm::PS256)), Reason::Ok);
 }
 
@@ -171,9 +169,9 @@ TEST(DecodeCompact, RefusesAnyCritHeader) {
 TEST(DecodeCompact, RequiresKidAsAString) {
   EXPECT_EQ(decode(token_with_header({{"alg", "RS256"}, {"kid", 7}})), Reason::HeaderMemberInvalid);
   EXPECT_EQ(decode(token_with_header({{"alg", "RS256"}, {"kid", nullptr}})), Reason::HeaderMemberInvalid);
-  DecodedJws jws;
-  ASSERT_EQ(decode_compact(token_with_header({{"alg", "RS256"}}), AlgorithmSet::all(), jws), Reason::Ok);
-  EXPECT_FALSE(jws.has_kid);
+  auto jws = decode_compact(token_with_header({{"alg", "RS256"}}), AlgorithmSet::all());
+  ASSERT_TRUE(jws.ok());
+  EXPECT_FALSE(jws->has_kid);
 }
 
 TEST(DecodeCompact, IgnoresKeyCarryingHeaderMembers) {
@@ -182,19 +180,17 @@ TEST(DecodeCompact, IgnoresKeyCarryingHeaderMembers) {
                  {"x5u", "https://attacker.example/cert.pem"},
                  {"jwk", {{"kty", "RSA"}, {"n", "AQAB"}, {"e", "AQAB"}}},
                  {"x5c", {"MIIB"}}};
-  DecodedJws jws;
-  ASSERT_EQ(decode_compact(token_with_header(header), AlgorithmSet::all(), jws), Reason::Ok);
-  EXPECT_FALSE(jws.has_kid);
+  auto jws = decode_compact(token_with_header(header), AlgorithmSet::all());
+  ASSERT_TRUE(jws.ok());
+  EXPECT_FALSE(jws->has_kid);
 }
 
 TEST(ParseJsonObjectStrict, ReportsDuplicatesAndRefusesNonObjects) {
+  using mcpgate::jose::parse_json_object_strict;
+  using mcpgate::jose::StrictJson;
   json out;
-  bool duplicate = false;
-  EXPECT_TRUE(mcpgate::jose::parse_json_object_strict(R"({"a":{"b":[1,{"c":2}]}})", out, &duplicate));
-  EXPECT_FALSE(duplicate);
-  EXPECT_FALSE(mcpgate::jose::parse_json_object_strict(R"({"a":1,"b":{"c":1,"c":1}})", out, &duplicate));
-  EXPECT_TRUE(duplicate);
-  EXPECT_FALSE(mcpgate::jose::parse_json_object_strict("[]", out, &duplicate));
-  EXPECT_FALSE(duplicate);
-  EXPECT_FALSE(mcpgate::jose::parse_json_object_strict("{\"a\":\"\xff\"}", out, &duplicate));
+  EXPECT_EQ(parse_json_object_strict(R"({"a":{"b":[1,{"c":2}]}})", out), StrictJson::Ok);
+  EXPECT_EQ(parse_json_object_strict(R"({"a":1,"b":{"c":1,"c":1}})", out), StrictJson::DuplicateName);
+  EXPECT_EQ(parse_json_object_strict("[]", out), StrictJson::NotJson);
+  EXPECT_EQ(parse_json_object_strict("{\"a\":\"\xff\"}", out), StrictJson::NotJson);
 }

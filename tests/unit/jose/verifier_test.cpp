@@ -14,8 +14,7 @@ using mcpgate::Reason;
 using mcpgate::jose::Algorithm;
 using mcpgate::jose::AlgorithmSet;
 using mcpgate::jose::JwkSet;
-using mcpgate::jose::JwtVerifier;
-using mcpgate::jose::VerifierOptions;
+using mcpgate::jose::VerifyOptions;
 using mcpgate::jose::testing::hmac_token;
 using mcpgate::jose::testing::jwks_json;
 using mcpgate::jose::testing::KeyKind;
@@ -52,15 +51,24 @@ std::shared_ptr<ManualClock> clock_at(double t) {
   return std::make_shared<ManualClock>(t);
 }
 
-JwtVerifier verifier(AlgorithmSet algorithms = AlgorithmSet::all(),
-                     std::shared_ptr<ManualClock> clock = nullptr) {
-  VerifierOptions options;
+// jose::verify_jwt with these options and a fixed key set as its key lookup (what `token verify --jwks` runs).
+struct Verifier {
+  VerifyOptions options;
+  mcpgate::Result<mcpgate::jose::VerifiedJwt> verify(std::string_view jwt, const JwkSet& keys) const {
+    // A view of the caller's set: it outlives the call.
+    std::shared_ptr<const JwkSet> view(&keys, [](const JwkSet*) {});
+    return mcpgate::jose::verify_jwt(jwt, mcpgate::jose::fixed_keys(std::move(view)), options);
+  }
+};
+
+Verifier verifier(AlgorithmSet algorithms = AlgorithmSet::all(), std::shared_ptr<ManualClock> clock = nullptr) {
+  VerifyOptions options;
   options.issuers = {kIssuer};
   options.audiences = {kAudience};
   options.leeway_seconds = 0;
   options.algorithms = algorithms;
   options.clock = clock ? clock : clock_at(kNow);
-  return JwtVerifier(options);
+  return Verifier{options};
 }
 
 json claims() {
@@ -78,7 +86,7 @@ std::string token(const TestKey& key, const std::string& alg, const std::string&
 
 }  // namespace
 
-TEST(JwtVerifier, AcceptsValidTokensForEveryAlgorithm) {
+TEST(VerifyJwt, AcceptsValidTokensForEveryAlgorithm) {
   JwkSet keys = issuer_keys();
   struct Case {
     const TestKey& key;
@@ -91,13 +99,13 @@ TEST(JwtVerifier, AcceptsValidTokensForEveryAlgorithm) {
         Case{p256(), "ES256", "ec-1"}, Case{p384(), "ES384", "ec-2"}, Case{ed25519(), "EdDSA", "ed-1"}}) {
     auto result = verifier().verify(token(c.key, c.alg, c.kid), keys);
     EXPECT_EQ(result.reason, Reason::Ok) << c.alg << ": " << result.detail;
-    EXPECT_TRUE(result.principal.has_value()) << c.alg;
+    EXPECT_TRUE(result.value.has_value()) << c.alg;
   }
 }
 
 // Every key's prepared verification contexts are shared by all threads (each call copies one): concurrent
 // verifications of good and tampered tokens against one key set all come out right.
-TEST(JwtVerifier, ConcurrentVerificationsShareTheKeySetsPreparedContexts) {
+TEST(VerifyJwt, ConcurrentVerificationsShareTheKeySetsPreparedContexts) {
   const JwkSet keys = issuer_keys();
   const std::vector<std::string> good = {token(rsa(), "RS256", "rsa-1"), token(rsa(), "PS256", "rsa-1"),
                                          token(p256(), "ES256", "ec-1"), token(ed25519(), "EdDSA", "ed-1")};
@@ -107,7 +115,7 @@ TEST(JwtVerifier, ConcurrentVerificationsShareTheKeySetsPreparedContexts) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      JwtVerifier v = verifier();
+      Verifier v = verifier();
       for (int i = 0; i < 50; ++i) {
         for (std::size_t k = 0; k < good.size(); ++k) {
           if (!v.verify(good[k], keys).ok()) ++wrong;
@@ -120,10 +128,10 @@ TEST(JwtVerifier, ConcurrentVerificationsShareTheKeySetsPreparedContexts) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(JwtVerifier, BuildsThePrincipalFromVerifiedClaims) {
+TEST(VerifyJwt, BuildsThePrincipalFromVerifiedClaims) {
   auto result = verifier().verify(token(rsa(), "RS256", "rsa-1"), issuer_keys());
   ASSERT_TRUE(result.ok()) << result.detail;
-  const auto& p = *result.principal;
+  const auto& p = result->principal;
   EXPECT_EQ(p.issuer, kIssuer);
   EXPECT_EQ(p.subject, "member-live-1");
   EXPECT_EQ(p.client_id, "connected-app-client-1");
@@ -133,7 +141,7 @@ TEST(JwtVerifier, BuildsThePrincipalFromVerifiedClaims) {
   EXPECT_TRUE(result.detail.empty());
 }
 
-TEST(JwtVerifier, RefusesATamperedPayload) {
+TEST(VerifyJwt, RefusesATamperedPayload) {
   std::string t = tamper_segment(token(p256(), "ES256", "ec-1"), 1, 10);
   auto result = verifier().verify(t, issuer_keys());
   // The tampered byte may break the JSON or a claim; whatever it breaks, the token is refused.
@@ -147,13 +155,13 @@ TEST(JwtVerifier, RefusesATamperedPayload) {
   EXPECT_EQ(verifier().verify(forged, issuer_keys()).reason, Reason::SignatureInvalid);
 }
 
-TEST(JwtVerifier, LooksUpKidOnlyInItsOwnKeySet) {
+TEST(VerifyJwt, LooksUpKidOnlyInItsOwnKeySet) {
   auto result = verifier().verify(token(rsa(), "RS256", "abc"), issuer_keys());
   EXPECT_EQ(result.reason, Reason::KeyNotFound);
   EXPECT_EQ(result.detail, "kid 'abc' not in key set (4 keys)");
 }
 
-TEST(JwtVerifier, IgnoresAnEmbeddedJwkOfTheAttackersKey) {
+TEST(VerifyJwt, IgnoresAnEmbeddedJwkOfTheAttackersKey) {
   TestKey attacker = TestKey::generate(KeyKind::P256);
   json header = {{"alg", "ES256"}, {"jwk", attacker.public_jwk()}, {"jku", "https://attacker.example/jwks"}};
   std::string no_kid = sign_token(attacker, "ES256", header, claims());
@@ -167,31 +175,31 @@ TEST(JwtVerifier, IgnoresAnEmbeddedJwkOfTheAttackersKey) {
             Reason::SignatureInvalid);
 }
 
-TEST(JwtVerifier, RefusesHs256SignedWithThePublicKey) {
+TEST(VerifyJwt, RefusesHs256SignedWithThePublicKey) {
   // The classic RS256→HS256 confusion: HMAC keyed with the issuer's public key (which anyone can fetch).
   std::string t = hmac_token("HS256", rsa().public_pem(), {{"alg", "HS256"}, {"kid", "rsa-1"}}, claims());
   auto result = verifier().verify(t, issuer_keys());
   EXPECT_EQ(result.reason, Reason::AlgorithmHmac);
 }
 
-TEST(JwtVerifier, RefusesRs256HeaderCarryingAnHmacSignature) {
+TEST(VerifyJwt, RefusesRs256HeaderCarryingAnHmacSignature) {
   std::string t = hmac_token("HS256", rsa().public_pem(), {{"alg", "RS256"}, {"kid", "rsa-1"}}, claims());
   EXPECT_EQ(verifier().verify(t, issuer_keys()).reason, Reason::SignatureLength);
 }
 
-TEST(JwtVerifier, RefusesAlgNoneEvenWithAValidLookingSignature) {
+TEST(VerifyJwt, RefusesAlgNoneEvenWithAValidLookingSignature) {
   std::string t = sign_token(rsa(), "RS256", {{"alg", "none"}, {"kid", "rsa-1"}}, claims());
   EXPECT_EQ(verifier().verify(t, issuer_keys()).reason, Reason::AlgorithmNone);
 }
 
-TEST(JwtVerifier, RefusesAnAlgorithmOutsideItsAllowListWithDetail) {
+TEST(VerifyJwt, RefusesAnAlgorithmOutsideItsAllowListWithDetail) {
   auto result =
       verifier(AlgorithmSet::of(Algorithm::RS256)).verify(token(rsa(), "PS256", "rsa-1"), issuer_keys());
   EXPECT_EQ(result.reason, Reason::AlgorithmNotAllowed);
   EXPECT_EQ(result.detail, "alg PS256 not in allow-list RS256");
 }
 
-TEST(JwtVerifier, RefusesAKidWhoseKeyIsOfAnotherFamily) {
+TEST(VerifyJwt, RefusesAKidWhoseKeyIsOfAnotherFamily) {
   // An ES256 token naming the RSA key's kid: the key's type decides, not the token.
   auto result = verifier().verify(token(p256(), "ES256", "rsa-1"), issuer_keys());
   EXPECT_EQ(result.reason, Reason::KeyAlgorithmMismatch);
@@ -200,7 +208,7 @@ TEST(JwtVerifier, RefusesAKidWhoseKeyIsOfAnotherFamily) {
             Reason::KeyAlgorithmMismatch);
 }
 
-TEST(JwtVerifier, RefusesAnAlgorithmTheKeysOwnAlgForbids) {
+TEST(VerifyJwt, RefusesAnAlgorithmTheKeysOwnAlgForbids) {
   json jwk = rsa().public_jwk("pinned");
   jwk["alg"] = "RS256";
   JwkSet keys = JwkSet::parse(jwks_json({jwk}));
@@ -210,7 +218,7 @@ TEST(JwtVerifier, RefusesAnAlgorithmTheKeysOwnAlgForbids) {
   EXPECT_EQ(result.detail, "key 'pinned' (RSA, alg RS256) does not allow PS256");
 }
 
-TEST(JwtVerifier, TriesEachKeyThatAllowsTheAlgWhenTheTokenHasNoKid) {
+TEST(VerifyJwt, TriesEachKeyThatAllowsTheAlgWhenTheTokenHasNoKid) {
   TestKey second = TestKey::generate(KeyKind::P256);
   JwkSet keys = JwkSet::parse(jwks_json({rsa().public_jwk(), p256().public_jwk(), second.public_jwk()}));
   EXPECT_TRUE(verifier().verify(token(second, "ES256", ""), keys).ok());
@@ -222,13 +230,13 @@ TEST(JwtVerifier, TriesEachKeyThatAllowsTheAlgWhenTheTokenHasNoKid) {
   EXPECT_EQ(result.detail, "token has no kid; tried 2 key(s) allowing ES256");
 }
 
-TEST(JwtVerifier, RefusesAKidlessTokenWhenNoKeyAllowsItsAlg) {
+TEST(VerifyJwt, RefusesAKidlessTokenWhenNoKeyAllowsItsAlg) {
   JwkSet keys = JwkSet::parse(jwks_json({rsa().public_jwk("rsa-1")}));
   auto result = verifier().verify(token(ed25519(), "EdDSA", ""), keys);
   EXPECT_EQ(result.reason, Reason::KeyNotFound);
 }
 
-TEST(JwtVerifier, ChecksClaimsBeforeTheSignature) {
+TEST(VerifyJwt, ChecksClaimsBeforeTheSignature) {
   json expired = claims();
   expired["exp"] = kNow - 1;
   std::string t = token(rsa(), "RS256", "rsa-1", expired);
@@ -236,7 +244,7 @@ TEST(JwtVerifier, ChecksClaimsBeforeTheSignature) {
   EXPECT_EQ(verifier().verify(bad_signature, issuer_keys()).reason, Reason::Expired);
 }
 
-TEST(JwtVerifier, ChecksClaimsBeforeKeyLookup) {
+TEST(VerifyJwt, ChecksClaimsBeforeKeyLookup) {
   json foreign = claims();
   foreign["iss"] = "https://evil.example";
   auto result = verifier().verify(token(rsa(), "RS256", "unknown-kid", foreign), issuer_keys());
@@ -247,7 +255,7 @@ TEST(JwtVerifier, ChecksClaimsBeforeKeyLookup) {
 
 // The CLI's verifier and the serving path's Authenticator share check_claims: both refuse a token without a
 // subject (RFC 9068 §2.2), even one whose signature verifies.
-TEST(JwtVerifier, TokenWithoutSubjectIsRefused) {
+TEST(VerifyJwt, TokenWithoutSubjectIsRefused) {
   json anonymous = claims();
   anonymous.erase("sub");
   EXPECT_EQ(verifier().verify(token(rsa(), "RS256", "rsa-1", anonymous), issuer_keys()).reason,
@@ -257,7 +265,7 @@ TEST(JwtVerifier, TokenWithoutSubjectIsRefused) {
             Reason::SubjectMissing);
 }
 
-TEST(JwtVerifier, ReportsAudienceMismatchWithoutEchoingTokenAudiences) {
+TEST(VerifyJwt, ReportsAudienceMismatchWithoutEchoingTokenAudiences) {
   json other = claims();
   other["aud"] = "secret-other-audience";
   auto result = verifier().verify(token(rsa(), "RS256", "rsa-1", other), issuer_keys());
@@ -266,9 +274,9 @@ TEST(JwtVerifier, ReportsAudienceMismatchWithoutEchoingTokenAudiences) {
   EXPECT_NE(result.detail.find(kAudience), std::string::npos);
 }
 
-TEST(JwtVerifier, UsesTheInjectedClock) {
+TEST(VerifyJwt, UsesTheInjectedClock) {
   auto clock = clock_at(kNow);
-  JwtVerifier v = verifier(AlgorithmSet::all(), clock);
+  Verifier v = verifier(AlgorithmSet::all(), clock);
   std::string t = token(p256(), "ES256", "ec-1");
   EXPECT_TRUE(v.verify(t, issuer_keys()).ok());
   clock->advance(std::chrono::seconds(3600));  // exp == now
@@ -277,20 +285,20 @@ TEST(JwtVerifier, UsesTheInjectedClock) {
   EXPECT_EQ(v.verify(t, issuer_keys()).reason, Reason::NotYetValid);
 }
 
-TEST(JwtVerifier, RefusesDerEcdsaSignatureEndToEnd) {
+TEST(VerifyJwt, RefusesDerEcdsaSignatureEndToEnd) {
   std::string input = mcpgate::jose::testing::signing_input({{"alg", "ES256"}, {"kid", "ec-1"}}, claims());
   std::string t = input + "." + mcpgate::jose::base64url_encode(p256().sign_der_ecdsa("ES256", input));
   EXPECT_EQ(verifier().verify(t, issuer_keys()).reason, Reason::SignatureLength);
 }
 
-TEST(JwtVerifier, RefusesEverythingAgainstAnEmptyKeySet) {
+TEST(VerifyJwt, RefusesEverythingAgainstAnEmptyKeySet) {
   JwkSet empty = JwkSet::parse(R"({"keys":[]})");
   auto result = verifier().verify(token(rsa(), "RS256", "rsa-1"), empty);
   EXPECT_EQ(result.reason, Reason::KeyNotFound);
   EXPECT_EQ(result.detail, "kid 'rsa-1' not in key set (0 keys)");
 }
 
-TEST(JwtVerifier, RefusesAnAtJwtTypedTokenOnlyWhenTypeIsForeign) {
+TEST(VerifyJwt, RefusesAnAtJwtTypedTokenOnlyWhenTypeIsForeign) {
   json header = {{"alg", "ES256"}, {"kid", "ec-1"}, {"typ", "at+jwt"}};
   EXPECT_TRUE(verifier().verify(sign_token(p256(), "ES256", header, claims()), issuer_keys()).ok());
   header["typ"] = "dpop+jwt";

@@ -2,7 +2,7 @@
 // reference parser (Debian's python3-prometheus-client, prometheus_client.parser).
 //
 //   AdminServer admin({.listen_address = "127.0.0.1", .port = 0}, metrics, ready);
-//   ASSERT_TRUE(admin.start(&error));
+//   ASSERT_TRUE(admin.start().ok());
 //   httplib::Client c("127.0.0.1", admin.port());  auto r = c.Get("/metrics");
 #include "observe/admin_server.hpp"
 
@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "integration/process_runner.hpp"
+#include "support/child_process.hpp"
 
 namespace mcpgate::observe {
 namespace {
@@ -96,9 +96,8 @@ class RawConnection {
 
 TEST(AdminServerTest, HealthzAnswersOk) {
   Metrics metrics;
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   ASSERT_GT(admin.port(), 0);
   auto c = client_for(admin);
   auto r = c.Get("/healthz");
@@ -112,9 +111,8 @@ TEST(AdminServerTest, HealthzAnswersOk) {
 // before, two worker threads held by silent connections made /healthz wait for their 5 s timeouts in turn.
 TEST(AdminServerTest, HealthzAnswersWhileIdleConnectionsAreOpen) {
   Metrics metrics;
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   std::vector<RawConnection> idle;
   for (int i = 0; i < 10; ++i) {
     idle.emplace_back(admin.port());  // connects, sends nothing
@@ -134,9 +132,8 @@ TEST(AdminServerTest, HealthzAnswersWhileIdleConnectionsAreOpen) {
 // not after 5 s.
 TEST(AdminServerTest, SilentConnectionIsClosedWellBeforeFiveSeconds) {
   Metrics metrics;
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   RawConnection silent(admin.port());
   ASSERT_TRUE(silent.connected());
   bool closed = false;
@@ -147,12 +144,11 @@ TEST(AdminServerTest, SilentConnectionIsClosedWellBeforeFiveSeconds) {
 TEST(AdminServerTest, ReadyzFollowsTheCallbackInBothStates) {
   Metrics metrics;
   std::atomic<bool> ready{false};
-  AdminServer admin(any_port(), metrics, [&](std::string& detail) {
-    if (!ready) detail = "jwks not loaded for \"https://a.example\"";
-    return ready.load();
+  AdminServer admin(any_port(), metrics, [&] {
+    if (!ready) return mcpgate::Status{mcpgate::Reason::KeysUnavailable, "jwks not loaded for \"https://a.example\""};
+    return mcpgate::Status{};
   });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  ASSERT_TRUE(admin.start().ok());
   auto c = client_for(admin);
   auto r = c.Get("/readyz");
   ASSERT_TRUE(r);
@@ -169,9 +165,8 @@ TEST(AdminServerTest, ReadyzFollowsTheCallbackInBothStates) {
 
 TEST(AdminServerTest, AnythingElseIs404) {
   Metrics metrics;
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   auto c = client_for(admin);
   for (const char* path : {"/", "/metrics/", "/healthz/x", "/mcp", "/.well-known/oauth-protected-resource"}) {
     auto r = c.Get(path);
@@ -186,9 +181,8 @@ TEST(AdminServerTest, AnythingElseIs404) {
 TEST(AdminServerTest, MetricsHasThePrometheusContentTypeAndTheRegistry) {
   Metrics metrics;
   metrics.count_request("/mcp", "POST", 200);
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   auto c = client_for(admin);
   auto r = c.Get("/metrics");
   ASSERT_TRUE(r);
@@ -199,11 +193,11 @@ TEST(AdminServerTest, MetricsHasThePrometheusContentTypeAndTheRegistry) {
 
 TEST(AdminServerTest, StartTwiceFailsAndStopIsIdempotent) {
   Metrics metrics;
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
-  EXPECT_FALSE(admin.start(&error));
-  EXPECT_FALSE(error.empty());
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
+  mcpgate::Status again = admin.start();
+  EXPECT_EQ(again.reason, mcpgate::Reason::ListenFailed);
+  EXPECT_FALSE(again.detail.empty());
   int port = admin.port();
   admin.stop();
   admin.stop();
@@ -215,22 +209,21 @@ TEST(AdminServerTest, StartTwiceFailsAndStopIsIdempotent) {
 TEST(AdminServerTest, StopRightAfterStartReturns) {
   Metrics metrics;
   for (int i = 0; i < 20; ++i) {
-    AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-    std::string error;
-    ASSERT_TRUE(admin.start(&error)) << error;
+    AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+    ASSERT_TRUE(admin.start().ok());
     admin.stop();
   }
 }
 
 TEST(AdminServerTest, BusyPortIsReportedNotThrown) {
   Metrics metrics;
-  AdminServer first(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(first.start(&error)) << error;
+  AdminServer first(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(first.start().ok());
   AdminServer second({.listen_address = "127.0.0.1", .port = first.port()}, metrics,
-                     [](std::string&) { return true; });
-  EXPECT_FALSE(second.start(&error));
-  EXPECT_NE(error.find(std::to_string(first.port())), std::string::npos) << error;
+                     [] { return mcpgate::Status{}; });
+  mcpgate::Status busy = second.start();
+  EXPECT_EQ(busy.reason, mcpgate::Reason::ListenFailed);
+  EXPECT_NE(busy.detail.find(std::to_string(first.port())), std::string::npos) << busy.detail;
 }
 
 // prometheus_client.parser is the reference Python implementation of the text format; it raises on
@@ -290,9 +283,8 @@ TEST(AdminServerTest, ScrapedMetricsParseAsPrometheusText) {
         issuers.push_back({"stytch.com/project-test-1", 1, 1, -1, false});
         cache = {10, 5};
       });
-  AdminServer admin(any_port(), metrics, [](std::string&) { return true; });
-  std::string error;
-  ASSERT_TRUE(admin.start(&error)) << error;
+  AdminServer admin(any_port(), metrics, [] { return mcpgate::Status{}; });
+  ASSERT_TRUE(admin.start().ok());
   auto c = client_for(admin);
   auto r = c.Get("/metrics");
   ASSERT_TRUE(r);
