@@ -23,6 +23,7 @@
 #include "http/cors.hpp"
 #include "http/resource_metadata.hpp"
 #include "core/shared_slot.hpp"
+#include "mcp/inspect.hpp"
 #include "mcp/list_filter.hpp"
 
 namespace mcpgate {
@@ -86,6 +87,8 @@ class Guard::Impl {
 
  private:
   Impl(Config config, http::ResourceMetadata metadata, std::unique_ptr<auth::Authenticator> authenticator);
+  Decision step_up(const CallRequest& req, const auth::RouteRule& route, const mcp::Inspection& in,
+                   const std::vector<std::string>& missing, HeaderList cors, bool& in_band) const;
   Decision discovery(std::string_view method, std::string_view path) const;
   Decision refuse(Reason reason, std::string_view path, const auth::RouteRule* rule, std::string_view origin,
                   double retry_after) const;

@@ -2,6 +2,7 @@
 // route's [[routes.rules]]. See src/auth/call_rules.hpp for the rule language, src/mcp/inspect.hpp for the
 // inspection, docs/authorization.md for which client gets which answer.
 #include <algorithm>
+#include <optional>
 
 #include "http/challenge.hpp"
 #include "http/guard.hpp"
@@ -71,6 +72,106 @@ std::string union_scope(const Principal& who, const std::vector<std::string>& ro
   return out;
 }
 
+// A refusal with a JSON body (JSON-RPC error or result): the CORS headers of the request, never cached.
+Decision json_answer(HeaderList headers, int status, std::string body, Reason reason) {
+  headers.emplace_back("Content-Type", "application/json");
+  headers.emplace_back("Cache-Control", "no-store");
+  Decision d;
+  d.allow = false;
+  d.status = status;
+  d.reason = reason;
+  d.headers = std::move(headers);
+  d.body = std::move(body);
+  return d;
+}
+
+bool names_a_target(std::string_view method) {
+  return method == "tools/call" || method == "prompts/get" || method == "resources/read" ||
+         method == "resources/subscribe" || method == "resources/unsubscribe";
+}
+
+// Forward-auth: no body, only what the SEP-2243 headers say (the upstream must check them against the body).
+// nullopt when there is nothing to judge (no Mcp-Method on a route without rules: its scopes decided).
+std::optional<mcp::Inspection> inspect_headers(const McpHeaders& h, const auth::RouteRule& route) {
+  mcp::Inspection in;
+  if (!h.view.method) {
+    if (route.calls.empty()) return std::nullopt;
+    in.verdict = mcp::Verdict::HeaderMismatch;
+    in.detail = "Mcp-Method is required here: forward-auth judges MCP rules from the request headers";
+    return in;
+  }
+  mcp::Call call;
+  call.method = std::string(*h.view.method);
+  if (h.view.name) {
+    auto name = mcp::decode_header_value(*h.view.name);
+    if (!name) {
+      in.verdict = mcp::Verdict::HeaderMismatch;
+      in.detail = "Mcp-Name is not valid base64";
+    } else {
+      call.target = std::move(*name);
+      call.has_target = true;
+    }
+  }
+  // A method that names a tool, prompt or resource without Mcp-Name would slip past every rule on a target.
+  if (names_a_target(call.method) && !call.has_target && in.verdict == mcp::Verdict::Ok && !route.calls.empty()) {
+    in.verdict = mcp::Verdict::HeaderMismatch;
+    in.detail = "Mcp-Name is required for " + call.method + " here: forward-auth judges rules from the headers";
+  }
+  in.calls.push_back(std::move(call));
+  return in;
+}
+
+// What the rules say of every message of the request; the strictest verdict answers for all of them.
+struct Judgment {
+  const auth::CallRule* deciding = nullptr;  // the rule that decided (for the access log)
+  std::vector<std::string> missing;          // scopes a step-up must add
+  bool forbidden = false;
+};
+
+Judgment judge_calls(const auth::RouteRule& route, const mcp::Inspection& in, const Principal* who) {
+  Judgment j;
+  for (const auto& call : in.calls) {
+    if (call.method.empty()) continue;  // a response to the server's request: nothing to authorize
+    auth::CallVerdict v = route.calls.judge(
+        call.method, call.has_target ? std::optional<std::string_view>(call.target) : std::nullopt, who);
+    if (v.kind == auth::CallVerdict::Kind::Forbidden) {
+      j.forbidden = true;
+      j.deciding = v.rule;
+      return j;
+    }
+    if (v.kind == auth::CallVerdict::Kind::NeedsScope) {
+      if (j.missing.empty()) j.deciding = v.rule;
+      for (auto& s : v.missing)
+        if (std::find(j.missing.begin(), j.missing.end(), s) == j.missing.end()) j.missing.push_back(std::move(s));
+    } else if (!j.deciding && v.rule && in.calls.size() == 1) {
+      j.deciding = v.rule;
+    }
+  }
+  return j;
+}
+
+Decision forbidden_answer(const mcp::Inspection& in, HeaderList cors) {
+  const bool notification = in.calls.size() == 1 && in.calls.front().notification;
+  json body = {{"jsonrpc", "2.0"},
+               {"id", notification ? json(nullptr) : in.id},
+               {"error", {{"code", kForbiddenCode}, {"message", "Forbidden: this request is not allowed"}}}};
+  return json_answer(std::move(cors), 403, dump(body), Reason::CallDenied);
+}
+
+// ChatGPT (Apps SDK): the step-up as a tool result the model sees, with the challenge the host acts on.
+Decision in_band_step_up(const mcp::Inspection& in, const http::Refusal& challenge, const std::string& scope,
+                         HeaderList cors) {
+  std::string www_authenticate;
+  for (const auto& [k, v] : challenge.headers)
+    if (k == "WWW-Authenticate") www_authenticate = v;
+  json result = {{"content", json::array({{{"type", "text"},
+                                           {"text", "This tool needs more access. Sign in again to grant: " + scope}}})},
+                 {"isError", true},
+                 {"_meta", {{"mcp/www_authenticate", json::array({www_authenticate})}}}};
+  json body = {{"jsonrpc", "2.0"}, {"id", in.id}, {"result", std::move(result)}};
+  return json_answer(std::move(cors), 200, dump(body), Reason::InsufficientScope);
+}
+
 }  // namespace
 
 bool Guard::Impl::inspects(std::string_view method, std::string_view path) const {
@@ -92,139 +193,60 @@ CallOutcome Guard::Impl::decide_call(const CallRequest& req) const {
   const McpHeaders h = mcp_headers(req.headers);
   HeaderList cors;
   if (h.has_origin) cors_->add_response_headers(h.origin, cors);
-  auto refuse_json = [&](int status, std::string body, Reason reason) {
-    HeaderList headers = cors;
-    headers.emplace_back("Content-Type", "application/json");
-    headers.emplace_back("Cache-Control", "no-store");
-    out.decision = {};
-    out.decision.allow = false;
-    out.decision.status = status;
-    out.decision.reason = reason;
-    out.decision.headers = std::move(headers);
-    out.decision.body = std::move(body);
-    return out;
-  };
 
   mcp::Inspection in;
-  if (req.body) {
-    if (h.ambiguous) {
-      in.verdict = mcp::Verdict::UnreadableBody;
-      in.detail = "Content-Type or Content-Encoding appears twice";
-    } else {
-      in = mcp::inspect(*req.body, h.view);
-    }
+  if (!req.body) {
+    std::optional<mcp::Inspection> from_headers = inspect_headers(h, route);
+    if (!from_headers) return out;
+    in = std::move(*from_headers);
+  } else if (h.ambiguous) {
+    in.verdict = mcp::Verdict::UnreadableBody;
+    in.detail = "Content-Type or Content-Encoding appears twice";
   } else {
-    // Forward-auth: no body, only what the headers say (the upstream must check them against the body).
-    if (!h.view.method) {
-      if (route.calls.empty()) return out;  // no rule to apply: the route's scopes decided
-      in.verdict = mcp::Verdict::HeaderMismatch;
-      in.detail = "Mcp-Method is required here: forward-auth judges MCP rules from the request headers";
-    } else {
-      mcp::Call call;
-      call.method = std::string(*h.view.method);
-      if (h.view.name) {
-        auto name = mcp::decode_header_value(*h.view.name);
-        if (!name) {
-          in.verdict = mcp::Verdict::HeaderMismatch;
-          in.detail = "Mcp-Name is not valid base64";
-        } else {
-          call.target = std::move(*name);
-          call.has_target = true;
-        }
-      }
-      // A method that names a tool, prompt or resource without Mcp-Name would slip past every rule on a target.
-      const bool named = call.method == "tools/call" || call.method == "prompts/get" ||
-                         call.method == "resources/read" || call.method == "resources/subscribe" ||
-                         call.method == "resources/unsubscribe";
-      if (named && !call.has_target && in.verdict == mcp::Verdict::Ok && !route.calls.empty()) {
-        in.verdict = mcp::Verdict::HeaderMismatch;
-        in.detail = "Mcp-Name is required for " + call.method + " here: forward-auth judges rules from the headers";
-      }
-      in.calls.push_back(std::move(call));
-    }
+    in = mcp::inspect(*req.body, h.view);
   }
   if (!in.calls.empty()) {
     out.mcp_method = in.batch ? "batch" : clip(in.calls.front().method);
     if (!in.batch && in.calls.front().has_target) out.mcp_target = clip(in.calls.front().target);
   }
-  if (in.verdict != mcp::Verdict::Ok)
-    return refuse_json(mcp::http_status(in.verdict), mcp::error_body(in), reason_of(in.verdict));
-
-  // Every message judged on its own; the strictest verdict answers for the request.
-  const auth::CallRule* deciding = nullptr;
-  std::vector<std::string> missing;
-  bool forbidden = false;
-  for (const auto& call : in.calls) {
-    if (call.method.empty()) continue;  // a response to the server's request: nothing to authorize
-    auth::CallVerdict v = route.calls.judge(call.method,
-                                            call.has_target ? std::optional<std::string_view>(call.target)
-                                                            : std::nullopt,
-                                            req.principal);
-    if (v.kind == auth::CallVerdict::Kind::Forbidden) {
-      forbidden = true;
-      deciding = v.rule;
-      break;
-    }
-    if (v.kind == auth::CallVerdict::Kind::NeedsScope) {
-      if (missing.empty()) deciding = v.rule;
-      for (auto& s : v.missing)
-        if (std::find(missing.begin(), missing.end(), s) == missing.end()) missing.push_back(std::move(s));
-    } else if (!deciding && v.rule && in.calls.size() == 1) {
-      deciding = v.rule;
-    }
+  if (in.verdict != mcp::Verdict::Ok) {
+    out.decision = json_answer(std::move(cors), mcp::http_status(in.verdict), mcp::error_body(in), reason_of(in.verdict));
+    return out;
   }
-  if (deciding) out.rule = deciding->name;
-  if (!forbidden && missing.empty() && !route.calls.empty()) {
+
+  const Judgment j = judge_calls(route, in, req.principal);
+  if (j.deciding) out.rule = j.deciding->name;
+  if (j.forbidden) {
+    out.decision = forbidden_answer(in, std::move(cors));
+  } else if (!j.missing.empty() && req.principal) {
+    out.decision = step_up(req, route, in, j.missing, std::move(cors), out.step_up_in_band);
+  } else if (j.missing.empty() && !route.calls.empty()) {
     out.lists = mcp::list_requests(in.calls);
     out.stateless = in.protocol_version == mcp::kStatelessRevision;
   }
-  if (forbidden) {
-    const bool notification = in.calls.size() == 1 && in.calls.front().notification;
-    json body = {{"jsonrpc", "2.0"},
-                 {"id", notification ? json(nullptr) : in.id},
-                 {"error", {{"code", kForbiddenCode}, {"message", "Forbidden: this request is not allowed"}}}};
-    return refuse_json(403, dump(body), Reason::CallDenied);
-  }
-  if (!missing.empty() && req.principal) {
-    const auto& resource = metadata_->resource_for(req.path);
-    const std::string scope = union_scope(*req.principal, route.scopes, missing);
-    http::Refusal r = http::refusal_for(Reason::InsufficientScope, {.realm = config_.server.realm,
-                                                                    .resource_metadata = resource.metadata_url,
-                                                                    .scope = scope});
-    const bool in_band = req.in_band_step_up && route.step_up_in_band && !in.batch && in.calls.size() == 1 &&
-                         in.calls.front().method == "tools/call" && !in.calls.front().notification;
-    if (in_band) {
-      // ChatGPT (Apps SDK): a tool result the model sees, with the challenge the host acts on.
-      std::string challenge;
-      for (const auto& [k, v] : r.headers)
-        if (k == "WWW-Authenticate") challenge = v;
-      json result = {
-          {"content", json::array({{{"type", "text"},
-                                    {"text", "This tool needs more access. Sign in again to grant: " + scope}}})},
-          {"isError", true},
-          {"_meta", {{"mcp/www_authenticate", json::array({challenge})}}}};
-      json body = {{"jsonrpc", "2.0"}, {"id", in.id}, {"result", std::move(result)}};
-      out.step_up_in_band = true;
-      out.decision = {};
-      out.decision.allow = false;
-      out.decision.status = 200;
-      out.decision.reason = Reason::InsufficientScope;
-      out.decision.headers = cors;
-      out.decision.headers.emplace_back("Content-Type", "application/json");
-      out.decision.headers.emplace_back("Cache-Control", "no-store");
-      out.decision.body = dump(body);
-      return out;
-    }
-    for (auto& hd : r.headers) cors.push_back(std::move(hd));
-    out.decision = {};
-    out.decision.allow = false;
-    out.decision.status = r.status;
-    out.decision.reason = Reason::InsufficientScope;
-    out.decision.headers = std::move(cors);
-    out.decision.body = std::move(r.body);
-    return out;
-  }
   return out;
+}
+
+// The 403 insufficient_scope challenge asking for the union of scopes, or (ChatGPT, one tools/call, route
+// step_up = "tool_result") the same challenge inside a 200 tool result.
+Decision Guard::Impl::step_up(const CallRequest& req, const auth::RouteRule& route, const mcp::Inspection& in,
+                              const std::vector<std::string>& missing, HeaderList cors, bool& in_band) const {
+  const std::string scope = union_scope(*req.principal, route.scopes, missing);
+  http::Refusal r = http::refusal_for(Reason::InsufficientScope,
+                                      {.realm = config_.server.realm,
+                                       .resource_metadata = metadata_->resource_for(req.path).metadata_url,
+                                       .scope = scope});
+  in_band = req.in_band_step_up && route.step_up_in_band && !in.batch && in.calls.size() == 1 &&
+            in.calls.front().method == "tools/call" && !in.calls.front().notification;
+  if (in_band) return in_band_step_up(in, r, scope, std::move(cors));
+  for (auto& header : r.headers) cors.push_back(std::move(header));
+  Decision d;
+  d.allow = false;
+  d.status = r.status;
+  d.reason = Reason::InsufficientScope;
+  d.headers = std::move(cors);
+  d.body = std::move(r.body);
+  return d;
 }
 
 mcp::Filtered Guard::Impl::filter_list(std::string_view path, const Principal* principal, const CallOutcome& call,
