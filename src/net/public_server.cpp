@@ -353,6 +353,204 @@ struct Connection {
   std::list<Connection*>::iterator self;
 };
 
+// A step of handle() or exchange() that may answer the request itself: the outcome of that answer (whether
+// the connection takes another request), or nullopt when the next step goes on with the request.
+using Answered = std::optional<bool>;
+
+// One request while handle()'s steps judge it. Its record's views point into it and into the head, so it
+// stays where it was made.
+struct Request {
+  Request(Connection& connection, const RequestHead& request_head, bool keep_alive,
+          std::string_view id_header)
+      : c(connection),
+        head(request_head),
+        keep(keep_alive),
+        request_id(field(request_head.fields, id_header)) {
+    if (!observe::acceptable_request_id(request_id)) request_id = observe::new_request_id();
+    rec.method = head.method;
+    rec.target = head.target;
+    rec.request_id = request_id;
+    rec.remote_addr = c.peer;
+    fields.reserve(head.fields.size());
+    for (const auto& [k, v] : head.fields) fields.push_back({k, v});
+  }
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  // Before the record is handed on (to an answer, or to the exchange): who asked, and the time so far.
+  void finish_rec() {
+    rec.principal = who.get();
+    rec.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  }
+  // What an MCP request asked and which rule decided (views into `call`, which outlives the record's use).
+  void record_call(const CallOutcome& call) {
+    rec.mcp_method = call.mcp_method;
+    rec.mcp_target = call.mcp_target;
+    rec.rule = call.rule;
+  }
+
+  Connection& c;
+  const RequestHead& head;
+  const bool keep;
+  const Clock::time_point started = Clock::now();
+  std::string request_id;
+  Completed rec;
+  std::shared_ptr<const Principal> who;
+  std::vector<HeaderField> fields;  // head.fields as the Guard reads them
+};
+
+// One upstream exchange: the state exchange()'s steps share. Every way out closes the upstream connection,
+// unless it was parked for a next request.
+struct Exchange {
+  Connection& c;
+  const RequestHead& head;  // the request as forwarded (a decoded chunked body has a Content-Length)
+  gateway::UpstreamRequest up;
+  Completed& rec;
+  HeaderList ours;  // the gateway's own response fields: request id, the Guard's, a sealed session id
+  const bool keep;
+  const CallOutcome* call;  // an inspected list request on a route with rules: its answer is filtered
+  std::string_view path;    // decoded, as judged
+  const Clock::time_point started = Clock::now();
+  std::string request_head{};        // for the upstream: the body keeps its bytes, with our own framing
+  bool whole_body_here = false;      // the body is all in c.in: sent with the head, and again on a retry
+  bool body_complete = false;        // the client's body was read to its end
+  std::shared_ptr<Stream> stream{};  // to the upstream
+  bool parked = false;
+  ResponseHead rh{};
+  std::string response_bytes{};  // from the upstream, not relayed yet
+
+  ~Exchange() {
+    if (!parked && stream) stream->close();
+  }
+  const std::string& route() const { return up.route->prefix; }
+};
+
+// How writing a request to the upstream went: `answered` when the exchange is over (the client was answered
+// or left); else `ec`, the write's error (none: the whole request is out).
+struct Sent {
+  Answered answered;
+  error_code ec;
+};
+
+// Relaying one response body to the client: one buffer read from the upstream, written to the client, then
+// the next (backpressure: at most one buffer per stream in memory).
+struct Relay {
+  bool event_stream = false;
+  bool collect = false;     // a list answer on a route with rules: read whole, filtered, sent with its length
+  bool coded_list = false;  // collected, but coded anyway (the upstream ignored identity): never relayed
+  bool chunk_to_client = false;  // re-chunked for the client: the upstream's own chunking is never relayed
+  bool keep_client = false;
+  // The response head for the client. It goes out with the first body bytes when they came with it, and the
+  // last chunk with the last bytes (one write, one packet for a whole small answer); alone when the body is
+  // still to come (a stream's client sees the head at once).
+  std::string head;
+  bool head_sent = false, terminated = false;
+  std::string collected;
+  bool collect_overflow = false;
+  std::uint64_t left = 0;  // of a Content-Length body
+  ChunkedDecoder decoder;
+  std::string data;  // decoded chunk data, on its way to the client
+  std::string tail;  // the last bytes the client got: at an event boundary?
+  bool upstream_done = false, upstream_broken = false, client_gone = false;
+  // Bytes past the framed end of the response: the connection's framing is off, it is never reused (the next
+  // request's answer must not start with them).
+  bool extra = false;
+  error_code wec;
+};
+
+// The request head for the upstream: the proxy's fields, and our own framing of the body. `plain_answer`: a
+// list answer is read to be filtered, so it must come as plain bytes.
+std::string upstream_request_head(const gateway::UpstreamRequest& up, const RequestHead& head,
+                                  bool plain_answer) {
+  std::string out;
+  out.reserve(512);
+  out.append(up.method)
+      .append(" ")
+      .append(up.target)
+      .append(" HTTP/1.1\r\nHost: ")
+      .append(up.upstream->authority);
+  out.append("\r\n");
+  if (plain_answer) {
+    // The client's Accept-Encoding (Node's fetch always sends gzip, deflate) is replaced by identity; a list
+    // answer that still arrives coded is 502.
+    append_without_field(out, up.fields, "accept-encoding");
+    out += "Accept-Encoding: identity\r\n";
+  } else {
+    out.append(up.fields);
+  }
+  if (head.framing == Framing::Length)
+    out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
+  if (head.framing == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
+  // No body: said so for the methods that usually have one (RFC 9110 §8.6), or the upstream waits for it.
+  if (head.framing == Framing::None && (up.method == "POST" || up.method == "PUT" || up.method == "PATCH"))
+    out += "Content-Length: 0\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// The last fields of a response head for the client (its Connection), then the blank line.
+void end_response_head(std::string& head, bool keep, int version_minor) {
+  gateway::HeadWriter writer(head);
+  if (!keep) writer.field("Connection", "close");
+  if (keep && version_minor == 0) writer.field("Connection", "keep-alive");
+  head += "\r\n";
+}
+
+// The response head for the client, and how the body is relayed (after x.rh, the upstream's head).
+void plan_relay(const Exchange& x, Relay& r) {
+  const RequestHead& head = x.head;
+  const ResponseHead& rh = x.rh;
+  const bool client_chunked = head.version_minor == 1;
+  const bool relayed_length = rh.framing == BodyFraming::Length;
+  r.keep_client = x.keep;
+  r.head.reserve(512);
+  r.head.append("HTTP/1.1 ")
+      .append(std::to_string(rh.status))
+      .append(" ")
+      .append(reason_phrase(rh.status))
+      .append("\r\n");
+  gateway::HeadWriter writer(r.head);
+  gateway::write_response_headers(rh.fields, x.ours, writer);
+  if (r.event_stream && field(rh.fields, "x-accel-buffering").empty())
+    writer.field("X-Accel-Buffering", "no");
+  const std::string_view response_type = field(rh.fields, "content-type");
+  r.collect = x.call && rh.status == 200 && head.method != "HEAD" && rh.framing != BodyFraming::None &&
+              (r.event_stream || response_type.find("json") != std::string_view::npos);
+  // Coded anyway (the upstream ignored identity): the filter cannot read it, and it is never relayed unread.
+  r.coded_list = r.collect && !field(rh.fields, "content-encoding").empty() &&
+                 field(rh.fields, "content-encoding") != "identity";
+  if (!r.collect) {  // (a collected list gets its Content-Length once filtered)
+    if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
+      if (const std::string_view cl = field(rh.fields, "content-length");
+          !cl.empty() && head.method == "HEAD")
+        writer.field("Content-Length", cl);
+      else if (rh.status != 204 && rh.status != 304)
+        writer.field("Content-Length", "0");
+    } else if (relayed_length) {
+      writer.field("Content-Length", std::to_string(rh.content_length));
+    } else if (client_chunked) {
+      writer.field("Transfer-Encoding", "chunked");
+    } else {
+      r.keep_client = false;  // HTTP/1.0: the body ends with the connection
+    }
+    end_response_head(r.head, r.keep_client, head.version_minor);
+  }
+  r.chunk_to_client = !r.collect && client_chunked && !relayed_length && rh.framing != BodyFraming::None &&
+                      head.method != "HEAD";
+  r.left = rh.content_length;
+  r.upstream_done = rh.framing == BodyFraming::None;
+  r.extra = rh.framing == BodyFraming::None && !x.response_bytes.empty();
+}
+
+// 429 too_many_streams: the one refusal with no row of the reason table yet (logged without a reason).
+gateway::Answer too_many_streams() {
+  return {
+      429,
+      {{"Cache-Control", "no-store"}, {"Content-Type", "application/json"}, {"Retry-After", "5"}},
+      R"({"error":"too_many_streams","error_description":"This principal already holds as many open event )"
+      R"(streams as allowed."})"};
+}
+
 }  // namespace
 
 struct PublicServer::State {
@@ -401,6 +599,56 @@ struct PublicServer::State {
   void park(Loop& loop, std::string_view key, std::shared_ptr<Stream> stream);
   bool take_stream_slot(const std::string& owner);
   void release_stream_slot(const std::string& owner);
+  // One request's steps (handle()).
+  task<bool> answer_request(Request& r, gateway::Answer a, bool keep);
+  task<bool> answer_forward_auth(Request& r);
+  task<Answered> judge_mcp_body(Request& r, std::string_view path, CallOutcome& call,
+                                std::optional<RequestHead>& decoded);
+  task<bool> forward(Request& r, const RequestHead& sent, std::string_view path,
+                     const HeaderList& guard_fields, const CallOutcome& call);
+  // One upstream exchange's steps (exchange()).
+  struct InFlight {  // an exchange while it runs: counted in active_exchanges() and the in-flight gauge
+    State& s;
+    explicit InFlight(State& state) : s(state) {
+      s.exchanges.fetch_add(1);
+      if (s.proxy.events().in_flight) s.proxy.events().in_flight(+1);
+    }
+    ~InFlight() {
+      s.exchanges.fetch_sub(1);
+      if (s.proxy.events().in_flight) s.proxy.events().in_flight(-1);
+    }
+  };
+  // An event stream's place under gateway.max_streams_per_principal (and in the open-streams gauge) while it
+  // is relayed.
+  struct StreamSlot {
+    State& s;
+    std::string owner;  // "" until taken
+    bool take(std::string who) {
+      if (!s.take_stream_slot(who)) return false;
+      owner = std::move(who);
+      if (s.proxy.events().open_streams) s.proxy.events().open_streams(+1);
+      return true;
+    }
+    ~StreamSlot() {
+      if (owner.empty()) return;
+      s.release_stream_slot(owner);
+      if (s.proxy.events().open_streams) s.proxy.events().open_streams(-1);
+    }
+  };
+  task<Answered> send_request(Exchange& x);
+  task<Sent> write_request(Exchange& x, bool& continue_sent);
+  task<Sent> stream_length_body(Exchange& x);
+  task<Sent> stream_chunked_body(Exchange& x);
+  Clock::duration body_read_time(const Exchange& x) const;
+  task<error_code> read_response_head(Exchange& x, HeadResult& hr);
+  task<bool> upstream_failed(Exchange& x, Reason failure, bool keep, bool body_read);
+  task<bool> respond(Exchange& x);
+  task<void> relay_body(Exchange& x, Relay& r);
+  task<void> relay_buffered(Exchange& x, Relay& r);
+  task<bool> relay_read_failed(Exchange& x, Relay& r, error_code ec);
+  task<bool> deliver(Exchange& x, Relay& r, std::string_view bytes, bool last);
+  task<bool> send_filtered_list(Exchange& x, Relay& r);
+  task<bool> finish_relay(Exchange& x, Relay& r);
 };
 
 ssl::context& PublicServer::State::upstream_tls(const std::string& ca_file) {
@@ -660,129 +908,110 @@ task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, c
 // ---- one request ----
 
 task<bool> PublicServer::State::handle(Connection& c, const RequestHead& head, bool keep) {
-  const auto started = Clock::now();
-  const GatewayConfig& g = config.gateway;
-  std::string request_id(field(head.fields, g.request_id_header));
-  if (!observe::acceptable_request_id(request_id)) request_id = observe::new_request_id();
-  Completed rec;
-  rec.method = head.method;
-  rec.target = head.target;
-  rec.request_id = request_id;
-  rec.remote_addr = c.peer;
-  std::shared_ptr<const Principal> who;
-  auto finish_rec = [&] {
-    rec.principal = who.get();
-    rec.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-  };
-  std::vector<HeaderField> fields;
-  fields.reserve(head.fields.size());
-  for (const auto& [k, v] : head.fields) fields.push_back({k, v});
-
-  if (!known_method(head.method)) {
-    finish_rec();
-    const gateway::Answer a = gateway::json_answer(Reason::MethodNotImplemented);
-    co_return co_await answer(c, head, a, false, rec);
-  }
-  const http::ForwardAuth& forward_auth = impl.forward_auth();
-  if (forward_auth.handles(head.target)) {
-    CallOutcome call;
-    Decision d = forward_auth.decide({.remote_addr = c.peer,
-                                      .method = head.method,
-                                      .target = head.target,
-                                      .headers = fields,
-                                      .header_values = http::TargetEncoding::Raw},
-                                     &call);
-    rec.mcp_method = call.mcp_method;
-    rec.mcp_target = call.mcp_target;
-    rec.rule = call.rule;
-    if (d.allow) who = d.principal;
-    d.allow = false;  // the forward-auth answer is the response
-    finish_rec();
-    const gateway::Answer a = answer_of(d);
-    co_return co_await answer(c, head, a, keep, rec);
-  }
+  Request r(c, head, keep, config.gateway.request_id_header);
+  if (!known_method(head.method))
+    co_return co_await answer_request(r, gateway::json_answer(Reason::MethodNotImplemented), false);
+  if (impl.forward_auth().handles(head.target)) co_return co_await answer_forward_auth(r);
   const http::RequestTarget target = http::parse_request_target(head.target);
-  if (!target.ok) {
-    finish_rec();
-    const gateway::Answer a = answer_of(impl.refusal(Reason::RequestTargetRefused, "/"));
-    co_return co_await answer(c, head, a, keep, rec);
-  }
+  if (!target.ok)
+    co_return co_await answer_request(r, answer_of(impl.refusal(Reason::RequestTargetRefused, "/")), keep);
   Decision d = impl.decide({.method = head.method,
                             .path = target.path,
                             .query_has_access_token = target.query_has_access_token,
-                            .headers = fields});
-  if (!d.allow) {
-    finish_rec();
-    const gateway::Answer a = answer_of(d);
-    co_return co_await answer(c, head, a, keep, rec);
-  }
-  who = std::move(d.principal);
+                            .headers = r.fields});
+  if (!d.allow) co_return co_await answer_request(r, answer_of(d), keep);
+  r.who = std::move(d.principal);
   const std::string route = proxy.route_of(head.method, target.path);
-  rec.route = route;
-  rec.routed_public = !route.empty();
+  r.rec.route = route;
+  r.rec.routed_public = !route.empty();
   if (head.framing != Framing::None &&
       (head.method == "GET" || head.method == "HEAD" || head.method == "OPTIONS")) {
     // A body these methods do not have: read as the next request by some servers, so never forwarded.
-    finish_rec();
-    const gateway::Answer a = answer_of(impl.refusal(Reason::BodyNotAllowed, target.path));
-    co_return co_await answer(c, head, a, false, rec);
+    co_return co_await answer_request(r, answer_of(impl.refusal(Reason::BodyNotAllowed, target.path)), false);
   }
-  // An MCP POST: the body is read whole, inspected and judged before anything reaches the upstream.
   CallOutcome call;
-  std::optional<RequestHead> buffered;  // a chunked body, decoded: forwarded with a Content-Length
-  const RequestHead* sent = &head;
-  if (head.method == "POST" && impl.inspects(head.method, target.path)) {
-    WholeBody body = co_await read_whole_body(c, head);
-    if (body.gone) co_return false;
-    if (body.refused != Reason::Ok) {
-      finish_rec();
-      const gateway::Answer a = gateway::json_answer(body.refused);
-      co_return co_await answer(c, head, a, false, rec);  // the rest is not read: the connection closes
-    }
-    if (head.framing == Framing::Chunked) {
-      buffered = head;
-      buffered->framing = Framing::Length;
-      buffered->content_length = body.decoded.size();
-      buffered->expect_continue = false;
-      c.in.insert(0, body.decoded);
-      sent = &*buffered;
-    }
-    const std::size_t length = sent->framing == Framing::Length ? static_cast<std::size_t>(sent->content_length) : 0;
-    call = impl.decide_call({.path = target.path,
-                             .headers = fields,
-                             .body = std::string_view(c.in).substr(0, length),
-                             .principal = who.get()});
-    rec.mcp_method = call.mcp_method;
-    rec.mcp_target = call.mcp_target;
-    rec.rule = call.rule;
-    if (!call.decision.allow) {
-      finish_rec();
-      c.in.erase(0, length);
-      gateway::Answer a = answer_of(call.decision);
-      a.headers.emplace_back(g.request_id_header, request_id);
-      co_return co_await answer(c, *sent, a, keep, rec, true);
-    }
+  std::optional<RequestHead> decoded;  // a chunked body, decoded: forwarded with a Content-Length
+  if (head.method == "POST" && impl.inspects(head.method, target.path))
+    if (const Answered a = co_await judge_mcp_body(r, target.path, call, decoded)) co_return *a;
+  co_return co_await forward(r, decoded ? *decoded : head, target.path, d.headers, call);
+}
+
+// Answers the request with the gateway's own answer (the record finished first).
+task<bool> PublicServer::State::answer_request(Request& r, gateway::Answer a, bool keep) {
+  r.finish_rec();
+  co_return co_await answer(r.c, r.head, a, keep, r.rec);
+}
+
+// A forward-auth request (nginx auth_request, Traefik, Caddy): the Guard's decision is the whole answer.
+task<bool> PublicServer::State::answer_forward_auth(Request& r) {
+  CallOutcome call;
+  const Decision d = impl.forward_auth().decide({.remote_addr = r.c.peer,
+                                                 .method = r.head.method,
+                                                 .target = r.head.target,
+                                                 .headers = r.fields,
+                                                 .header_values = http::TargetEncoding::Raw},
+                                                &call);
+  r.record_call(call);
+  if (d.allow) r.who = d.principal;
+  co_return co_await answer_request(r, answer_of(d), r.keep);
+}
+
+// An MCP POST: the body is read whole, inspected and judged before anything reaches the upstream. A chunked
+// one goes on decoded, put back in c.in with `decoded` as its head.
+task<Answered> PublicServer::State::judge_mcp_body(Request& r, std::string_view path, CallOutcome& call,
+                                                   std::optional<RequestHead>& decoded) {
+  Connection& c = r.c;
+  WholeBody body = co_await read_whole_body(c, r.head);
+  if (body.gone) co_return false;
+  // The rest is not read: the connection closes.
+  if (body.refused != Reason::Ok)
+    co_return co_await answer_request(r, gateway::json_answer(body.refused), false);
+  if (r.head.framing == Framing::Chunked) {
+    decoded = r.head;
+    decoded->framing = Framing::Length;
+    decoded->content_length = body.decoded.size();
+    decoded->expect_continue = false;
+    c.in.insert(0, body.decoded);
   }
-  HeaderList ours = {{g.request_id_header, request_id}};
-  for (const auto& [k, v] : d.headers)
+  const RequestHead& sent = decoded ? *decoded : r.head;
+  const std::size_t length =
+      sent.framing == Framing::Length ? static_cast<std::size_t>(sent.content_length) : 0;
+  call = impl.decide_call({.path = path,
+                           .headers = r.fields,
+                           .body = std::string_view(c.in).substr(0, length),
+                           .principal = r.who.get()});
+  r.record_call(call);
+  if (call.decision.allow) co_return std::nullopt;
+  r.finish_rec();
+  c.in.erase(0, length);
+  gateway::Answer a = answer_of(call.decision);
+  a.headers.emplace_back(config.gateway.request_id_header, r.request_id);
+  co_return co_await answer(c, sent, a, r.keep, r.rec, true);
+}
+
+// The judged request on to its route's upstream, unless the proxy answers it itself (no upstream for the
+// path, a session id that does not open, a service token missing, ...).
+task<bool> PublicServer::State::forward(Request& r, const RequestHead& sent, std::string_view path,
+                                        const HeaderList& guard_fields, const CallOutcome& call) {
+  HeaderList ours = {{config.gateway.request_id_header, r.request_id}};
+  for (const auto& [k, v] : guard_fields)
     if (!http::has_forbidden_octet(v)) ours.emplace_back(k, v);
-  gateway::Prepared p = proxy.prepare({.method = head.method,
-                                       .target = head.target,
-                                       .path = target.path,
-                                       .headers = head.fields,
-                                       .principal = who.get(),
-                                       .remote_addr = c.peer,
-                                       .remote_trusted = guard.is_trusted_proxy(c.peer),
-                                       .request_id = request_id,
+  gateway::Prepared p = proxy.prepare({.method = r.head.method,
+                                       .target = r.head.target,
+                                       .path = path,
+                                       .headers = r.head.fields,
+                                       .principal = r.who.get(),
+                                       .remote_addr = r.c.peer,
+                                       .remote_trusted = guard.is_trusted_proxy(r.c.peer),
+                                       .request_id = r.request_id,
                                        .tls = static_cast<bool>(tls)});
-  finish_rec();
+  r.finish_rec();
   if (p.answer) {
     const gateway::Answer a = with_fields(std::move(*p.answer), ours);
-    co_return co_await answer(c, *sent, a, keep, rec);
+    co_return co_await answer(r.c, sent, a, r.keep, r.rec);
   }
-  const bool result = co_await exchange(c, *sent, std::move(*p.upstream), rec, std::move(ours), keep,
-                                        call.lists.empty() ? nullptr : &call, target.path);
-  co_return result;
+  co_return co_await exchange(r.c, sent, std::move(*p.upstream), r.rec, std::move(ours), r.keep,
+                              call.lists.empty() ? nullptr : &call, path);
 }
 
 // ---- upstream connections ----
@@ -868,423 +1097,384 @@ void PublicServer::State::release_stream_slot(const std::string& owner) {
 task<bool> PublicServer::State::exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up,
                                          Completed& rec, HeaderList ours, bool keep, const CallOutcome* call,
                                          std::string_view path) {
-  const ServerConfig& sc = config.server;
-  const GatewayConfig& g = config.gateway;
-  const gateway::ProxyEvents& events = proxy.events();
-  const std::string& route = up.route->prefix;
-  Stream& client = *c.client;
-  if (head.framing == Framing::Length && head.content_length > sc.max_body_bytes) {
+  if (head.framing == Framing::Length && head.content_length > config.server.max_body_bytes) {
     const gateway::Answer a = gateway::json_answer(Reason::RequestTooLarge);
     co_return co_await answer(c, head, a, false, rec, true);
   }
-  exchanges.fetch_add(1);
-  if (events.in_flight) events.in_flight(+1);
-  struct Done {
-    State& s;
-    const gateway::ProxyEvents& e;
-    ~Done() {
-      s.exchanges.fetch_sub(1);
-      if (e.in_flight) e.in_flight(-1);
-    }
-  } done{*this, events};
-  const auto started = Clock::now();
+  const InFlight counted(*this);
+  Exchange x{c, head, std::move(up), rec, std::move(ours), keep, call, path};
+  x.request_head = upstream_request_head(x.up, head, call != nullptr);
+  x.whole_body_here = head.framing == Framing::None ||
+                      (head.framing == Framing::Length && c.in.size() >= head.content_length);
+  x.body_complete = x.whole_body_here;
+  if (const Answered a = co_await send_request(x)) co_return *a;
+  co_return co_await respond(x);
+}
 
-  // The request head for the upstream; the body keeps its bytes, with our own framing.
-  std::string out;
-  out.reserve(512);
-  out.append(up.method).append(" ").append(up.target).append(" HTTP/1.1\r\nHost: ").append(up.upstream->authority);
-  out.append("\r\n");
-  if (call) {
-    // A list answer is read to be filtered: it must come as plain bytes, so the client's Accept-Encoding
-    // (Node's fetch always sends gzip, deflate) is replaced by identity; one that still arrives coded is 502.
-    append_without_field(out, up.fields, "accept-encoding");
-    out += "Accept-Encoding: identity\r\n";
-  } else {
-    out.append(up.fields);
-  }
-  if (head.framing == Framing::Length) out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
-  if (head.framing == Framing::Chunked) out += "Transfer-Encoding: chunked\r\n";
-  // No body: said so for the methods that usually have one (RFC 9110 §8.6), or the upstream waits for it.
-  if (head.framing == Framing::None && (up.method == "POST" || up.method == "PUT" || up.method == "PATCH"))
-    out += "Content-Length: 0\r\n";
-  out += "\r\n";
-  // A body that is already here in full can be sent again on a fresh connection when a kept-alive one
-  // turns out to be closed; a streamed body cannot.
-  const bool whole_body_here = head.framing == Framing::None ||
-                               (head.framing == Framing::Length && c.in.size() >= head.content_length);
+// Sends the request and reads the response head into x.rh (the body's first bytes stay in x.response_bytes),
+// once more on a fresh connection when a kept-alive one turns out to have been closed. Answered: the client
+// got the gateway's own answer instead (502, 504, 400, 413), or left.
+task<Answered> PublicServer::State::send_request(Exchange& x) {
   // Retried only when the upstream cannot have acted on it: the method is idempotent (RFC 9110 §9.2.2), or
   // the write itself failed on a connection the upstream had already closed.
-  const bool idempotent = up.method == "GET" || up.method == "HEAD" || up.method == "OPTIONS" ||
-                          up.method == "PUT" || up.method == "DELETE";
-  // The whole body must arrive within header_timeout (each read within read_timeout): a client trickling
-  // a body cannot hold an upstream connection indefinitely.
-  const Clock::time_point body_deadline = started + seconds(g.header_timeout);
-  auto read_deadline = [&] {
-    const Clock::duration left = body_deadline - Clock::now();
-    return std::max(Clock::duration::zero(), std::min(seconds(sc.read_timeout), left));
-  };
-
-  std::shared_ptr<Stream> stream;
-  struct CloseUnlessParked {  // every way out of this exchange closes the upstream connection, but a park
-    std::shared_ptr<Stream>& stream;
-    bool parked = false;
-    ~CloseUnlessParked() {
-      if (!parked && stream) stream->close();
-    }
-  } guard{stream};
-  bool reused = false, body_complete = whole_body_here, write_failed = false;
-  Reason failure = Reason::Ok;
+  const bool idempotent = x.up.method == "GET" || x.up.method == "HEAD" || x.up.method == "OPTIONS" ||
+                          x.up.method == "PUT" || x.up.method == "DELETE";
   bool continue_sent = false;
-  std::string response_bytes;
-  ResponseHead rh;
-  HeadResult hr;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    stream = co_await connect_upstream(c.loop, up, reused, failure);
-    if (!stream) {
-      if (events.upstream_error) events.upstream_error(route, error_kind(failure));
-      const gateway::Answer a = with_fields(gateway::json_answer(failure), ours);
-      co_return co_await answer(c, head, a, keep, rec);  // answer() reads the unread body, or closes
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    Reason failure = Reason::Ok;
+    x.stream = co_await connect_upstream(x.c.loop, x.up, reused, failure);
+    if (!x.stream)
+      co_return co_await upstream_failed(x, failure, x.keep, false);  // reads the body, or closes
+    x.c.upstream = x.stream;
+    const Sent sent = co_await write_request(x, continue_sent);
+    if (sent.answered) co_return sent.answered;
+    x.response_bytes.clear();
+    HeadResult hr;
+    const error_code ec = sent.ec ? sent.ec : co_await read_response_head(x, hr);
+    if (!ec && hr.status == HeadStatus::Complete) {
+      if (x.head.framing == Framing::Length && x.whole_body_here) x.c.in.erase(0, x.head.content_length);
+      x.response_bytes.erase(0, hr.consumed);
+      co_return std::nullopt;
     }
-    c.upstream = stream;
-    stream->expire_after(seconds(sc.write_timeout));
-    error_code ec;
-    if (head.framing == Framing::Length && whole_body_here) {
-      ec = co_await stream->write(out, std::string_view(c.in).substr(0, head.content_length));
-    } else {
-      ec = co_await stream->write(out);
-      if (!ec && head.framing != Framing::None && head.expect_continue && !continue_sent) {
-        continue_sent = true;
-        client.expire_after(seconds(sc.write_timeout));
-        ec = co_await client.write("HTTP/1.1 100 Continue\r\n\r\n");
-        if (ec) co_return false;
-      }
-      // Streamed: every byte as it arrives, never decoded or decompressed; the cap holds for both framings.
-      if (!ec && head.framing == Framing::Length) {
-        std::uint64_t left = head.content_length;
-        while (left && !ec) {
-          if (c.in.empty()) {
-            client.expire_after(read_deadline());
-            auto [rec_ec, n] = co_await client.read_append(c.in);
-            if (rec_ec || !n) co_return false;
-          }
-          const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
-          stream->expire_after(seconds(sc.write_timeout));
-          ec = co_await stream->write(std::string_view(c.in).substr(0, take));
-          c.in.erase(0, take);
-          left -= take;
-        }
-        body_complete = left == 0 && !ec;
-      } else if (!ec && head.framing == Framing::Chunked) {
-        ChunkedDecoder decoder;
-        std::string data;
-        for (;;) {
-          std::size_t used = 0;
-          const auto status = decoder.feed(c.in, used, data);
-          c.in.erase(0, used);
-          if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > sc.max_body_bytes) {
-            // The upstream never gets the last chunk: no complete request reaches it.
-            const gateway::Answer a = gateway::json_answer(status == ChunkedDecoder::Status::Malformed
-                                                               ? Reason::ChunkedBodyMalformed
-                                                               : Reason::RequestTooLarge);
-            co_return co_await answer(c, head, a, false, rec, true);
-          }
-          if (!data.empty()) {
-            stream->expire_after(seconds(sc.write_timeout));
-            const std::string size_line = hex(data.size()) + "\r\n";
-            ec = co_await stream->write(size_line, data, "\r\n");
-            data.clear();
-            if (ec) break;
-          }
-          if (status == ChunkedDecoder::Status::Done) {
-            stream->expire_after(seconds(sc.write_timeout));
-            ec = co_await stream->write("0\r\n\r\n");
-            body_complete = !ec;
-            break;
-          }
-          client.expire_after(read_deadline());
-          auto [rec_ec, n] = co_await client.read_append(c.in);
-          if (rec_ec || !n) co_return false;
-        }
-      }
-      client.no_deadline();
-    }
-    write_failed = static_cast<bool>(ec);
-    // The response head, within header_timeout of the end of the request.
-    response_bytes.clear();
-    hr = {};
-    if (!ec) {
-      stream->expire_after(seconds(g.header_timeout));
-      for (;;) {
-        hr = parse_response_head(response_bytes, kMaxResponseHead, head.method == "HEAD", rh);
-        if (hr.status == HeadStatus::Complete && rh.status >= 100 && rh.status < 200) {
-          response_bytes.erase(0, hr.consumed);  // 100 Continue and other interim answers: not relayed
-          continue;
-        }
-        if (hr.status != HeadStatus::Incomplete) break;
-        auto [rec_ec, n] = co_await stream->read_append(response_bytes);
-        if (rec_ec || !n) {
-          ec = rec_ec ? rec_ec : asio::error::eof;
-          break;
-        }
-      }
-    }
-    if (!ec && hr.status == HeadStatus::Complete) break;
-    const bool timed_out = stream->expired();
-    stream->close();
-    c.upstream.reset();
+    const bool timed_out = x.stream->expired();
+    x.stream->close();
+    x.c.upstream.reset();
     // A kept-alive connection the upstream had closed, nothing answered: once more on a new connection,
     // when the upstream cannot have acted on the request.
-    if (reused && !timed_out && response_bytes.empty() && whole_body_here && attempt == 0 &&
-        (idempotent || write_failed))
+    if (reused && !timed_out && x.response_bytes.empty() && x.whole_body_here && attempt == 0 &&
+        (idempotent || sent.ec))
       continue;
     failure = timed_out                          ? Reason::UpstreamTimeout
               : hr.status == HeadStatus::Refused ? Reason::UpstreamBroken  // a head that is not HTTP/1.x
                                                  : Reason::UpstreamUnavailable;
-    if (events.upstream_error) events.upstream_error(route, error_kind(failure));
-    const gateway::Answer a = with_fields(gateway::json_answer(failure), ours);
-    if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
+    if (x.head.framing == Framing::Length && x.whole_body_here) x.c.in.erase(0, x.head.content_length);
     // A body not read to its end leaves the connection's framing unknown: answer and close.
-    co_return co_await answer(c, head, a, keep && body_complete, rec, true);
+    co_return co_await upstream_failed(x, failure, x.keep && x.body_complete, true);
   }
-  if (head.framing == Framing::Length && whole_body_here) c.in.erase(0, head.content_length);
-  response_bytes.erase(0, hr.consumed);
-  // A stream may now live for hours: what only the request needed goes (memory per open stream).
-  std::string().swap(out);
-  std::string().swap(up.fields);
-  const bool event_stream = is_event_stream(rh.fields);
-  if (event_stream) c.in.shrink_to_fit();  // (a plain answer keeps the buffer for the next request)
-  if (events.upstream_headers)
-    events.upstream_headers(route, std::chrono::duration<double>(Clock::now() - started).count());
+}
 
-  if (auto sealed = proxy.upstream_answered(up, rh.status, rh.fields)) ours.emplace_back("Mcp-Session-Id", std::move(*sealed));
-  std::string slot_owner;
-  if (event_stream) {
-    slot_owner = rec.principal ? gateway::session_owner(*rec.principal) : "addr\n" + c.peer;
-    if (!take_stream_slot(slot_owner)) {
-      c.upstream.reset();
-      // The one refusal with no row of the reason table yet (429 too_many_streams): logged without a reason.
-      gateway::Answer a{
-          429,
-          {{"Cache-Control", "no-store"}, {"Content-Type", "application/json"}, {"Retry-After", "5"}},
-          R"({"error":"too_many_streams","error_description":"This principal already holds as many open event )"
-          R"(streams as allowed."})"};
-      a = with_fields(std::move(a), ours);
-      co_return co_await answer(c, head, a, keep, rec, true);
+// Writes the request: head and body at once when the body is all here; else the head, the 100 Continue a
+// waiting client needs, then the body as it arrives (never decoded or decompressed; the cap holds for both
+// framings).
+task<Sent> PublicServer::State::write_request(Exchange& x, bool& continue_sent) {
+  const RequestHead& head = x.head;
+  const Clock::duration write_timeout = seconds(config.server.write_timeout);
+  x.stream->expire_after(write_timeout);
+  if (head.framing == Framing::Length && x.whole_body_here) {
+    const std::string_view body = std::string_view(x.c.in).substr(0, head.content_length);
+    co_return Sent{std::nullopt, co_await x.stream->write(x.request_head, body)};
+  }
+  Sent sent{std::nullopt, co_await x.stream->write(x.request_head)};
+  if (!sent.ec && head.framing != Framing::None && head.expect_continue && !continue_sent) {
+    continue_sent = true;
+    x.c.client->expire_after(write_timeout);
+    if (co_await x.c.client->write("HTTP/1.1 100 Continue\r\n\r\n")) co_return Sent{false, {}};
+  }
+  if (!sent.ec && head.framing == Framing::Length)
+    sent = co_await stream_length_body(x);
+  else if (!sent.ec && head.framing == Framing::Chunked)
+    sent = co_await stream_chunked_body(x);
+  if (!sent.answered) x.c.client->no_deadline();  // the body is through
+  co_return sent;
+}
+
+// The next read of a streamed body: within read_timeout, and the whole body within header_timeout of the
+// exchange's start (a client trickling a body cannot hold an upstream connection indefinitely).
+Clock::duration PublicServer::State::body_read_time(const Exchange& x) const {
+  const Clock::duration left = x.started + seconds(config.gateway.header_timeout) - Clock::now();
+  return std::max(Clock::duration::zero(), std::min(seconds(config.server.read_timeout), left));
+}
+
+// A Content-Length body, written to the upstream as it arrives from the client.
+task<Sent> PublicServer::State::stream_length_body(Exchange& x) {
+  Connection& c = x.c;
+  error_code ec;
+  std::uint64_t left = x.head.content_length;
+  while (left && !ec) {
+    if (c.in.empty()) {
+      c.client->expire_after(body_read_time(x));
+      auto [read_ec, n] = co_await c.client->read_append(c.in);
+      if (read_ec || !n) co_return Sent{false, {}};
     }
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, c.in.size()));
+    x.stream->expire_after(seconds(config.server.write_timeout));
+    ec = co_await x.stream->write(std::string_view(c.in).substr(0, take));
+    c.in.erase(0, take);
+    left -= take;
   }
-  struct Slot {
-    State& s;
-    std::string owner;
-    const gateway::ProxyEvents& e;
-    ~Slot() {
-      if (owner.empty()) return;
-      s.release_stream_slot(owner);
-      if (e.open_streams) e.open_streams(-1);
-    }
-  } slot{*this, slot_owner, events};
-  if (event_stream && events.open_streams) events.open_streams(+1);
+  x.body_complete = left == 0 && !ec;
+  co_return Sent{std::nullopt, ec};
+}
 
-  // The response head for the client.
-  const bool client_chunked = head.version_minor == 1;
-  const bool relayed_length = rh.framing == BodyFraming::Length;
-  bool keep_client = keep;
-  std::string rhead;
-  rhead.reserve(512);
-  rhead.append("HTTP/1.1 ").append(std::to_string(rh.status)).append(" ").append(reason_phrase(rh.status)).append("\r\n");
-  gateway::HeadWriter writer(rhead);
-  gateway::write_response_headers(rh.fields, ours, writer);
-  if (event_stream && field(rh.fields, "x-accel-buffering").empty()) writer.field("X-Accel-Buffering", "no");
-  // A list answer on a route with rules: read whole, filtered, then sent with its new length (below).
-  const std::string_view response_type = field(rh.fields, "content-type");
-  const bool collect = call && rh.status == 200 && head.method != "HEAD" && rh.framing != BodyFraming::None &&
-                       (event_stream || response_type.find("json") != std::string_view::npos);
-  // Coded anyway (the upstream ignored identity): the filter cannot read it, and it is never relayed unread.
-  const bool coded_list = collect && !field(rh.fields, "content-encoding").empty() &&
-                          field(rh.fields, "content-encoding") != "identity";
-  std::string collected;
-  bool collect_overflow = false;
-  if (collect) {
-  } else if (head.method == "HEAD" || rh.framing == BodyFraming::None) {
-    if (const std::string_view cl = field(rh.fields, "content-length"); !cl.empty() && head.method == "HEAD")
-      writer.field("Content-Length", cl);
-    else if (rh.status != 204 && rh.status != 304)
-      writer.field("Content-Length", "0");
-  } else if (relayed_length) {
-    writer.field("Content-Length", std::to_string(rh.content_length));
-  } else if (client_chunked) {
-    writer.field("Transfer-Encoding", "chunked");
-  } else {
-    keep_client = false;  // HTTP/1.0: the body ends with the connection
-  }
-  if (!collect) {
-    if (!keep_client) writer.field("Connection", "close");
-    if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
-    rhead += "\r\n";
-  }
-  rec.status = rh.status;
-  c.streaming = !collect && event_stream &&
-                (head.method == "GET" || field(head.fields, "mcp-method") == "subscriptions/listen");
-  c.drain_stream = false;
-
-  // The body: one buffer read from the upstream, written to the client, then the next (backpressure).
-  const Clock::duration tick = event_stream && g.sse_keepalive > 0 ? seconds(g.sse_keepalive) : seconds(g.header_timeout);
-  std::uint64_t left = rh.content_length;
+// A chunked body, decoded as it arrives and chunked again for the upstream. A malformed or too large one is
+// refused, and the upstream never gets its last chunk: no complete request reaches it.
+task<Sent> PublicServer::State::stream_chunked_body(Exchange& x) {
+  Connection& c = x.c;
+  const Clock::duration write_timeout = seconds(config.server.write_timeout);
   ChunkedDecoder decoder;
-  std::string tail;  // the last bytes the client got: at an event boundary?
-  bool upstream_done = rh.framing == BodyFraming::None, upstream_broken = false, client_gone = false;
-  // Bytes past the framed end of the response: the connection's framing is off, it is never reused (the next
-  // request's answer must not start with them).
-  bool extra = rh.framing == BodyFraming::None && !response_bytes.empty();
   std::string data;
-  // Re-chunked for the client: the upstream's own chunking is never relayed.
-  const bool chunk_to_client =
-      !collect && client_chunked && !relayed_length && rh.framing != BodyFraming::None && head.method != "HEAD";
-  // The head goes out with the first body bytes when they came with it, and the last chunk with the last
-  // bytes (one write, one packet for a whole small answer); the head goes alone when the body is still to
-  // come (a stream's client sees the head at once).
-  bool head_sent = false, terminated = false;
-  error_code wec;
-  auto deliver = [&](std::string_view bytes, bool last) -> task<bool> {
-    if (collect) {
-      if (collected.size() + bytes.size() > g.list_max_bytes) {
-        collect_overflow = true;
-        co_return false;
-      }
-      collected.append(bytes);
-      co_return true;
+  for (;;) {
+    std::size_t used = 0;
+    const auto status = decoder.feed(c.in, used, data);
+    c.in.erase(0, used);
+    if (status == ChunkedDecoder::Status::Malformed || decoder.data_bytes() > config.server.max_body_bytes) {
+      const gateway::Answer a =
+          gateway::json_answer(status == ChunkedDecoder::Status::Malformed ? Reason::ChunkedBodyMalformed
+                                                                           : Reason::RequestTooLarge);
+      co_return Sent{co_await answer(c, x.head, a, false, x.rec, true), {}};
     }
-    const bool terminate = last && chunk_to_client;
-    if (bytes.empty() && head_sent && !terminate) co_return true;
-    const std::string_view h = head_sent ? std::string_view() : std::string_view(rhead);
-    client.expire_after(seconds(sc.write_timeout));
-    if (chunk_to_client && !bytes.empty()) {
-      const std::string size_line = hex(bytes.size()) + "\r\n";
-      wec = co_await client.write(h, size_line, bytes, terminate ? "\r\n0\r\n\r\n" : "\r\n");
-    } else {
-      wec = co_await client.write(h, bytes, terminate ? "0\r\n\r\n" : "");
+    if (!data.empty()) {
+      x.stream->expire_after(write_timeout);
+      const std::string size_line = hex(data.size()) + "\r\n";
+      const error_code ec = co_await x.stream->write(size_line, data, "\r\n");
+      data.clear();
+      if (ec) co_return Sent{std::nullopt, ec};
     }
-    client.no_deadline();
-    if (!head_sent) {
-      head_sent = true;
-      std::string().swap(rhead);
-      decltype(rh.fields)().swap(rh.fields);
-      HeaderList().swap(ours);
+    if (status == ChunkedDecoder::Status::Done) {
+      x.stream->expire_after(write_timeout);
+      const error_code ec = co_await x.stream->write("0\r\n\r\n");
+      x.body_complete = !ec;
+      co_return Sent{std::nullopt, ec};
     }
-    terminated = terminated || terminate;
-    rec.bytes_out += bytes.size();
-    tail.append(bytes.substr(bytes.size() > 4 ? bytes.size() - 4 : 0));
-    if (tail.size() > 4) tail.erase(0, tail.size() - 4);
-    co_return !wec;
-  };
-  if ((response_bytes.empty() || upstream_done) && !co_await deliver({}, false)) client_gone = true;
-  while (!upstream_done && !client_gone && !collect_overflow && !stopping) {
-    // What is already buffered first (bytes that came with the head).
-    if (!response_bytes.empty()) {
-      if (rh.framing == BodyFraming::Chunked) {
-        std::size_t used = 0;
-        const auto st = decoder.feed(response_bytes, used, data);
-        response_bytes.erase(0, used);
-        if (st == ChunkedDecoder::Status::Malformed) {
-          upstream_broken = true;
-          break;
-        }
-        if (!co_await deliver(data, st == ChunkedDecoder::Status::Done)) client_gone = true;
-        data.clear();
-        if (st == ChunkedDecoder::Status::Done) {
-          upstream_done = true;
-          extra = !response_bytes.empty();
-        }
-      } else if (rh.framing == BodyFraming::Length) {
-        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, response_bytes.size()));
-        if (!co_await deliver(std::string_view(response_bytes).substr(0, take), take == left)) client_gone = true;
-        response_bytes.erase(0, take);
-        left -= take;
-        if (!left) upstream_done = true;
-        extra = !response_bytes.empty();
-        response_bytes.clear();  // anything past the length is not ours to relay
-      } else {
-        if (!co_await deliver(response_bytes, false)) client_gone = true;
-        response_bytes.clear();
-      }
+    c.client->expire_after(body_read_time(x));
+    auto [read_ec, n] = co_await c.client->read_append(c.in);
+    if (read_ec || !n) co_return Sent{false, {}};
+  }
+}
+
+// The response head into x.rh, within header_timeout of the end of the request; interim answers (100
+// Continue, ...) are dropped, not relayed.
+task<error_code> PublicServer::State::read_response_head(Exchange& x, HeadResult& hr) {
+  x.stream->expire_after(seconds(config.gateway.header_timeout));
+  for (;;) {
+    hr = parse_response_head(x.response_bytes, kMaxResponseHead, x.head.method == "HEAD", x.rh);
+    if (hr.status == HeadStatus::Complete && x.rh.status >= 100 && x.rh.status < 200) {
+      x.response_bytes.erase(0, hr.consumed);
       continue;
     }
-    if (c.drain_stream) break;
-    stream->expire_after(tick);
-    auto [rec_ec, n] = co_await stream->read_append(response_bytes);
-    if (c.drain_stream || stopping) break;
-    if (rec_ec) {
-      if (stream->expired()) {
-        if (event_stream && g.sse_keepalive > 0) {
-          // Idle: a comment between events keeps idle-timeout proxies open and finds a client that left.
-          if (at_event_boundary(tail) && !co_await deliver(kKeepaliveComment, false)) client_gone = true;
-          continue;
-        }
-        if (events.upstream_error) events.upstream_error(route, "timeout");
-        upstream_broken = true;
-        break;
-      }
-      if ((rec_ec == asio::error::eof || rec_ec == ssl::error::stream_truncated) &&
-          rh.framing == BodyFraming::UntilClose) {
-        upstream_done = true;
-        break;
-      }
-      if (events.upstream_error) events.upstream_error(route, "broken");
-      upstream_broken = true;
-      break;
+    if (hr.status != HeadStatus::Incomplete) co_return error_code();
+    auto [ec, n] = co_await x.stream->read_append(x.response_bytes);
+    if (ec || !n) co_return ec ? ec : error_code(asio::error::eof);
+  }
+}
+
+// The upstream could not be reached, or gave no usable response head: counted, and the client told so.
+task<bool> PublicServer::State::upstream_failed(Exchange& x, Reason failure, bool keep, bool body_read) {
+  const gateway::ProxyEvents& events = proxy.events();
+  if (events.upstream_error) events.upstream_error(x.route(), error_kind(failure));
+  const gateway::Answer a = with_fields(gateway::json_answer(failure), x.ours);
+  co_return co_await answer(x.c, x.head, a, keep, x.rec, body_read);
+}
+
+// The upstream answered: its response goes to the client, relayed as it comes (or, a list on a route with
+// rules, read whole and filtered first).
+task<bool> PublicServer::State::respond(Exchange& x) {
+  const gateway::ProxyEvents& events = proxy.events();
+  // A stream may now live for hours: what only the request needed goes (memory per open stream).
+  std::string().swap(x.request_head);
+  std::string().swap(x.up.fields);
+  Relay r;
+  r.event_stream = is_event_stream(x.rh.fields);
+  if (r.event_stream) x.c.in.shrink_to_fit();  // (a plain answer keeps the buffer for the next request)
+  if (events.upstream_headers)
+    events.upstream_headers(x.route(), std::chrono::duration<double>(Clock::now() - x.started).count());
+  if (auto sealed = proxy.upstream_answered(x.up, x.rh.status, x.rh.fields))
+    x.ours.emplace_back("Mcp-Session-Id", std::move(*sealed));
+  StreamSlot slot{*this, {}};
+  if (r.event_stream &&
+      !slot.take(x.rec.principal ? gateway::session_owner(*x.rec.principal) : "addr\n" + x.c.peer)) {
+    x.c.upstream.reset();
+    const gateway::Answer a = with_fields(too_many_streams(), x.ours);
+    co_return co_await answer(x.c, x.head, a, x.keep, x.rec, true);
+  }
+  plan_relay(x, r);
+  x.rec.status = x.rh.status;
+  x.c.streaming = !r.collect && r.event_stream &&
+                  (x.head.method == "GET" || field(x.head.fields, "mcp-method") == "subscriptions/listen");
+  // A drain that began before this stream did (its sweep of the loop's connections ran already) ends it now.
+  x.c.drain_stream = x.c.streaming && draining;
+  co_await relay_body(x, r);
+  co_return co_await finish_relay(x, r);
+}
+
+// The body, until the upstream ends it, breaks it, the client leaves, a drain ends the stream or the server
+// stops.
+task<void> PublicServer::State::relay_body(Exchange& x, Relay& r) {
+  const GatewayConfig& g = config.gateway;
+  const Clock::duration tick =
+      r.event_stream && g.sse_keepalive > 0 ? seconds(g.sse_keepalive) : seconds(g.header_timeout);
+  if ((x.response_bytes.empty() || r.upstream_done) && !co_await deliver(x, r, {}, false))
+    r.client_gone = true;
+  while (!r.upstream_done && !r.upstream_broken && !r.client_gone && !r.collect_overflow && !stopping) {
+    if (!x.response_bytes.empty()) {  // what is already buffered first (bytes that came with the head)
+      co_await relay_buffered(x, r);
+      continue;
     }
-    if (n == 0) continue;
+    if (x.c.drain_stream) break;
+    x.stream->expire_after(tick);
+    auto [ec, n] = co_await x.stream->read_append(x.response_bytes);
+    if (x.c.drain_stream || stopping) break;
+    if (ec && !co_await relay_read_failed(x, r, ec)) break;
   }
-  c.upstream.reset();
-  c.streaming = false;
-  const bool drained = c.drain_stream || (draining && event_stream);
-  if (upstream_done && !extra && !client_gone && rh.keep_alive && rh.framing != BodyFraming::UntilClose) {
-    park(c.loop, up.pool_key, stream);
-    guard.parked = true;
-  }
-  if (collect && collect_overflow) {
-    client_gone = false;
-    upstream_broken = true;
-  }
-  if (collect && upstream_done && !upstream_broken && !stopping) {
-    mcp::Filtered f = coded_list ? mcp::Filtered{} : impl.filter_list(path, rec.principal, *call, collected, event_stream);
-    std::string().swap(collected);
-    if (!f.ok) {
-      if (events.upstream_error) events.upstream_error(route, "unreadable_list");
-      const gateway::Answer a = with_fields(
-          gateway::json_answer(Reason::UpstreamBroken,
-                               "The upstream MCP server sent a list answer that cannot be filtered."),
-          ours);
-      co_return co_await answer(c, head, a, keep, rec, true);
+}
+
+// Relays the bytes buffered from the upstream, as its framing says.
+task<void> PublicServer::State::relay_buffered(Exchange& x, Relay& r) {
+  std::string& bytes = x.response_bytes;
+  if (x.rh.framing == BodyFraming::Chunked) {
+    std::size_t used = 0;
+    const auto status = r.decoder.feed(bytes, used, r.data);
+    bytes.erase(0, used);
+    if (status == ChunkedDecoder::Status::Malformed) {
+      r.upstream_broken = true;
+      co_return;
     }
-    writer.field("Content-Length", std::to_string(f.body.size()));
-    if (!keep_client) writer.field("Connection", "close");
-    if (keep_client && head.version_minor == 0) writer.field("Connection", "keep-alive");
-    rhead += "\r\n";
-    client.expire_after(seconds(sc.write_timeout));
-    wec = co_await client.write(rhead, f.body);
-    client.no_deadline();
-    rec.bytes_out = f.body.size();
-    if (completed) completed(rec);
-    co_return !wec && keep_client;
+    if (!co_await deliver(x, r, r.data, status == ChunkedDecoder::Status::Done)) r.client_gone = true;
+    r.data.clear();
+    if (status == ChunkedDecoder::Status::Done) {
+      r.upstream_done = true;
+      r.extra = !bytes.empty();
+    }
+  } else if (x.rh.framing == BodyFraming::Length) {
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(r.left, bytes.size()));
+    if (!co_await deliver(x, r, std::string_view(bytes).substr(0, take), take == r.left))
+      r.client_gone = true;
+    bytes.erase(0, take);
+    r.left -= take;
+    if (!r.left) r.upstream_done = true;
+    r.extra = !bytes.empty();
+    bytes.clear();  // anything past the length is not ours to relay
+  } else {
+    if (!co_await deliver(x, r, bytes, false)) r.client_gone = true;
+    bytes.clear();
   }
-  if (upstream_broken && !head_sent && !client_gone && !stopping) {
-    // Broken before the client got a byte: it can still be told so.
-    const gateway::Answer a = with_fields(gateway::json_answer(Reason::UpstreamBroken), ours);
-    co_return co_await answer(c, head, a, false, rec, true);
-  }
-  if (client_gone || upstream_broken || stopping) {
-    // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
-    if (upstream_broken) rec.reason = Reason::UpstreamBroken;  // logged with the status the client got
-    if (completed) completed(rec);
+}
+
+// A read from the upstream failed: true when the relay goes on (an idle event stream got a keep-alive
+// comment); else the body ended (a close that frames it) or the upstream broke it.
+task<bool> PublicServer::State::relay_read_failed(Exchange& x, Relay& r, error_code ec) {
+  const gateway::ProxyEvents& events = proxy.events();
+  if (x.stream->expired()) {
+    if (r.event_stream && config.gateway.sse_keepalive > 0) {
+      // Idle: a comment between events keeps idle-timeout proxies open and finds a client that left.
+      if (at_event_boundary(r.tail) && !co_await deliver(x, r, kKeepaliveComment, false))
+        r.client_gone = true;
+      co_return true;
+    }
+    if (events.upstream_error) events.upstream_error(x.route(), "timeout");
+    r.upstream_broken = true;
     co_return false;
   }
-  if (chunk_to_client && !terminated) {
-    client.expire_after(seconds(sc.write_timeout));
-    wec = co_await client.write("0\r\n\r\n");  // complete, or ended cleanly by drain
-    client.no_deadline();
+  if ((ec == asio::error::eof || ec == ssl::error::stream_truncated) &&
+      x.rh.framing == BodyFraming::UntilClose) {
+    r.upstream_done = true;
+    co_return false;
   }
-  if (completed) completed(rec);
-  co_return !wec && keep_client && !drained;
+  if (events.upstream_error) events.upstream_error(x.route(), "broken");
+  r.upstream_broken = true;
+  co_return false;
+}
+
+// Body bytes to the client (the head with the first of them, the last chunk with the last), or into the list
+// being collected. False when the client is gone, or the list grew past list_max_bytes.
+task<bool> PublicServer::State::deliver(Exchange& x, Relay& r, std::string_view bytes, bool last) {
+  if (r.collect) {
+    if (r.collected.size() + bytes.size() > config.gateway.list_max_bytes) {
+      r.collect_overflow = true;
+      co_return false;
+    }
+    r.collected.append(bytes);
+    co_return true;
+  }
+  const bool terminate = last && r.chunk_to_client;
+  if (bytes.empty() && r.head_sent && !terminate) co_return true;
+  const std::string_view h = r.head_sent ? std::string_view() : std::string_view(r.head);
+  Stream& client = *x.c.client;
+  client.expire_after(seconds(config.server.write_timeout));
+  if (r.chunk_to_client && !bytes.empty()) {
+    const std::string size_line = hex(bytes.size()) + "\r\n";
+    r.wec = co_await client.write(h, size_line, bytes, terminate ? "\r\n0\r\n\r\n" : "\r\n");
+  } else {
+    r.wec = co_await client.write(h, bytes, terminate ? "0\r\n\r\n" : "");
+  }
+  client.no_deadline();
+  if (!r.head_sent) {  // what only the head needed goes (memory per open stream)
+    r.head_sent = true;
+    std::string().swap(r.head);
+    decltype(x.rh.fields)().swap(x.rh.fields);
+    HeaderList().swap(x.ours);
+  }
+  r.terminated = r.terminated || terminate;
+  x.rec.bytes_out += bytes.size();
+  r.tail.append(bytes.substr(bytes.size() > 4 ? bytes.size() - 4 : 0));
+  if (r.tail.size() > 4) r.tail.erase(0, r.tail.size() - 4);
+  co_return !r.wec;
+}
+
+// A list answer read whole: filtered for the principal, then sent with its new length. One the filter cannot
+// read is 502, never relayed unfiltered.
+task<bool> PublicServer::State::send_filtered_list(Exchange& x, Relay& r) {
+  mcp::Filtered f = r.coded_list
+                        ? mcp::Filtered{}
+                        : impl.filter_list(x.path, x.rec.principal, *x.call, r.collected, r.event_stream);
+  std::string().swap(r.collected);
+  if (!f.ok) {
+    const gateway::ProxyEvents& events = proxy.events();
+    if (events.upstream_error) events.upstream_error(x.route(), "unreadable_list");
+    const gateway::Answer a = with_fields(
+        gateway::json_answer(Reason::UpstreamBroken,
+                             "The upstream MCP server sent a list answer that cannot be filtered."),
+        x.ours);
+    co_return co_await answer(x.c, x.head, a, x.keep, x.rec, true);
+  }
+  gateway::HeadWriter(r.head).field("Content-Length", std::to_string(f.body.size()));
+  end_response_head(r.head, r.keep_client, x.head.version_minor);
+  Stream& client = *x.c.client;
+  client.expire_after(seconds(config.server.write_timeout));
+  const error_code ec = co_await client.write(r.head, f.body);
+  client.no_deadline();
+  x.rec.bytes_out = f.body.size();
+  if (completed) completed(x.rec);
+  co_return !ec && r.keep_client;
+}
+
+// After the body: the upstream connection parked when it can take another request, and the client's
+// response completed, answered 502 (nothing of it sent yet) or cut short.
+task<bool> PublicServer::State::finish_relay(Exchange& x, Relay& r) {
+  Connection& c = x.c;
+  c.upstream.reset();
+  c.streaming = false;
+  const bool drained = c.drain_stream || (draining && r.event_stream);
+  if (r.upstream_done && !r.extra && !r.client_gone && x.rh.keep_alive &&
+      x.rh.framing != BodyFraming::UntilClose) {
+    park(c.loop, x.up.pool_key, x.stream);
+    x.parked = true;
+  }
+  if (r.collect && r.collect_overflow) {  // too large to be filtered: refused as a broken answer
+    r.client_gone = false;
+    r.upstream_broken = true;
+  }
+  if (r.collect && r.upstream_done && !r.upstream_broken && !stopping)
+    co_return co_await send_filtered_list(x, r);
+  if (r.upstream_broken && !r.head_sent && !r.client_gone && !stopping) {
+    // Broken before the client got a byte: it can still be told so.
+    const gateway::Answer a = with_fields(gateway::json_answer(Reason::UpstreamBroken), x.ours);
+    co_return co_await answer(c, x.head, a, false, x.rec, true);
+  }
+  if (r.client_gone || r.upstream_broken || stopping) {
+    // A broken upstream breaks the client's response: no terminating chunk, so it sees a truncated stream.
+    if (r.upstream_broken) x.rec.reason = Reason::UpstreamBroken;  // logged with the status the client got
+    if (completed) completed(x.rec);
+    co_return false;
+  }
+  if (r.chunk_to_client && !r.terminated) {
+    c.client->expire_after(seconds(config.server.write_timeout));
+    r.wec = co_await c.client->write("0\r\n\r\n");  // complete, or ended cleanly by drain
+    c.client->no_deadline();
+  }
+  if (completed) completed(x.rec);
+  co_return !r.wec && r.keep_client && !drained;
 }
 
 // ---- lifecycle ----
