@@ -94,12 +94,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const Config& config, std::stri
                                    std::string_view kind) { metrics.count_upstream_error(route, kind); },
       .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); },
       .in_flight = [&metrics](int delta) { metrics.add_in_flight(delta); }};
-  try {
-    g->proxy_ = std::make_unique<gateway::Proxy>(g->config_, g->resolver_, std::move(events),
-                                                 g->config_.store.backend == "env" ? nullptr : g->store_);
-  } catch (const std::exception& e) {
-    return Status{Reason::ConfigInvalid, e.what()};
-  }
+  auto proxy = gateway::Proxy::create(g->config_, g->resolver_, std::move(events),
+                                      g->config_.store.backend == "env" ? nullptr : g->store_);
+  if (!proxy.ok()) return proxy.status();
+  g->proxy_ = std::move(*proxy);
   Guard& checked = *g->guard_;
   metrics.set_snapshot_source([&checked](std::vector<observe::Metrics::IssuerSnapshot>& issuers,
                                          observe::Metrics::CacheSnapshot& cache) {
@@ -174,10 +172,8 @@ void Gateway::reload() {
     log_.event("error", "reload refused", {{"errors", errors}, {"detail", "the running configuration stays"}});
     return;
   }
-  try {
-    proxy_->reload(*next.config);
-  } catch (const std::exception& e) {
-    log_.event("error", "reload refused", {{"errors", {e.what()}}, {"detail", "the running configuration stays"}});
+  if (Status s = proxy_->reload(*next.config); !s.ok()) {
+    log_.event("error", "reload refused", {{"errors", {s.detail}}, {"detail", "the running configuration stays"}});
     return;
   }
   guard_->reload(*next.config);

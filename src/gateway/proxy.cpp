@@ -61,20 +61,22 @@ std::string session_owner(const Principal& principal) {
   return "jwt\n" + principal.issuer + "\n" + principal.subject;
 }
 
-Proxy::RouteTable::RouteTable(const Config& config) : rules(config.routes) {
+Result<std::shared_ptr<const Proxy::RouteTable>> Proxy::RouteTable::build(const Config& config) {
+  auto table = std::make_shared<RouteTable>(config.routes);
   for (const auto& rc : config.routes) {
     if (rc.upstream.empty()) {
-      by_index.push_back(nullptr);
+      table->by_index.push_back(nullptr);
       continue;
     }
     auto up = parse_upstream(rc.upstream);
-    if (!up) throw std::runtime_error("routes " + rc.prefix + ": upstream is not an http(s) URL");
+    if (!up) return Status{Reason::ConfigInvalid, "routes " + rc.prefix + ": upstream is not an http(s) URL"};
     auto secrets = SecretInjection::parse(rc.inject_headers);
-    if (!secrets.plan) throw std::runtime_error("routes " + rc.prefix + ": inject_headers." + secrets.error);
+    if (!secrets.ok()) return Status{secrets.reason, "routes " + rc.prefix + ": inject_headers." + secrets.detail};
     std::string pool_key = up->origin + "\n" + rc.upstream_ca_file;
-    by_index.push_back(std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc),
-                                                     std::move(*secrets.plan), std::move(pool_key)}));
+    table->by_index.push_back(std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc),
+                                                            std::move(*secrets), std::move(pool_key)}));
   }
+  return std::shared_ptr<const RouteTable>(std::move(table));
 }
 
 const Proxy::Route* Proxy::RouteTable::match(std::string_view method, std::string_view path) const {
@@ -83,21 +85,28 @@ const Proxy::Route* Proxy::RouteTable::match(std::string_view method, std::strin
   return by_index[static_cast<std::size_t>(rule.index)].get();
 }
 
-Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events,
-             std::shared_ptr<TokenStore> principals)
-    : config_(config), resolver_(std::move(resolver)), events_(std::move(events)) {
-  if (principals) recorder_ = std::make_unique<PrincipalRecorder>(std::move(principals));
-  table_.store(std::make_shared<const RouteTable>(config_));
-  auto seal = SessionSeal::create(config_.gateway.session_keys);
-  if (!seal.ok()) throw std::runtime_error("gateway.session_keys: " + seal.message());
-  seal_ = std::move(*seal.value);
+Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::shared_ptr<SecretResolver> resolver,
+                                             ProxyEvents events, std::shared_ptr<TokenStore> principals) {
+  auto table = RouteTable::build(config);
+  if (!table.ok()) return table.status();
+  auto seal = SessionSeal::create(config.gateway.session_keys);
+  if (!seal.ok()) return Status{seal.reason, "gateway.session_keys: " + seal.detail};
+  std::unique_ptr<Proxy> proxy(new Proxy(config, std::move(resolver), std::move(events), std::move(*seal)));
+  if (principals) proxy->recorder_ = std::make_unique<PrincipalRecorder>(std::move(principals));
+  proxy->table_.store(std::move(*table));
+  return proxy;
 }
+
+Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events, SessionSeal seal)
+    : config_(config), resolver_(std::move(resolver)), events_(std::move(events)), seal_(std::move(seal)) {}
 
 Proxy::~Proxy() = default;
 
-void Proxy::reload(const Config& config) {
-  auto table = std::make_shared<const RouteTable>(config);  // throws before anything changes
-  table_.store(std::move(table));
+Status Proxy::reload(const Config& config) {
+  auto table = RouteTable::build(config);  // refused before anything changes
+  if (!table.ok()) return table.status();
+  table_.store(std::move(*table));
+  return {};
 }
 
 std::string Proxy::route_of(std::string_view method, std::string_view path) const {

@@ -3,7 +3,8 @@
 // network side (src/net/public_server.cpp) asks prepare() once per request and reports the upstream's
 // response head to upstream_answered().
 //
-//   mcpgate::gateway::Proxy proxy(config, resolver, events, principals);
+//   auto created = mcpgate::gateway::Proxy::create(config, resolver, events, principals);  // or why not
+//   mcpgate::gateway::Proxy& proxy = **created;
 //   mcpgate::gateway::Prepared p = proxy.prepare({.method = "POST", .target = raw, .path = decoded,
 //                                                 .headers = fields, .principal = who, ...});
 //   if (p.answer) reply(p.answer->status, p.answer->headers, p.answer->body);   // log p.answer->reason
@@ -86,11 +87,12 @@ struct Prepared {
 
 class Proxy {
  public:
-  // `resolver` may be null when no route injects {secret:...} references. Throws std::runtime_error naming
-  // the route whose upstream URL is unusable.
-  // `principals`: the store whose `principals` table records who used the gateway (null: not recorded).
-  Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events = {},
-        std::shared_ptr<TokenStore> principals = nullptr);
+  // `resolver` may be null when no route injects {secret:...} references. ConfigInvalid naming the route whose
+  // upstream URL is unusable, SecretReferenceInvalid for a bad inject_headers reference, StoreKeyInvalid for
+  // bad gateway.session_keys. `principals`: the store whose `principals` table records who used the gateway
+  // (null: not recorded).
+  static Result<std::unique_ptr<Proxy>> create(const Config& config, std::shared_ptr<SecretResolver> resolver,
+                                               ProxyEvents events = {}, std::shared_ptr<TokenStore> principals = nullptr);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
@@ -108,8 +110,8 @@ class Proxy {
   // upstream of the very rule its token was judged by.
   std::string route_of(std::string_view method, std::string_view path) const;  // path: decoded
   // SIGHUP: new routes (upstreams, inject_headers) for new requests; exchanges in flight keep theirs.
-  // Throws std::runtime_error (and changes nothing) when an upstream URL is unusable.
-  void reload(const Config& config);
+  // Refused (and nothing changes) for what create() refuses of the routes.
+  Status reload(const Config& config);
   const ProxyEvents& events() const noexcept { return events_; }
 
  private:
@@ -121,11 +123,14 @@ class Proxy {
     std::string pool_key;     // upstream origin + "\n" + CA file
   };
   struct RouteTable {
-    explicit RouteTable(const Config& config);
+    explicit RouteTable(const std::vector<RouteConfig>& routes) : rules(routes) {}
+    static Result<std::shared_ptr<const RouteTable>> build(const Config& config);
     auth::RouteRules rules;
     std::vector<std::unique_ptr<Route>> by_index;  // [[routes]] position → its upstream (null: none)
     const Route* match(std::string_view method, std::string_view path) const;
   };
+
+  Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events, SessionSeal seal);
 
   Config config_;
   std::shared_ptr<SecretResolver> resolver_;

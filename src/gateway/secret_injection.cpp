@@ -15,7 +15,7 @@ void cleanse(std::string& s) {
 
 }  // namespace
 
-SecretInjection::Parsed SecretInjection::parse(
+Result<SecretInjection> SecretInjection::parse(
     const std::vector<std::pair<std::string, std::string>>& inject_headers) {
   SecretInjection plan;
   for (const auto& [name, value] : inject_headers) {
@@ -28,10 +28,11 @@ SecretInjection::Parsed SecretInjection::parse(
       if (!literal.empty()) header.segments.push_back({Segment::Kind::Literal, std::string(literal), {}, {}});
       if (open == std::string_view::npos) break;
       const auto close = text.find('}', open);
-      if (close == std::string_view::npos) return {std::nullopt, name + ": unterminated {secret:"};
+      if (close == std::string_view::npos)
+        return Status{Reason::SecretReferenceInvalid, name + ": unterminated {secret:"};
       const auto written = text.substr(open, close - open + 1);
       auto ref = parse_secret_reference(written);
-      if (!ref.ok()) return {std::nullopt, name + ": " + std::string(written) + ": " + ref.detail};
+      if (!ref.ok()) return Status{Reason::SecretReferenceInvalid, name + ": " + std::string(written) + ": " + ref.detail};
       header.segments.push_back({ref.value->per_user ? Segment::Kind::PerUser : Segment::Kind::Shared,
                                  ref.value->service + "/" + ref.value->key_name, ref.value->service,
                                  ref.value->key_name});
@@ -40,7 +41,7 @@ SecretInjection::Parsed SecretInjection::parse(
     }
     plan.headers_.push_back(std::move(header));
   }
-  return {std::move(plan), {}};
+  return plan;
 }
 
 Injection SecretInjection::fill(SecretResolver* resolver, const Principal* who) const {

@@ -1,8 +1,8 @@
 // secret_injection.hpp — a route's inject_headers, parsed once into templates and filled for each request.
 //
 //   auto parsed = SecretInjection::parse(route.inject_headers);  // when the route table is built
-//   if (!parsed.plan) throw std::runtime_error("inject_headers." + parsed.error);
-//   Injection out = parsed.plan->fill(resolver.get(), who);       // who: the verified principal, or null
+//   if (!parsed.ok()) return parsed.status();                    // SecretReferenceInvalid, detail names it
+//   Injection out = parsed->fill(resolver.get(), who);           // who: the verified principal, or null
 //   if (out.failure == InjectionFailure::PerUserTokenMissing) ... // 403 naming out.reference, "coda/token"
 //   context.injected = std::move(out.headers);
 //
@@ -37,10 +37,9 @@ struct Injection {
 
 class SecretInjection {
  public:
-  struct Parsed;
-
-  // Every header's template, or an error naming the header and its bad reference (a config error).
-  static Parsed parse(const std::vector<std::pair<std::string, std::string>>& inject_headers);
+  // Every header's template, or SecretReferenceInvalid with a detail naming the header and its bad reference
+  // ("X-User-Token: {secret:coda/token@alice}: <why>"): a config error.
+  static Result<SecretInjection> parse(const std::vector<std::pair<std::string, std::string>>& inject_headers);
 
   // `resolver` may be null (no store configured): then any reference fails as Unavailable. On a failure no
   // header is returned.
@@ -62,11 +61,6 @@ class SecretInjection {
 
   std::vector<Header> headers_;
   bool per_user_ = false;  // some header needs the principal
-};
-
-struct SecretInjection::Parsed {
-  std::optional<SecretInjection> plan;
-  std::string error;  // "X-User-Token: {secret:coda/token@alice}: <why>"
 };
 
 }  // namespace mcpgate::gateway

@@ -57,16 +57,16 @@ Principal jwt_user(std::string issuer, std::string subject) {
 
 SecretInjection parsed(std::vector<std::pair<std::string, std::string>> headers) {
   auto out = SecretInjection::parse(headers);
-  EXPECT_TRUE(out.plan) << out.error;
-  return out.plan ? std::move(*out.plan) : SecretInjection{};
+  EXPECT_TRUE(out.ok()) << out.detail;
+  return out.ok() ? std::move(*out) : SecretInjection{};
 }
 
 TEST(SecretInjection, ABadReferenceIsAConfigurationErrorNamingTheHeader) {
   for (const char* bad : {"Bearer {secret:coda/token", "{secret:coda}", "{secret:coda/token@alice}",
                           "{secret:coda/token@subject@x}", "{secret:/token}"}) {
     auto out = SecretInjection::parse({{"X-Token", bad}});
-    EXPECT_FALSE(out.plan) << bad;
-    EXPECT_EQ(out.error.rfind("X-Token: ", 0), 0u) << out.error;
+    EXPECT_EQ(out.reason, Reason::SecretReferenceInvalid) << bad;
+    EXPECT_EQ(out.detail.rfind("X-Token: ", 0), 0u) << out.detail;
   }
 }
 
