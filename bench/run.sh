@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the JOSE micro-benchmark in build-bench (Release) and runs it: full JwtVerifier::verify vs the bare
+# Builds the JOSE micro-benchmark in build-bench (Release) and runs it: full jose::verify_jwt vs the bare
 # EVP_DigestVerify on the same key, 10 interleaved repetitions, then min/median/max of the full/raw ratio.
 #   bench/run.sh                      # all algorithms
 #   bench/run.sh --benchmark_filter=RS256

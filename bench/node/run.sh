@@ -2,7 +2,7 @@
 # mcpgate's JWT verification next to the Node `jose` library, on the very same tokens, side by side in one run.
 #   bench/node/run.sh [ROUNDS]      # default 5 rounds; each: jose_bench Full/<alg> 2 s, then node 2 s per alg
 # Each round, jose_bench makes fresh keys and tokens, exports them (--export-fixtures) and times mcpgate's full
-# JwtVerifier::verify; verify_bench.mjs then times `await jwtVerify(token, createLocalJWKSet(jwks), ...)` on them.
+# jose::verify_jwt; verify_bench.mjs then times `await jwtVerify(token, createLocalJWKSet(jwks), ...)` on them.
 # The order alternates between rounds so drift on the shared machine hits both sides alike. Both sides run a
 # sequential loop; reported per verification: wall-clock time (what one request waits) and CPU time (what the
 # machine pays, all threads). Prints min/median/max of node/mcpgate for each, round by round.
