@@ -1,7 +1,7 @@
 // mcpgate/principal.hpp — who a verified request acts as.
 //
-//   const mcpgate::Principal& who = ...;          // handed to handlers, the gateway and forward-auth
-//   if (who.has_scope("mcp:write")) { ... }
+//   const mcpgate::Principal& who = *decision.principal;  // handed to handlers, the gateway and forward-auth
+//   if (who.has_scope("mcp:write")) log("writer", who.subject);
 //   log("subject", who.subject, "source", mcpgate::source_name(who.source));
 //
 // A Principal only ever comes out of a successful verification (a JWT whose signature and claims checked out, or a

@@ -1,6 +1,6 @@
 // mcpgate/status.hpp — the one closed list of reasons a request or token is refused.
 //
-//   mcpgate::Reason r = verifier.verify(token, keys).reason;
+//   mcpgate::Reason r = decision.reason;             // a Guard's Decision, any Status or Result<T>
 //   if (r != mcpgate::Reason::Ok) {
 //     int status = mcpgate::http_status(r);        // 400, 401, 403 or 503
 //     auto code = mcpgate::oauth_error(r);         // "invalid_token", "" for a bare challenge
@@ -121,6 +121,8 @@ namespace mcpgate {
     "The store holds no service token for this user and this upstream.")                                    \
   X(UpstreamCredentialsUnavailable, "upstream_credentials_unavailable", 502, "",                            \
     "The service token for the upstream could not be read from the store.")                                 \
+  X(TooManyStreams, "too_many_streams", 429, "",                                                            \
+    "This principal already holds as many open event streams as allowed.")                                  \
   X(UpstreamUnavailable, "upstream_unavailable", 502, "", "The upstream MCP server could not be reached.")  \
   X(UpstreamTimeout, "upstream_timeout", 504, "", "The upstream MCP server did not answer in time.")       \
   X(UpstreamBroken, "upstream_broken", 502, "", "The upstream MCP server sent a broken response.")          \
@@ -198,9 +200,9 @@ struct Status {
 
 // A value or the Status saying why there is none (absl::StatusOr's shape, the reason table's vocabulary):
 //
-//   mcpgate::Result<Keyring> ring = Keyring::parse(text);
-//   if (!ring.ok()) return ring.status();     // or ring.reason, ring.detail
-//   use(*ring);
+//   mcpgate::Result<mcpgate::StoreOptions> options = mcpgate::StoreOptions::from_environment();
+//   if (!options.ok()) return options.status();     // or options.reason, options.detail
+//   options->sqlite_path = "tokens.db";
 template <class T>
 struct Result : Status {
   std::optional<T> value;  // set exactly when ok()

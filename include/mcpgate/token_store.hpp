@@ -1,9 +1,9 @@
 // mcpgate/token_store.hpp — encrypted upstream service tokens, the audit log and the principals table.
 //
-//   mcpgate::StoreOptions options = mcpgate::StoreOptions::from_environment();   // or fill the struct yourself
-//   auto opened = mcpgate::TokenStore::open(options);
+//   mcpgate::Result<mcpgate::StoreOptions> options = mcpgate::StoreOptions::from_environment();  // or fill it
+//   auto opened = mcpgate::TokenStore::open(*options);
 //   if (!opened.ok()) { std::cerr << opened.message(); return; }
-//   auto& store = *opened.value;
+//   auto& store = *opened;
 //   store->put({"github", "token", std::nullopt}, value, {"alice", "req-1"});   // AES-256-GCM, active key
 //   auto mine = store->read({"github", "token", mcpgate::SecretOwner{"https://as.example.org", "user-42"}});
 //

@@ -542,13 +542,11 @@ void plan_relay(const Exchange& x, Relay& r) {
   r.extra = rh.framing == BodyFraming::None && !x.response_bytes.empty();
 }
 
-// 429 too_many_streams: the one refusal with no row of the reason table yet (logged without a reason).
+// 429 too_many_streams, with when to try again.
 gateway::Answer too_many_streams() {
-  return {
-      429,
-      {{"Cache-Control", "no-store"}, {"Content-Type", "application/json"}, {"Retry-After", "5"}},
-      R"({"error":"too_many_streams","error_description":"This principal already holds as many open event )"
-      R"(streams as allowed."})"};
+  gateway::Answer a = gateway::json_answer(Reason::TooManyStreams);
+  a.headers.emplace_back("Retry-After", "5");
+  return a;
 }
 
 }  // namespace
