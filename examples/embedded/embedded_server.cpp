@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto created = mcpgate::Guard::create(*loaded.config);  // mcpgate
-  if (!created.ok()) {                                     // mcpgate
-    std::cerr << created.message() << "\n";                // mcpgate
+  if (!created.ok()) {                                    // mcpgate
+    std::cerr << created.message() << "\n";               // mcpgate
     return 2;
   }
   mcpgate::Guard& guard = **created;  // mcpgate
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   });
 
   server.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
-    if (!guard.check_body(req, res)) return;                // mcpgate: Mcp-* headers, [[routes.rules]]
+    if (!guard.check_body(req, res)) return;               // mcpgate: Mcp-* headers, [[routes.rules]]
     const mcpgate::Principal* who = guard.principal(req);  // mcpgate
     auto call = nlohmann::json::parse(req.body, nullptr, false);
     nlohmann::json reply = {{"jsonrpc", "2.0"},

@@ -47,7 +47,7 @@ struct ServerConfig {
   std::vector<std::string> allowed_origins;  // CORS + MCP Origin check; public_url's origin is always allowed
   std::string listen_address = "127.0.0.1";
   std::size_t port = 8080;
-  std::size_t threads = 0;  // event loops (threads) of the public listener; 0 = one per core
+  std::size_t threads = 0;              // event loops (threads) of the public listener; 0 = one per core
   std::size_t max_connections = 10000;  // open client connections; past it a new one gets 503 and is closed
   std::size_t max_header_count = 64;
   std::size_t max_header_bytes = 16384;  // all names + values
@@ -100,6 +100,8 @@ struct GatewayConfig {
   std::vector<std::pair<std::string, std::string>> claim_to_headers;
   // Request headers never passed upstream, in any spelling (case, '_' for '-'): identity headers other
   // proxies inject and upstreams written for them trust. A trailing '*' matches a prefix.
+  // A table, laid out by hand:
+  // clang-format off
   std::vector<std::string> strip_request_headers = {
       "X-Forwarded-User",   "X-Forwarded-Email",   "X-Forwarded-Preferred-Username", "X-Forwarded-Groups",
       "X-Forwarded-Access-Token", "X-Auth-Request-*", "Remote-User", "Remote-Email", "Remote-Groups",
@@ -107,6 +109,7 @@ struct GatewayConfig {
       "X-User",             "X-Email",             "X-Amzn-Oidc-*",    "X-Goog-Authenticated-User-*",
       "X-Goog-Iap-Jwt-Assertion", "Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email",
       "X-Pomerium-*",       "X-Ms-Client-Principal*"};
+  // clang-format on
   bool access_log = true;  // one JSON line per request on stderr
   // MCP routes: a POST body is read whole up to this size to be inspected; a larger one is answered 413.
   std::size_t inspect_max_bytes = 1024 * 1024;
@@ -189,14 +192,14 @@ struct StaticTokenConfig {
 // [[routes.rules]]: what one kind of MCP request needs beyond the route's own scopes (src/auth/call_rules.hpp).
 // First match in file order wins; a request no rule matches needs the route's scopes only.
 struct CallRuleConfig {
-  std::string name;            // in the access log; the loader sets "routes[I].rules[J]" when none is given
-  std::string method = "*";    // JSON-RPC method glob: "tools/call", "tools/*", "*"
-  std::string target;          // tool/prompt name or resource URI glob; "" = any (and methods without one)
+  std::string name;          // in the access log; the loader sets "routes[I].rules[J]" when none is given
+  std::string method = "*";  // JSON-RPC method glob: "tools/call", "tools/*", "*"
+  std::string target;        // tool/prompt name or resource URI glob; "" = any (and methods without one)
   std::vector<std::string> scopes;         // all required, on top of the route's
   std::vector<std::string> any_scopes;     // at least one of these too
   std::vector<std::string> organizations;  // the principal's organization id must be one of these
   std::vector<std::pair<std::string, std::string>> claims;  // claim name = required value (strings), all
-  bool deny = false;           // refused whoever asks (a JSON-RPC error, no challenge)
+  bool deny = false;  // refused whoever asks (a JSON-RPC error, no challenge)
 };
 
 struct RouteConfig {

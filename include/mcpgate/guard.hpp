@@ -27,9 +27,9 @@
 // mistake. Handed to another thread, the request gets nullptr: fail closed.
 #pragma once
 
+#include <cstdint>
 #include <mcpgate/config.hpp>
 #include <mcpgate/principal.hpp>
-#include <cstdint>
 #include <mcpgate/status.hpp>
 #include <memory>
 #include <optional>
@@ -59,9 +59,9 @@ struct Decision {
   // Set when allow and the route is protected (public routes: none). Shared with the verified-token cache:
   // the same immutable Principal for every request with that token, never copied per request.
   std::shared_ptr<const Principal> principal;
-  Reason reason = Reason::Ok;          // why not allowed (Ok for discovery documents and preflights)
-  int status = 200;                    // the response to send when !allow
-  HeaderList headers;                  // !allow: the whole response's headers; allow: headers to add (CORS)
+  Reason reason = Reason::Ok;  // why not allowed (Ok for discovery documents and preflights)
+  int status = 200;            // the response to send when !allow
+  HeaderList headers;          // !allow: the whole response's headers; allow: headers to add (CORS)
   std::string body;
 };
 

@@ -19,7 +19,9 @@ namespace mcpgate {
 
 enum class PrincipalSource { Jwt, Static };
 
-inline std::string_view source_name(PrincipalSource s) noexcept { return s == PrincipalSource::Jwt ? "jwt" : "static"; }
+inline std::string_view source_name(PrincipalSource s) noexcept {
+  return s == PrincipalSource::Jwt ? "jwt" : "static";
+}
 
 // Stytch B2B puts {"organization_id", "slug"} under the "https://stytch.com/organization" claim.
 struct Organization {
@@ -29,13 +31,14 @@ struct Organization {
 
 struct Principal {
   PrincipalSource source = PrincipalSource::Jwt;
-  std::string issuer;      // jwt: the token's "iss"; static: empty
-  std::string token_name;  // static: the configured token name; jwt: empty
-  std::string subject;     // "sub", or a static token's configured subject (defaults to its name)
-  std::string client_id;   // "client_id" (RFC 9068), falling back to "azp"
+  std::string issuer;               // jwt: the token's "iss"; static: empty
+  std::string token_name;           // static: the configured token name; jwt: empty
+  std::string subject;              // "sub", or a static token's configured subject (defaults to its name)
+  std::string client_id;            // "client_id" (RFC 9068), falling back to "azp"
   std::vector<std::string> scopes;  // from "scope" (space-separated) or "scp" (array); static: configured
   std::optional<Organization> organization;
-  std::optional<std::int64_t> expires_at;  // Unix seconds ("exp" rounded down); none for a non-expiring static token
+  std::optional<std::int64_t>
+      expires_at;  // Unix seconds ("exp" rounded down); none for a non-expiring static token
   std::string jti;
   nlohmann::json claims = nlohmann::json::object();  // the whole verified payload (jwt only)
 

@@ -20,6 +20,8 @@
 
 namespace mcpgate {
 
+// The table is laid out by hand, one row per reason:
+// clang-format off
 // X(Enumerator, "stable_name", http_status, "rfc6750_error_code", "Human sentence.")
 // http_status 0 means "not a request outcome" (a JWK problem reported while loading a key set).
 #define MCPGATE_REASONS(X)                                                                                   \
@@ -172,6 +174,8 @@ namespace mcpgate {
   X(TlsUnusable, "tls_unusable", 0, "", "The TLS certificate or key cannot be loaded.")                      \
   X(ListenFailed, "listen_failed", 0, "", "A listener cannot be bound to its address and port.")
 
+// clang-format on
+
 enum class Reason {
 #define MCPGATE_REASON_ENUM(e, name, status, code, sentence) e,
   MCPGATE_REASONS(MCPGATE_REASON_ENUM)
@@ -207,8 +211,8 @@ template <class T>
 struct Result : Status {
   std::optional<T> value;  // set exactly when ok()
 
-  Result(T v) : value(std::move(v)) {}                 // NOLINT(google-explicit-constructor): success
-  Result(Status s) : Status(std::move(s)) {}           // NOLINT(google-explicit-constructor): failure
+  Result(T v) : value(std::move(v)) {}        // NOLINT(google-explicit-constructor): success
+  Result(Status s) : Status(std::move(s)) {}  // NOLINT(google-explicit-constructor): failure
   Result(std::optional<T> v, Status s) : Status(std::move(s)), value(std::move(v)) {}
 
   const Status& status() const noexcept { return *this; }

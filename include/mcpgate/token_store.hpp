@@ -122,7 +122,7 @@ class TokenStore {
   // Opens (and by default migrates) the configured backend. Refuses, naming the key id, when a stored row
   // needs a master key that the keyring lacks; refuses a database whose schema is newer than this binary.
   static Result<std::shared_ptr<TokenStore>> open(const StoreOptions& options,
-                                                        std::shared_ptr<const Clock> clock = Clock::system());
+                                                  std::shared_ptr<const Clock> clock = Clock::system());
 
   virtual std::string_view backend_name() const noexcept = 0;
 
@@ -136,19 +136,17 @@ class TokenStore {
   virtual Status remove(const SecretRef& ref, const Actor& actor) = 0;
   // Re-encrypts every row not under the active key, `batch_size` rows per transaction; `progress` runs after
   // each committed batch.
-  virtual Result<RotationReport> rotate(
-      const Actor& actor, int batch_size = 100,
-      const std::function<void(const RotationReport&)>& progress = {}) = 0;
+  virtual Result<RotationReport> rotate(const Actor& actor, int batch_size = 100,
+                                        const std::function<void(const RotationReport&)>& progress = {}) = 0;
 
   // Gives every unbound per-user token (TokenMetadata::unbound), or those of `service` / `subject` when given,
   // the owner (issuer, its subject): re-encrypted under the active key with associated data that covers
   // the issuer, one audit row each, all in one transaction.
   virtual Result<BindReport> bind_issuer(std::string_view issuer, const Actor& actor,
-                                               std::string_view service = {},
-                                               std::string_view subject = {}) = 0;
+                                         std::string_view service = {}, std::string_view subject = {}) = 0;
 
   virtual Status record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
-                                   std::string_view result) = 0;
+                              std::string_view result) = 0;
   virtual Result<std::vector<AuditEntry>> audit_since(std::int64_t since, int limit = 1000) = 0;
 
   // Upsert; last_seen is written at most once a minute per principal.

@@ -55,7 +55,8 @@ CallRules::CallRules(const std::vector<CallRuleConfig>& rules, const std::string
   }
 }
 
-const CallRule* CallRules::match(std::string_view method, std::optional<std::string_view> target) const noexcept {
+const CallRule* CallRules::match(std::string_view method,
+                                 std::optional<std::string_view> target) const noexcept {
   for (const auto& rule : rules_) {
     if (!glob_match(rule.method, method)) continue;
     if (rule.target && (!target || !glob_match(*rule.target, *target))) continue;
@@ -94,9 +95,8 @@ CallVerdict CallRules::judge(std::string_view method, std::optional<std::string_
   }
   for (const auto& s : rule.scopes)
     if (!who->has_scope(s)) v.missing.push_back(s);
-  if (!rule.any_scopes.empty() &&
-      std::none_of(rule.any_scopes.begin(), rule.any_scopes.end(),
-                   [&](const std::string& s) { return who->has_scope(s); }))
+  if (!rule.any_scopes.empty() && std::none_of(rule.any_scopes.begin(), rule.any_scopes.end(),
+                                               [&](const std::string& s) { return who->has_scope(s); }))
     v.missing.push_back(rule.any_scopes.front());
   if (!v.missing.empty()) v.kind = CallVerdict::Kind::NeedsScope;
   return v;

@@ -57,7 +57,8 @@ class CallRules {
   CallRules(const std::vector<CallRuleConfig>& rules, const std::string& route_name);
 
   // `target` nullopt when the message names nothing; `who` null on a public route.
-  CallVerdict judge(std::string_view method, std::optional<std::string_view> target, const Principal* who) const;
+  CallVerdict judge(std::string_view method, std::optional<std::string_view> target,
+                    const Principal* who) const;
   const CallRule* match(std::string_view method, std::optional<std::string_view> target) const noexcept;
 
   bool empty() const noexcept { return rules_.empty(); }

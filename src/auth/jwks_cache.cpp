@@ -1,11 +1,11 @@
 #include "auth/jwks_cache.hpp"
 
-#include "jose/operator_text.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <sstream>
+
+#include "jose/operator_text.hpp"
 
 namespace mcpgate::auth {
 namespace {
@@ -118,8 +118,8 @@ double JwksCache::retry_after_locked(double now) const {
   return std::max(1.0, std::ceil(std::max(next_attempt_at_ - now, options_.retry_interval / 2)));
 }
 
-Result<jose::KeyChoice> JwksCache::lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid,
-                                          double now) {
+Result<jose::KeyChoice> JwksCache::lookup(const std::shared_ptr<const Snapshot>& snapshot,
+                                          std::string_view kid, double now) {
   if (now > snapshot->expires_at + options_.max_stale) {
     std::lock_guard lock(mutex_);
     return Status{Reason::KeysStale, "", retry_after_locked(now)};
@@ -129,8 +129,8 @@ Result<jose::KeyChoice> JwksCache::lookup(const std::shared_ptr<const Snapshot>&
   const jose::Jwk* key = snapshot->keys->find(kid);
   if (!key) {
     const std::size_t n = snapshot->keys->keys().size();
-    return Status{Reason::KeyNotFound,
-                  "kid '" + jose::printable(kid) + "' not in key set (" + std::to_string(n) + (n == 1 ? " key)" : " keys)")};
+    return Status{Reason::KeyNotFound, "kid '" + jose::printable(kid) + "' not in key set (" +
+                                           std::to_string(n) + (n == 1 ? " key)" : " keys)")};
   }
   return jose::KeyChoice{snapshot->keys, key};
 }

@@ -40,9 +40,9 @@
 #include <string_view>
 #include <thread>
 
+#include "core/shared_slot.hpp"
 #include "jose/jwk.hpp"
 #include "jose/verifier.hpp"
-#include "core/shared_slot.hpp"
 
 namespace mcpgate::auth {
 
@@ -118,7 +118,8 @@ class JwksCache {
   JwksCache(JwksCacheOptions options, KeySetLoader loader, std::shared_ptr<const Clock> clock);
   void run();
   void request_refresh_locked(double now);
-  Result<jose::KeyChoice> lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid, double now);
+  Result<jose::KeyChoice> lookup(const std::shared_ptr<const Snapshot>& snapshot, std::string_view kid,
+                                 double now);
   double retry_after_locked(double now) const;
 
   JwksCacheOptions options_;

@@ -18,10 +18,11 @@
 #include <mcpgate/config.hpp>
 #include <mcpgate/principal.hpp>
 #include <mcpgate/status.hpp>
-#include "auth/call_rules.hpp"
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "auth/call_rules.hpp"
 
 namespace mcpgate::auth {
 
@@ -30,7 +31,7 @@ struct RouteRule {
   std::vector<std::string> methods;  // empty = any
   std::vector<std::string> scopes;   // all required
   bool is_public = false;
-  int index = -1;  // position in [[routes]]; -1 = the default rule
+  int index = -1;                // position in [[routes]]; -1 = the default rule
   bool mcp = false;              // POST bodies are inspected and judged by `calls` (RouteConfig::mcp)
   bool step_up_in_band = false;  // step_up = "tool_result"
   CallRules calls;               // [[routes.rules]]

@@ -20,7 +20,8 @@ TokenDigest digest_token(std::string_view token) noexcept {
   // provider state) instead of allocating a new one.
   const EVP_MD* const md = local.ctx && EVP_MD_CTX_get0_md(local.ctx) == sha256 ? nullptr : sha256;
   if (!sha256 || !local.ctx || EVP_DigestInit_ex2(local.ctx, md, nullptr) != 1 ||
-      EVP_DigestUpdate(local.ctx, token.data(), token.size()) != 1 || EVP_DigestFinal_ex(local.ctx, out.data(), &n) != 1) {
+      EVP_DigestUpdate(local.ctx, token.data(), token.size()) != 1 ||
+      EVP_DigestFinal_ex(local.ctx, out.data(), &n) != 1) {
     SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), out.data());
   }
   return out;

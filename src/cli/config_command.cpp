@@ -52,10 +52,13 @@ void print_rules(const RouteConfig& route, std::ostream& out) {
   std::vector<Row> rows = {{"#", "method", "target", "needs", "name"}};
   for (std::size_t i = 0; i < route.rules.size(); ++i) {
     const CallRuleConfig& r = route.rules[i];
-    rows.push_back({std::to_string(i + 1), r.method, r.target.empty() ? "*" : r.target, needs_of(route, r), r.name});
+    rows.push_back(
+        {std::to_string(i + 1), r.method, r.target.empty() ? "*" : r.target, needs_of(route, r), r.name});
   }
-  rows.push_back({"-", "*", "*", route.is_public ? "public" : route.scopes.empty() ? "any valid token"
-                                                                                    : "scopes: " + spaced(route.scopes),
+  rows.push_back({"-", "*", "*",
+                  route.is_public        ? "public"
+                  : route.scopes.empty() ? "any valid token"
+                                         : "scopes: " + spaced(route.scopes),
                   "(no rule matched)"});
   std::size_t w[4] = {0, 0, 0, 0};
   for (const auto& r : rows) {
@@ -64,10 +67,12 @@ void print_rules(const RouteConfig& route, std::ostream& out) {
     w[2] = std::max(w[2], r.target.size());
     w[3] = std::max(w[3], r.needs.size());
   }
-  auto pad = [](const std::string& s, std::size_t width) { return s + std::string(width - s.size() + 2, ' '); };
+  auto pad = [](const std::string& s, std::size_t width) {
+    return s + std::string(width - s.size() + 2, ' ');
+  };
   for (const auto& r : rows)
-    out << "  " << pad(r.n, w[0]) << pad(r.method, w[1]) << pad(r.target, w[2]) << pad(r.needs, w[3]) << r.name
-        << "\n";
+    out << "  " << pad(r.n, w[0]) << pad(r.method, w[1]) << pad(r.target, w[2]) << pad(r.needs, w[3])
+        << r.name << "\n";
 }
 
 }  // namespace

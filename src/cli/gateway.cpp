@@ -89,7 +89,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const Config& config, std::stri
   g->guard_ = std::move(*guard);
   observe::Metrics& metrics = g->metrics_;
   gateway::ProxyEvents events{
-      .upstream_headers = [&metrics](std::string_view route, double s) { metrics.observe_upstream_latency(route, s); },
+      .upstream_headers = [&metrics](std::string_view route,
+                                     double s) { metrics.observe_upstream_latency(route, s); },
       .upstream_error = [&metrics](std::string_view route,
                                    std::string_view kind) { metrics.count_upstream_error(route, kind); },
       .open_streams = [&metrics](int delta) { metrics.add_open_streams(delta); },
@@ -112,16 +113,17 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const Config& config, std::stri
     cache.misses = stats.cache_misses;
   });
   Gateway* self = g.get();
-  g->server_ = std::make_unique<net::PublicServer>(g->config_, *g->guard_, *g->proxy_,
-                                                   [self](const net::Completed& done) { self->on_completed(done); });
+  g->server_ = std::make_unique<net::PublicServer>(
+      g->config_, *g->guard_, *g->proxy_, [self](const net::Completed& done) { self->on_completed(done); });
   return g;
 }
 
 Status Gateway::start() {
   if (config_.gateway.session_binding && proxy_->sessions_ephemeral()) {
     log_.event("warn", "session ids are sealed with a per-process key",
-               {{"detail", "they survive no restart and no other instance; set gateway.session_keys (or "
-                           "MCPGATE_GATEWAY_SESSION_KEYS / session_keys_file) to the same keys on every instance"}});
+               {{"detail",
+                 "they survive no restart and no other instance; set gateway.session_keys (or "
+                 "MCPGATE_GATEWAY_SESSION_KEYS / session_keys_file) to the same keys on every instance"}});
   }
   if (config_.admin.enabled) {
     Guard& checked = *guard_;
@@ -152,8 +154,9 @@ void Gateway::drain(std::string_view signal) {
   // Stop accepting (the accept loop ends; responses in flight keep streaming), close GET event streams, give
   // the rest until drain_timeout, then cut whatever is left and stop the server.
   server_->begin_drain();
-  const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                                                 std::chrono::duration<double>(config_.gateway.drain_timeout));
+  const auto deadline =
+      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                               std::chrono::duration<double>(config_.gateway.drain_timeout));
   while (SteadyClock::now() < deadline && server_->active_exchanges() > 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   server_->stop();
@@ -168,12 +171,15 @@ void Gateway::reload() {
   ConfigLoad next = load_config_file(config_path_);
   if (!next.ok()) {
     nlohmann::json errors = nlohmann::json::array();
-    for (const auto& e : next.errors) errors.push_back((e.key.empty() ? config_path_ : e.key) + ": " + e.message);
-    log_.event("error", "reload refused", {{"errors", errors}, {"detail", "the running configuration stays"}});
+    for (const auto& e : next.errors)
+      errors.push_back((e.key.empty() ? config_path_ : e.key) + ": " + e.message);
+    log_.event("error", "reload refused",
+               {{"errors", errors}, {"detail", "the running configuration stays"}});
     return;
   }
   if (Status s = proxy_->reload(*next.config); !s.ok()) {
-    log_.event("error", "reload refused", {{"errors", {s.detail}}, {"detail", "the running configuration stays"}});
+    log_.event("error", "reload refused",
+               {{"errors", {s.detail}}, {"detail", "the running configuration stays"}});
     return;
   }
   guard_->reload(*next.config);
@@ -194,7 +200,8 @@ void Gateway::count(const net::Completed& done) {
   metrics_.count_auth(outcome_name(done.reason, done.principal, done.routed_public));
   const bool mcp_refusal = reason_name(done.reason).starts_with("mcp_");
   if (!done.mcp_method.empty() || !done.rule.empty() || mcp_refusal) {
-    metrics_.count_mcp(route, done.mcp_method, config_.gateway.metrics_targets ? done.mcp_target : std::string_view(),
+    metrics_.count_mcp(route, done.mcp_method,
+                       config_.gateway.metrics_targets ? done.mcp_target : std::string_view(),
                        mcp_decision(done.reason));
   }
 }

@@ -356,8 +356,7 @@ void register_migrate_command(CLI::App& app, CommandResult& result) {
   migrate->callback([&result, store_args] {
     result.exit_code = with_store(*store_args, [&](TokenStore& store) {
       auto version = store.migrate();
-      store.record_audit(cli_actor(), "migrate", {},
-                         version.ok() ? "ok" : reason_name(version.reason));
+      store.record_audit(cli_actor(), "migrate", {}, version.ok() ? "ok" : reason_name(version.reason));
       if (!version.ok()) return fail(version.status());
       std::cout << "schema version " << *version.value << " (" << store.backend_name() << ")\n";
       return kExitOk;

@@ -16,7 +16,9 @@
 namespace mcpgate::cli {
 namespace {
 
-int exit_code_for(const Status& s) { return s.reason == Reason::TlsUnusable ? kExitUsage : kExitNegative; }
+int exit_code_for(const Status& s) {
+  return s.reason == Reason::TlsUnusable ? kExitUsage : kExitNegative;
+}
 
 // The stop and reload signals are blocked in every thread (the event loops inherit the mask) and taken here,
 // on one thread: SIGHUP reloads, SIGTERM/SIGINT drain (then this thread ends), and SIGUSR2 only wakes it when

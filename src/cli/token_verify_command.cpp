@@ -88,7 +88,8 @@ namespace {
 // The verdict of a verification (JWKS file) or an authentication (serving chain): one shape for both.
 nlohmann::ordered_json verification_json(const Status& status, const Principal* who) {
   if (!status.ok() || !who) {
-    const Reason reason = status.ok() ? Reason::SignatureInvalid : status.reason;  // ok without principal: never
+    const Reason reason =
+        status.ok() ? Reason::SignatureInvalid : status.reason;  // ok without principal: never
     std::string detail(reason_sentence(reason));
     if (!status.detail.empty()) detail += " " + status.detail;
     std::string error(oauth_error(reason));
@@ -153,8 +154,8 @@ int run_token_verify_config(const TokenVerifyArgs& args, std::istream& in, std::
   std::optional<std::string> token = read_token_argument(args.token, in, err);
   if (!token) return kExitUsage;
 
-  auto created = auth::Authenticator::create(*loaded.config, clock, nullptr,
-                                             [&err](std::string_view line) { err << "mcpgate: " << line << "\n"; });
+  auto created = auth::Authenticator::create(
+      *loaded.config, clock, nullptr, [&err](std::string_view line) { err << "mcpgate: " << line << "\n"; });
   if (!created.ok()) {
     err << "mcpgate: " << created.detail << "\n";
     return kExitUsage;

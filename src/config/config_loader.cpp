@@ -139,7 +139,8 @@ void read_forward_auth_sources(SectionReader& r, ServerConfig& s) {
     for (const auto& p : presets)
       if (p.name == s.forward_auth_proxy) found = &p;
     if (!found) {
-      r.error("forward_auth_proxy", "'" + s.forward_auth_proxy + "' is not one of nginx, traefik, caddy, envoy");
+      r.error("forward_auth_proxy",
+              "'" + s.forward_auth_proxy + "' is not one of nginx, traefik, caddy, envoy");
     } else {
       s.forward_auth_method_header = found->method;
       s.forward_auth_uri_header = found->uri;
@@ -177,7 +178,8 @@ void load_gateway(const toml::table* t, const EnvironmentLookup& env, Config& c,
   }
   if (r.string_list("strip_request_headers", g.strip_request_headers)) {
     for (const auto& name : g.strip_request_headers) {
-      const std::string_view base = std::string_view(name).substr(0, name.size() - (name.ends_with('*') ? 1 : 0));
+      const std::string_view base =
+          std::string_view(name).substr(0, name.size() - (name.ends_with('*') ? 1 : 0));
       if (!is_header_name(base)) r.error("strip_request_headers", "'" + name + "' is not a header name");
     }
   }
@@ -435,7 +437,8 @@ void load_routes(const toml::node* node, const EnvironmentLookup& env, Config& c
     const std::string route = "routes[" + std::to_string(i) + "]";
     r.finish_strict();
     if (rt.is_public && !rt.scopes.empty()) r.error("public", "a public route cannot also require scopes");
-    load_call_rules((*array)[i].as_table() ? (*array)[i].as_table()->get("rules") : nullptr, route, env, rt, out);
+    load_call_rules((*array)[i].as_table() ? (*array)[i].as_table()->get("rules") : nullptr, route, env, rt,
+                    out);
     if (!rt.mcp && !rt.rules.empty()) r.error("rules", "rules judge MCP requests: they need mcp = true");
     c.routes.push_back(std::move(rt));
   }

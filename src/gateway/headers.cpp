@@ -45,7 +45,7 @@ bool shorter_or_less(std::string_view a, std::string_view b) noexcept {
 }
 
 constexpr std::array<std::string_view, 9> kHopByHop = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+    "connection", "keep-alive",         "proxy-connection",   "te", "trailer", "transfer-encoding",
     "upgrade",    "proxy-authenticate", "proxy-authorization"};
 
 bool hop_by_hop(std::string_view canonical) noexcept {
@@ -199,7 +199,8 @@ void UpstreamHeaderPlan::write_request_headers(const HeaderList& client, const R
   } else {
     add(out, "X-Forwarded-For", context.remote_addr);
   }
-  add(out, "X-Forwarded-Proto", context.remote_trusted && !forwarded_proto.empty() ? forwarded_proto : context.scheme);
+  add(out, "X-Forwarded-Proto",
+      context.remote_trusted && !forwarded_proto.empty() ? forwarded_proto : context.scheme);
   add(out, "X-Forwarded-Host", context.remote_trusted && !forwarded_host.empty() ? forwarded_host : host);
   add(out, request_id_header_, context.request_id);
   add(out, "Mcp-Session-Id", context.session_id);
@@ -225,7 +226,8 @@ void UpstreamHeaderPlan::write_request_headers(const HeaderList& client, const R
   }
 }
 
-HeaderList UpstreamHeaderPlan::request_headers(const HeaderList& client, const RequestContext& context) const {
+HeaderList UpstreamHeaderPlan::request_headers(const HeaderList& client,
+                                               const RequestContext& context) const {
   HeaderList out;
   ListSink sink(out);
   write_request_headers(client, context, sink);
@@ -238,7 +240,8 @@ void write_response_headers(const HeaderList& upstream, const HeaderList& ours, 
   for (const auto& [name, value] : upstream) {
     const Canonical canonical(name);
     const std::string_view n = canonical.view();
-    if (hop_by_hop(n) || n == "content-length" || (has_connection && named_by_connection(upstream, n))) continue;
+    if (hop_by_hop(n) || n == "content-length" || (has_connection && named_by_connection(upstream, n)))
+      continue;
     bool ours_already = false;  // (a loop, not a lambda: clang 14 cannot capture a structured binding)
     for (const auto& f : ours) ours_already = ours_already || same_header_name(f.first, n);
     if (ours_already) continue;

@@ -65,7 +65,8 @@ class UpstreamHeaderPlan {
   UpstreamHeaderPlan(const Config& config, const RouteConfig& route);
   // The upstream request's fields, in order, to `out` (what the gateway sends: see the rules above).
   void write_request_headers(const HeaderList& client, const RequestContext& context, FieldSink& out) const;
-  HeaderList request_headers(const HeaderList& client, const RequestContext& context) const;  // the same, listed
+  HeaderList request_headers(const HeaderList& client,
+                             const RequestContext& context) const;  // the same, listed
 
  private:
   bool stripped(std::string_view canonical) const;

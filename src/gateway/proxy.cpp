@@ -71,10 +71,12 @@ Result<std::shared_ptr<const Proxy::RouteTable>> Proxy::RouteTable::build(const 
     auto up = parse_upstream(rc.upstream);
     if (!up) return Status{Reason::ConfigInvalid, "routes " + rc.prefix + ": upstream is not an http(s) URL"};
     auto secrets = SecretInjection::parse(rc.inject_headers);
-    if (!secrets.ok()) return Status{secrets.reason, "routes " + rc.prefix + ": inject_headers." + secrets.detail};
+    if (!secrets.ok())
+      return Status{secrets.reason, "routes " + rc.prefix + ": inject_headers." + secrets.detail};
     std::string pool_key = up->origin + "\n" + rc.upstream_ca_file;
-    table->by_index.push_back(std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc),
-                                                            std::move(*secrets), std::move(pool_key)}));
+    table->by_index.push_back(
+        std::make_unique<Route>(Route{rc, *up, std::make_unique<UpstreamHeaderPlan>(config, rc),
+                                      std::move(*secrets), std::move(pool_key)}));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));
 }
@@ -97,7 +99,8 @@ Result<std::unique_ptr<Proxy>> Proxy::create(const Config& config, std::shared_p
   return proxy;
 }
 
-Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events, SessionSeal seal)
+Proxy::Proxy(const Config& config, std::shared_ptr<SecretResolver> resolver, ProxyEvents events,
+             SessionSeal seal)
     : config_(config), resolver_(std::move(resolver)), events_(std::move(events)), seal_(std::move(seal)) {}
 
 Proxy::~Proxy() = default;
@@ -117,7 +120,8 @@ std::string Proxy::route_of(std::string_view method, std::string_view path) cons
 
 Prepared Proxy::prepare(const ClientRequest& req) const {
   const GatewayConfig& g = config_.gateway;
-  const std::shared_ptr<const RouteTable> table = table_.load();  // this request's routes, even across a reload
+  const std::shared_ptr<const RouteTable> table =
+      table_.load();  // this request's routes, even across a reload
   const Route* route = table->match(req.method, req.path);
   if (!route) return {json_answer(Reason::RouteNotFound), {}};
   const Principal* who = req.principal;
@@ -137,8 +141,8 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
   bool has_session = false;
   std::string session_id(header_of(req.headers, "mcp-session-id", &has_session));
   if (g.session_binding && has_session) {
-    auto upstream_id = seal_.open(session_id, who ? session_owner(*who) : std::string(kPublicOwner),
-                                  route->config.prefix);
+    auto upstream_id =
+        seal_.open(session_id, who ? session_owner(*who) : std::string(kPublicOwner), route->config.prefix);
     if (!upstream_id) return {session_not_found(), {}};
     session_id = std::move(*upstream_id);
   }
@@ -152,23 +156,24 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
     case InjectionFailure::NoPrincipal:
       return {json_answer(Reason::UserRequired), {}};
     case InjectionFailure::PerUserTokenMissing:
-      return {json_answer(Reason::ServiceTokenMissing,
-                          "No per-user service token is stored for this user (" + injection.reference +
-                              "); an operator can add it with `mcpgate secrets put SERVICE KEY --issuer ISSUER "
-                              "--subject SUBJECT`."),
-              {}};
+      return {
+          json_answer(Reason::ServiceTokenMissing,
+                      "No per-user service token is stored for this user (" + injection.reference +
+                          "); an operator can add it with `mcpgate secrets put SERVICE KEY --issuer ISSUER "
+                          "--subject SUBJECT`."),
+          {}};
     case InjectionFailure::Unavailable:
       if (events_.upstream_error) events_.upstream_error(route->config.prefix, "secret");
       return {json_answer(Reason::UpstreamCredentialsUnavailable), {}};
   }
-  RequestContext context{.principal = who,
-                         .remote_addr = req.remote_addr,
-                         .remote_trusted = req.remote_trusted,
-                         .request_id = req.request_id,
-                         .scheme = req.tls ? "https" : "http",
-                         .injected = std::move(injection.headers),
-                         .session_id = g.session_binding && has_session ? std::string_view(session_id)
-                                                                        : std::string_view()};
+  RequestContext context{
+      .principal = who,
+      .remote_addr = req.remote_addr,
+      .remote_trusted = req.remote_trusted,
+      .request_id = req.request_id,
+      .scheme = req.tls ? "https" : "http",
+      .injected = std::move(injection.headers),
+      .session_id = g.session_binding && has_session ? std::string_view(session_id) : std::string_view()};
   UpstreamRequest up;
   up.table = table;
   up.route = &route->config;
@@ -187,7 +192,7 @@ Prepared Proxy::prepare(const ClientRequest& req) const {
 }
 
 std::optional<std::string> Proxy::upstream_answered(const UpstreamRequest& request, int status,
-                                                   const HeaderList& headers) const {
+                                                    const HeaderList& headers) const {
   const GatewayConfig& g = config_.gateway;
   const std::string_view issued = header_of(headers, "mcp-session-id");
   // Sealed whatever the status: with binding on, the upstream's raw id never reaches a client.

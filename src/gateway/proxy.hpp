@@ -76,7 +76,7 @@ struct UpstreamRequest {
   // body's framing).
   std::string fields;
   const Principal* principal = nullptr;  // the request's (outlives the exchange); null on public routes
-  std::string session_id;  // the upstream's own id (unsealed), sent upstream as Mcp-Session-Id
+  std::string session_id;                // the upstream's own id (unsealed), sent upstream as Mcp-Session-Id
   bool has_session = false;
 };
 
@@ -92,7 +92,8 @@ class Proxy {
   // bad gateway.session_keys. `principals`: the store whose `principals` table records who used the gateway
   // (null: not recorded).
   static Result<std::unique_ptr<Proxy>> create(const Config& config, std::shared_ptr<SecretResolver> resolver,
-                                               ProxyEvents events = {}, std::shared_ptr<TokenStore> principals = nullptr);
+                                               ProxyEvents events = {},
+                                               std::shared_ptr<TokenStore> principals = nullptr);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;

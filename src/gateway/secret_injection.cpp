@@ -32,7 +32,8 @@ Result<SecretInjection> SecretInjection::parse(
         return Status{Reason::SecretReferenceInvalid, name + ": unterminated {secret:"};
       const auto written = text.substr(open, close - open + 1);
       auto ref = parse_secret_reference(written);
-      if (!ref.ok()) return Status{Reason::SecretReferenceInvalid, name + ": " + std::string(written) + ": " + ref.detail};
+      if (!ref.ok())
+        return Status{Reason::SecretReferenceInvalid, name + ": " + std::string(written) + ": " + ref.detail};
       header.segments.push_back({ref.value->per_user ? Segment::Kind::PerUser : Segment::Kind::Shared,
                                  ref.value->service + "/" + ref.value->key_name, ref.value->service,
                                  ref.value->key_name});
@@ -64,15 +65,14 @@ Injection SecretInjection::fill(SecretResolver* resolver, const Principal* who) 
       }
       SecretRef ref{segment.service, segment.key_name, std::nullopt};
       if (segment.kind == Segment::Kind::PerUser) ref.owner = store_identity(*who);  // a value, never text
-      auto secret = resolver
-                        ? resolver->resolve(ref)
-                        : Result<std::string>{std::nullopt, {Reason::StoreUnavailable, "no store"}};
+      auto secret = resolver ? resolver->resolve(ref)
+                             : Result<std::string>{std::nullopt, {Reason::StoreUnavailable, "no store"}};
       if (!secret.ok() || !secret.value) {
         // A principal without a stored token (or with a subject no token can have, e.g. empty) is told so;
         // anything else is the gateway's problem.
-        const bool missing = segment.kind == Segment::Kind::PerUser &&
-                             (secret.reason == Reason::SecretNotFound ||
-                              secret.reason == Reason::SecretReferenceInvalid);
+        const bool missing =
+            segment.kind == Segment::Kind::PerUser &&
+            (secret.reason == Reason::SecretNotFound || secret.reason == Reason::SecretReferenceInvalid);
         return fail(missing ? InjectionFailure::PerUserTokenMissing : InjectionFailure::Unavailable,
                     &segment);
       }

@@ -39,7 +39,8 @@ class SecretInjection {
  public:
   // Every header's template, or SecretReferenceInvalid with a detail naming the header and its bad reference
   // ("X-User-Token: {secret:coda/token@alice}: <why>"): a config error.
-  static Result<SecretInjection> parse(const std::vector<std::pair<std::string, std::string>>& inject_headers);
+  static Result<SecretInjection> parse(
+      const std::vector<std::pair<std::string, std::string>>& inject_headers);
 
   // `resolver` may be null (no store configured): then any reference fails as Unavailable. On a failure no
   // header is returned.

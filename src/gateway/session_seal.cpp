@@ -42,7 +42,8 @@ Result<SessionSeal> SessionSeal::create(std::string_view keys) {
   return {std::move(s), {}};
 }
 
-std::string SessionSeal::seal(std::string_view owner, std::string_view upstream_id, std::string_view route) const {
+std::string SessionSeal::seal(std::string_view owner, std::string_view upstream_id,
+                              std::string_view route) const {
   std::string plain;
   plain.reserve(8 + owner.size() + upstream_id.size());
   put_length(plain, owner.size());

@@ -29,7 +29,8 @@ class SessionSeal {
   static Result<SessionSeal> create(std::string_view keys);
 
   std::string seal(std::string_view owner, std::string_view upstream_id, std::string_view route) const;
-  std::optional<std::string> open(std::string_view sealed, std::string_view owner, std::string_view route) const;
+  std::optional<std::string> open(std::string_view sealed, std::string_view owner,
+                                  std::string_view route) const;
   bool ephemeral() const noexcept { return ephemeral_; }
 
  private:

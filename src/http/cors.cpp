@@ -41,9 +41,10 @@ HeaderList CorsPolicy::preflight_headers(std::string_view origin) const {
   h.emplace_back("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
   // MCP 2026-07-28 (SEP-2243): every POST carries Mcp-Method, and Mcp-Name for a named tool, prompt or
   // resource; a browser client whose preflight does not allow them fails before its first request.
-  h.emplace_back("Access-Control-Allow-Headers",
-                 "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "
-                 "Last-Event-ID");
+  h.emplace_back(
+      "Access-Control-Allow-Headers",
+      "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "
+      "Last-Event-ID");
   h.emplace_back("Access-Control-Max-Age", "600");
   return h;
 }

@@ -127,8 +127,10 @@ Decision ForwardAuth::judge(const ForwardAuthRequest& r, std::vector<HeaderField
     d.allow = true;
     return d;
   }
-  Decision d = guard_.decide(
-      {.method = method, .path = t.path, .query_has_access_token = t.query_has_access_token, .headers = judged});
+  Decision d = guard_.decide({.method = method,
+                              .path = t.path,
+                              .query_has_access_token = t.query_has_access_token,
+                              .headers = judged});
   if (!d.allow || !guard_.inspects(method, t.path)) return d;
   CallOutcome call = guard_.decide_call({.path = t.path,
                                          .headers = judged,

@@ -54,10 +54,12 @@ Result<std::unique_ptr<Guard::Impl>> Guard::Impl::create(const Config& config) {
   if (!metadata.ok()) return metadata.status();
   Result<std::unique_ptr<auth::Authenticator>> authenticator = auth::Authenticator::create(effective);
   if (!authenticator.ok()) return authenticator.status();
-  return std::unique_ptr<Impl>(new Impl(std::move(effective), std::move(*metadata), std::move(*authenticator)));
+  return std::unique_ptr<Impl>(
+      new Impl(std::move(effective), std::move(*metadata), std::move(*authenticator)));
 }
 
-Guard::Impl::Impl(Config config, http::ResourceMetadata metadata, std::unique_ptr<auth::Authenticator> authenticator)
+Guard::Impl::Impl(Config config, http::ResourceMetadata metadata,
+                  std::unique_ptr<auth::Authenticator> authenticator)
     : config_(std::move(config)), metadata_(std::move(metadata)), authenticator_(std::move(authenticator)) {
   cors_ = std::make_unique<http::CorsPolicy>(config_.server.allowed_origins, metadata_->origin());
   rules_.store(std::make_shared<const auth::RouteRules>(config_.routes));
@@ -196,8 +198,12 @@ Result<std::unique_ptr<Guard>> Guard::create(const Config& config) {
 Guard::Guard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Guard::~Guard() = default;
 
-Status Guard::ready() const { return impl_->ready(); }
-GuardStats Guard::stats() const { return impl_->stats(); }
+Status Guard::ready() const {
+  return impl_->ready();
+}
+GuardStats Guard::stats() const {
+  return impl_->stats();
+}
 
 Decision Guard::check(std::string_view method, std::string_view target, const HeaderList& headers) const {
   return check(method, target, headers, std::nullopt);
@@ -215,8 +221,8 @@ Decision Guard::check(std::string_view method, std::string_view target, const He
                               .query_has_access_token = t.query_has_access_token,
                               .headers = fields});
   if (!d.allow || !body || !impl_->inspects(method, t.path)) return d;
-  CallOutcome call = impl_->decide_call(
-      {.path = t.path, .headers = fields, .body = body, .principal = d.principal.get()});
+  CallOutcome call =
+      impl_->decide_call({.path = t.path, .headers = fields, .body = body, .principal = d.principal.get()});
   if (call.decision.allow) return d;
   return std::move(call.decision);
 }

@@ -19,10 +19,10 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/route_rules.hpp"
+#include "core/shared_slot.hpp"
 #include "http/as_metadata_mirror.hpp"
 #include "http/cors.hpp"
 #include "http/resource_metadata.hpp"
-#include "core/shared_slot.hpp"
 #include "mcp/inspect.hpp"
 #include "mcp/list_filter.hpp"
 
@@ -49,10 +49,10 @@ struct CallRequest {
 };
 
 struct CallOutcome {
-  Decision decision;            // allow, or the whole answer (400/403/413/415, or 200 for an in-band step-up)
-  std::string mcp_method;       // for the access log: the JSON-RPC method ("batch" for several), or ""
-  std::string mcp_target;       // the tool/prompt name or resource URI, at most 256 bytes, or ""
-  std::string rule;             // the [[routes.rules]] entry that decided, or ""
+  Decision decision;       // allow, or the whole answer (400/403/413/415, or 200 for an in-band step-up)
+  std::string mcp_method;  // for the access log: the JSON-RPC method ("batch" for several), or ""
+  std::string mcp_target;  // the tool/prompt name or resource URI, at most 256 bytes, or ""
+  std::string rule;        // the [[routes.rules]] entry that decided, or ""
   bool step_up_in_band = false;  // the answer is a tools/call result carrying the challenge (ChatGPT)
   // Allowed list requests on a route with rules: their answers must go through filter_list() before the client
   // sees them (empty: relay the answer as it comes).
@@ -81,7 +81,9 @@ class Guard::Impl {
   Status ready() const;
   GuardStats stats() const;
   // The answer to a request refused before any route rule applies (a bad target, header syntax).
-  Decision refusal(Reason reason, std::string_view path) const { return refuse(reason, path, nullptr, {}, 0); }
+  Decision refusal(Reason reason, std::string_view path) const {
+    return refuse(reason, path, nullptr, {}, 0);
+  }
   // SIGHUP: new [[routes]] rules and [[static_tokens]]; everything else stays as it was built.
   void reload(const Config& config);
 

@@ -39,7 +39,8 @@ bool announces_body(const httplib::Request& req) {
 void put_headers(const Decision& d, httplib::Response& res) {
   res.status = d.status;
   for (const auto& [k, v] : d.headers)
-    if (!http::has_forbidden_octet(v)) res.headers.emplace(k, v);  // a claim with CR/LF never becomes a header
+    if (!http::has_forbidden_octet(v))
+      res.headers.emplace(k, v);  // a claim with CR/LF never becomes a header
 }
 
 void write(const Decision& d, httplib::Response& res) {
@@ -54,8 +55,8 @@ void write(const Decision& d, httplib::Response& res) {
 void write_and_close(const Decision& d, const httplib::Request& request, httplib::Response& res) {
   // pre-routing gets a const reference to cpp-httplib's own non-const Request (as scrub_socket_headers).
   auto& req = const_cast<httplib::Request&>(request);
-  req.headers.erase("Connection");  // case-insensitive multimap: every spelling
-  req.headers.emplace("Connection", "close");  // so the response says so
+  req.headers.erase("Connection");               // case-insensitive multimap: every spelling
+  req.headers.emplace("Connection", "close");    // so the response says so
   if (req.method == "HEAD") req.method = "GET";  // a HEAD answer writes no body: the provider must run
   put_headers(d, res);
   if (d.body.empty()) {

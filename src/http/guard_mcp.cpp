@@ -30,12 +30,18 @@ McpHeaders mcp_headers(std::span<const HeaderField> headers) {
   McpHeaders h;
   int content_type = 0, content_encoding = 0;
   for (const auto& f : headers) {
-    if (http::header_name_equals(f.name, "Mcp-Method")) h.view.method = f.value;
-    else if (http::header_name_equals(f.name, "Mcp-Name")) h.view.name = f.value;
-    else if (http::header_name_equals(f.name, "MCP-Protocol-Version")) h.view.protocol_version = f.value;
-    else if (http::header_name_equals(f.name, "Content-Type")) h.view.content_type = f.value, ++content_type;
-    else if (http::header_name_equals(f.name, "Content-Encoding")) h.view.content_encoding = f.value, ++content_encoding;
-    else if (http::header_name_equals(f.name, "Origin")) h.origin = f.value, h.has_origin = true;
+    if (http::header_name_equals(f.name, "Mcp-Method"))
+      h.view.method = f.value;
+    else if (http::header_name_equals(f.name, "Mcp-Name"))
+      h.view.name = f.value;
+    else if (http::header_name_equals(f.name, "MCP-Protocol-Version"))
+      h.view.protocol_version = f.value;
+    else if (http::header_name_equals(f.name, "Content-Type"))
+      h.view.content_type = f.value, ++content_type;
+    else if (http::header_name_equals(f.name, "Content-Encoding"))
+      h.view.content_encoding = f.value, ++content_encoding;
+    else if (http::header_name_equals(f.name, "Origin"))
+      h.origin = f.value, h.has_origin = true;
   }
   h.ambiguous = content_type > 1 || content_encoding > 1;
   return h;
@@ -43,18 +49,27 @@ McpHeaders mcp_headers(std::span<const HeaderField> headers) {
 
 Reason reason_of(mcp::Verdict v) noexcept {
   switch (v) {
-    case mcp::Verdict::NotJson: return Reason::McpNotJson;
-    case mcp::Verdict::InvalidRequest: return Reason::McpInvalidRequest;
-    case mcp::Verdict::HeaderMismatch: return Reason::McpHeaderMismatch;
-    case mcp::Verdict::UnreadableBody: return Reason::McpUnreadableBody;
-    case mcp::Verdict::Ok: break;
+    case mcp::Verdict::NotJson:
+      return Reason::McpNotJson;
+    case mcp::Verdict::InvalidRequest:
+      return Reason::McpInvalidRequest;
+    case mcp::Verdict::HeaderMismatch:
+      return Reason::McpHeaderMismatch;
+    case mcp::Verdict::UnreadableBody:
+      return Reason::McpUnreadableBody;
+    case mcp::Verdict::Ok:
+      break;
   }
   return Reason::Ok;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
-std::string clip(std::string_view s) { return std::string(s.substr(0, kLoggedTargetBytes)); }
+std::string clip(std::string_view s) {
+  return std::string(s.substr(0, kLoggedTargetBytes));
+}
 
 // The scope a step-up asks for: what the token holds, what the route needs, what the rules need (MCP
 // authorization: the client asks for exactly this; 2026-07-28 clients also take the union themselves).
@@ -113,9 +128,11 @@ std::optional<mcp::Inspection> inspect_headers(const McpHeaders& h, const auth::
     }
   }
   // A method that names a tool, prompt or resource without Mcp-Name would slip past every rule on a target.
-  if (names_a_target(call.method) && !call.has_target && in.verdict == mcp::Verdict::Ok && !route.calls.empty()) {
+  if (names_a_target(call.method) && !call.has_target && in.verdict == mcp::Verdict::Ok &&
+      !route.calls.empty()) {
     in.verdict = mcp::Verdict::HeaderMismatch;
-    in.detail = "Mcp-Name is required for " + call.method + " here: forward-auth judges rules from the headers";
+    in.detail =
+        "Mcp-Name is required for " + call.method + " here: forward-auth judges rules from the headers";
   }
   in.calls.push_back(std::move(call));
   return in;
@@ -142,7 +159,8 @@ Judgment judge_calls(const auth::RouteRule& route, const mcp::Inspection& in, co
     if (v.kind == auth::CallVerdict::Kind::NeedsScope) {
       if (j.missing.empty()) j.deciding = v.rule;
       for (auto& s : v.missing)
-        if (std::find(j.missing.begin(), j.missing.end(), s) == j.missing.end()) j.missing.push_back(std::move(s));
+        if (std::find(j.missing.begin(), j.missing.end(), s) == j.missing.end())
+          j.missing.push_back(std::move(s));
     } else if (!j.deciding && v.rule && in.calls.size() == 1) {
       j.deciding = v.rule;
     }
@@ -164,10 +182,11 @@ Decision in_band_step_up(const mcp::Inspection& in, const http::Refusal& challen
   std::string www_authenticate;
   for (const auto& [k, v] : challenge.headers)
     if (k == "WWW-Authenticate") www_authenticate = v;
-  json result = {{"content", json::array({{{"type", "text"},
-                                           {"text", "This tool needs more access. Sign in again to grant: " + scope}}})},
-                 {"isError", true},
-                 {"_meta", {{"mcp/www_authenticate", json::array({www_authenticate})}}}};
+  json result = {
+      {"content", json::array({{{"type", "text"},
+                                {"text", "This tool needs more access. Sign in again to grant: " + scope}}})},
+      {"isError", true},
+      {"_meta", {{"mcp/www_authenticate", json::array({www_authenticate})}}}};
   json body = {{"jsonrpc", "2.0"}, {"id", in.id}, {"result", std::move(result)}};
   return json_answer(std::move(cors), 200, dump(body), Reason::InsufficientScope);
 }
@@ -177,8 +196,8 @@ Decision in_band_step_up(const mcp::Inspection& in, const http::Refusal& challen
 bool Guard::Impl::inspects(std::string_view method, std::string_view path) const {
   // Any spelling: forward-auth takes the method from a header, and an upstream that upper-cases "post" must
   // not receive a body the rules never saw.
-  if (method.size() != 4 || (method[0] | 0x20) != 'p' || (method[1] | 0x20) != 'o' || (method[2] | 0x20) != 's' ||
-      (method[3] | 0x20) != 't')
+  if (method.size() != 4 || (method[0] | 0x20) != 'p' || (method[1] | 0x20) != 'o' ||
+      (method[2] | 0x20) != 's' || (method[3] | 0x20) != 't')
     return false;
   const auto rules = rules_.load();
   return rules->match(method, path).mcp;
@@ -210,7 +229,8 @@ CallOutcome Guard::Impl::decide_call(const CallRequest& req) const {
     if (!in.batch && in.calls.front().has_target) out.mcp_target = clip(in.calls.front().target);
   }
   if (in.verdict != mcp::Verdict::Ok) {
-    out.decision = json_answer(std::move(cors), mcp::http_status(in.verdict), mcp::error_body(in), reason_of(in.verdict));
+    out.decision = json_answer(std::move(cors), mcp::http_status(in.verdict), mcp::error_body(in),
+                               reason_of(in.verdict));
     return out;
   }
 
@@ -249,8 +269,9 @@ Decision Guard::Impl::step_up(const CallRequest& req, const auth::RouteRule& rou
   return d;
 }
 
-mcp::Filtered Guard::Impl::filter_list(std::string_view path, const Principal* principal, const CallOutcome& call,
-                                       std::string_view body, bool event_stream) const {
+mcp::Filtered Guard::Impl::filter_list(std::string_view path, const Principal* principal,
+                                       const CallOutcome& call, std::string_view body,
+                                       bool event_stream) const {
   const std::shared_ptr<const auth::RouteRules> rules = rules_.load();
   const auth::RouteRule& route = rules->match("POST", path);
   auto judge = [&](std::string_view method, std::string_view target) {
@@ -262,7 +283,8 @@ mcp::Filtered Guard::Impl::filter_list(std::string_view path, const Principal* p
     item.scopes = route.scopes;
     if (v.rule) {
       for (const auto& s : v.rule->scopes)
-        if (std::find(item.scopes.begin(), item.scopes.end(), s) == item.scopes.end()) item.scopes.push_back(s);
+        if (std::find(item.scopes.begin(), item.scopes.end(), s) == item.scopes.end())
+          item.scopes.push_back(s);
       if (!v.rule->any_scopes.empty()) item.scopes.push_back(v.rule->any_scopes.front());
     }
     return item;

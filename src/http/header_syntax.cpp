@@ -12,13 +12,15 @@ namespace {
 constexpr std::array<bool, 256> kTchar = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c)
-    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                     std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                         std::string_view::npos;
+    t[static_cast<std::size_t>(c)] =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
   return t;
 }();
 
-bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+bool is_tchar(char c) {
+  return kTchar[static_cast<unsigned char>(c)];
+}
 
 char fold(char c) {
   return c == '_' ? '-' : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -39,12 +41,25 @@ bool folded_starts_with(std::string_view name, std::string_view prefix) {
 
 // Names mcpgate reads or whose meaning the upstream shares with us: never accepted in a '_' spelling.
 bool read_by_us(std::string_view name) {
-  static constexpr std::array<std::string_view, 19> names = {
-      "authorization",    "proxy-authorization", "mcp-session-id",   "mcp-protocol-version",
-      "mcp-method",       "mcp-name",            "last-event-id",    "origin",
-      "host",             "content-length",      "transfer-encoding", "content-type",
-      "content-encoding", "connection",          "cookie",           "forwarded",
-      "x-real-ip",        "access-control-request-method", "access-control-request-headers"};
+  static constexpr std::array<std::string_view, 19> names = {"authorization",
+                                                             "proxy-authorization",
+                                                             "mcp-session-id",
+                                                             "mcp-protocol-version",
+                                                             "mcp-method",
+                                                             "mcp-name",
+                                                             "last-event-id",
+                                                             "origin",
+                                                             "host",
+                                                             "content-length",
+                                                             "transfer-encoding",
+                                                             "content-type",
+                                                             "content-encoding",
+                                                             "connection",
+                                                             "cookie",
+                                                             "forwarded",
+                                                             "x-real-ip",
+                                                             "access-control-request-method",
+                                                             "access-control-request-headers"};
   for (std::string_view n : names)
     if (folded_equal(name, n)) return true;
   return folded_starts_with(name, "x-forwarded-") || folded_starts_with(name, "x-original-");

@@ -68,7 +68,8 @@ Result<std::string_view> extract_bearer(std::span<const HeaderField> headers, bo
   while (scheme_end < value.size() && is_tchar(value[scheme_end])) ++scheme_end;
   std::string_view scheme = value.substr(0, scheme_end);
   std::string_view rest = value.substr(scheme_end);
-  if (!rest.empty() && rest.front() != ' ') return Status{Reason::MalformedAuthorization};  // "Bearer:x", "a,b"
+  if (!rest.empty() && rest.front() != ' ')
+    return Status{Reason::MalformedAuthorization};  // "Bearer:x", "a,b"
   std::string_view credentials = trim(rest);
   if (!header_name_equals(scheme, "bearer")) {
     // "Basic dXNl...", "Token abc": a credential of another scheme; a bare value ("eyJ...") has no scheme at

@@ -10,7 +10,9 @@ int hex_value(char c) {
   return -1;
 }
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
 
 // RFC 3986 pchar (unreserved, sub-delims, ':', '@') and '/', without ';' (a path parameter to Tomcat and
 // Spring, "/health/..;/admin") — the raw bytes a path may hold besides '%'.

@@ -34,9 +34,9 @@ enum class TargetEncoding {
 
 struct RequestTarget {
   bool ok = false;
-  std::string path;              // decoded once; what rules match and what the upstream routes on
+  std::string path;  // decoded once; what rules match and what the upstream routes on
   bool query_has_access_token = false;
-  std::string_view problem;      // why !ok, a short phrase for logs and the 400 body (never request bytes)
+  std::string_view problem;  // why !ok, a short phrase for logs and the 400 body (never request bytes)
 };
 
 RequestTarget parse_request_target(std::string_view target, TargetEncoding encoding = TargetEncoding::Raw);

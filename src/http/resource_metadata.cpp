@@ -105,7 +105,8 @@ Result<ResourceMetadata> ResourceMetadata::create(const Config& config) {
     auto it = std::find_if(m.resources_.begin(), m.resources_.end(),
                            [&](const auto& r) { return r.path == wanted; });
     if (it == m.resources_.end())
-      return Status{Reason::ConfigInvalid, "server.primary_resource: '" + wanted + "' is not one of server.resources"};
+      return Status{Reason::ConfigInvalid,
+                    "server.primary_resource: '" + wanted + "' is not one of server.resources"};
     m.primary_ = static_cast<std::size_t>(it - m.resources_.begin());
   }
   return m;

@@ -48,8 +48,7 @@ Status check_header(const json& header, AlgorithmSet allowed, DecodedJws& out) {
   if (auto it = header.find("typ"); it != header.end()) {
     if (!it->is_string()) return Status{Reason::HeaderMemberInvalid, "header typ is not a string"};
     const auto& typ = it->get_ref<const std::string&>();
-    if (!access_token_type(typ))
-      return Status{Reason::TypeRefused, "typ '" + printable(typ) + "' refused"};
+    if (!access_token_type(typ)) return Status{Reason::TypeRefused, "typ '" + printable(typ) + "' refused"};
   }
   // RFC 7515 §4.1.11: a recipient MUST reject a JWS whose "crit" lists an extension it does not understand;
   // we understand none, so any "crit" (even a malformed one) is refused.

@@ -33,7 +33,9 @@ std::string_view key_type_name(KeyType t) {
   return "?";
 }
 
-std::string key_count(std::size_t n) { return std::to_string(n) + (n == 1 ? " key" : " keys"); }
+std::string key_count(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " key" : " keys");
+}
 
 // Operator-facing specifics for a claim refusal. Only the issuer may be echoed (it names a configuration to
 // fix); other claim values are token material and stay out.
@@ -120,7 +122,8 @@ KeyLookup fixed_keys(std::shared_ptr<const JwkSet> keys) {
   };
 }
 
-Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key, const VerifyOptions& options) {
+Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key,
+                               const VerifyOptions& options) {
   Result<DecodedJws> decoded = decode_compact(token, options.algorithms);
   if (!decoded.ok()) return decoded.status();
   DecodedJws& jws = *decoded;
@@ -134,8 +137,8 @@ Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key,
   // Only now: the key (maybe a shared, rate-limited refetch) and the signature.
   Result<KeyChoice> choice = get_key(jws.has_kid ? std::string_view(jws.kid) : std::string_view());
   if (!choice.ok()) return choice.status();
-  const Status signed_by = choice->key ? check_with_key(jws, *choice->key, options)
-                                       : check_with_each(jws, *choice->keys, options);
+  const Status signed_by =
+      choice->key ? check_with_key(jws, *choice->key, options) : check_with_each(jws, *choice->keys, options);
   if (!signed_by.ok()) return signed_by;
 
   VerifiedJwt verified{principal_from_claims(std::move(jws.payload)), std::move(jws.kid)};

@@ -59,6 +59,7 @@ struct VerifiedJwt {
 
 // The whole verification. A refusal's detail names what to fix (an issuer, a kid, the leeway); it never holds
 // token material beyond the 'iss', 'kid' and organization id.
-Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key, const VerifyOptions& options);
+Result<VerifiedJwt> verify_jwt(std::string_view token, const KeyLookup& get_key,
+                               const VerifyOptions& options);
 
 }  // namespace mcpgate::jose

@@ -21,7 +21,9 @@ std::string_view target_member(std::string_view method) noexcept {
   return {};
 }
 
-bool valid_id(const json& id) { return id.is_string() || id.is_number_integer() || id.is_null(); }
+bool valid_id(const json& id) {
+  return id.is_string() || id.is_number_integer() || id.is_null();
+}
 
 Inspection refuse(Verdict verdict, std::string detail, json id = nullptr) {
   Inspection in;
@@ -60,7 +62,8 @@ Message read_message(const json& m) {
   }
   const auto method = m.find("method");
   if (method == m.end()) {  // a response: the client answering a request of the server
-    if (id == m.end() || (m.contains("result") == m.contains("error"))) out.invalid = "neither a request nor a response";
+    if (id == m.end() || (m.contains("result") == m.contains("error")))
+      out.invalid = "neither a request nor a response";
     return out;
   }
   if (!method->is_string() || method->get_ref<const std::string&>().empty()) {
@@ -138,19 +141,26 @@ bool json_in_utf8(std::string_view content_type) noexcept {
     const std::size_t eq = param.find('=');
     if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "charset")) return false;
     std::string_view value = trim(param.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
     if (!iequals(value, "utf-8")) return false;
   }
   return true;
 }
 
 bool base64_value(char c, unsigned& v) noexcept {
-  if (c >= 'A' && c <= 'Z') v = static_cast<unsigned>(c - 'A');
-  else if (c >= 'a' && c <= 'z') v = static_cast<unsigned>(c - 'a' + 26);
-  else if (c >= '0' && c <= '9') v = static_cast<unsigned>(c - '0' + 52);
-  else if (c == '+') v = 62;
-  else if (c == '/') v = 63;
-  else return false;
+  if (c >= 'A' && c <= 'Z')
+    v = static_cast<unsigned>(c - 'A');
+  else if (c >= 'a' && c <= 'z')
+    v = static_cast<unsigned>(c - 'a' + 26);
+  else if (c >= '0' && c <= '9')
+    v = static_cast<unsigned>(c - '0' + 52);
+  else if (c == '+')
+    v = 62;
+  else if (c == '/')
+    v = 63;
+  else
+    return false;
   return true;
 }
 
@@ -212,7 +222,8 @@ Inspection inspect(std::string_view body, const Headers& headers) {
   const bool batch = doc.is_array();
   const std::string header_version(headers.protocol_version.value_or(""));
   if (batch && (doc.empty() || (!header_version.empty() && header_version >= kNoBatchesFrom)))
-    return refuse(Verdict::InvalidRequest, doc.empty() ? "an empty batch" : "batches are not part of this protocol version");
+    return refuse(Verdict::InvalidRequest,
+                  doc.empty() ? "an empty batch" : "batches are not part of this protocol version");
 
   std::vector<Message> messages;
   if (batch) {
@@ -262,7 +273,8 @@ std::string error_body(const Inspection& in) {
                         : in.verdict == Verdict::HeaderMismatch ? "Header mismatch"
                                                                 : "Invalid Request";
   if (!in.detail.empty()) message += ": " + in.detail;
-  return json{{"jsonrpc", "2.0"}, {"id", in.id}, {"error", {{"code", error_code(in.verdict)}, {"message", message}}}}
+  return json{
+      {"jsonrpc", "2.0"}, {"id", in.id}, {"error", {{"code", error_code(in.verdict)}, {"message", message}}}}
       .dump();
 }
 

@@ -62,11 +62,11 @@ enum class Verdict {
 
 struct Inspection {
   Verdict verdict = Verdict::Ok;
-  std::vector<Call> calls;        // Ok: every message in order (one unless a batch)
-  std::string protocol_version;   // the header's, else the body's _meta one, else ""
+  std::vector<Call> calls;       // Ok: every message in order (one unless a batch)
+  std::string protocol_version;  // the header's, else the body's _meta one, else ""
   bool batch = false;
-  nlohmann::json id;              // the single message's id for the error answer (null for a batch or none)
-  std::string detail;             // not Ok: which rule, naming the header or member ("Mcp-Name does not match")
+  nlohmann::json id;   // the single message's id for the error answer (null for a batch or none)
+  std::string detail;  // not Ok: which rule, naming the header or member ("Mcp-Name does not match")
 };
 
 // The revision that made the headers required and removed sessions.

@@ -15,10 +15,14 @@ struct KindInfo {
 
 KindInfo info(ListKind k) {
   switch (k) {
-    case ListKind::Tools: return {"tools", "name", "tools/call"};
-    case ListKind::Prompts: return {"prompts", "name", "prompts/get"};
-    case ListKind::Resources: return {"resources", "uri", "resources/read"};
-    case ListKind::ResourceTemplates: return {"resourceTemplates", "uriTemplate", "resources/read"};
+    case ListKind::Tools:
+      return {"tools", "name", "tools/call"};
+    case ListKind::Prompts:
+      return {"prompts", "name", "prompts/get"};
+    case ListKind::Resources:
+      return {"resources", "uri", "resources/read"};
+    case ListKind::ResourceTemplates:
+      return {"resourceTemplates", "uriTemplate", "resources/read"};
   }
   return {"tools", "name", "tools/call"};
 }
@@ -31,7 +35,9 @@ std::optional<ListKind> kind_of(std::string_view method) {
   return std::nullopt;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // One JSON-RPC message (object) or a batch (array): filters the results of the asked list requests in place.
 // False when a response to an asked request cannot be read as a list result.
@@ -101,8 +107,8 @@ ListRequests list_requests(const std::vector<Call>& calls) {
   return out;
 }
 
-Filtered filter_list(std::string_view body, bool event_stream, const ListRequests& asked, const ItemJudge& judge,
-                     const ListOptions& options) {
+Filtered filter_list(std::string_view body, bool event_stream, const ListRequests& asked,
+                     const ItemJudge& judge, const ListOptions& options) {
   Filtered out;
   if (!event_stream) {
     json value = json::parse(body, nullptr, false);

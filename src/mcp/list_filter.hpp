@@ -42,17 +42,17 @@ struct ItemVerdict {
 using ItemJudge = std::function<ItemVerdict(std::string_view call_method, std::string_view target)>;
 
 struct ListOptions {
-  bool private_cache = false;     // set cacheScope: "private" on filtered results (2026-07-28)
-  bool security_schemes = true;   // annotate shown tools
+  bool private_cache = false;    // set cacheScope: "private" on filtered results (2026-07-28)
+  bool security_schemes = true;  // annotate shown tools
 };
 
 struct Filtered {
-  bool ok = false;          // false: the body is not JSON / SSE carrying JSON-RPC it can read
+  bool ok = false;  // false: the body is not JSON / SSE carrying JSON-RPC it can read
   std::string body;
-  std::size_t hidden = 0;   // items removed
+  std::size_t hidden = 0;  // items removed
 };
 
-Filtered filter_list(std::string_view body, bool event_stream, const ListRequests& asked, const ItemJudge& judge,
-                     const ListOptions& options);
+Filtered filter_list(std::string_view body, bool event_stream, const ListRequests& asked,
+                     const ItemJudge& judge, const ListOptions& options);
 
 }  // namespace mcpgate::mcp

@@ -12,16 +12,19 @@ namespace {
 constexpr std::array<bool, 256> kTchar = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c)
-    t[static_cast<std::size_t>(c)] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                     std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                         std::string_view::npos;
+    t[static_cast<std::size_t>(c)] =
+        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
   return t;
 }();
 
-constexpr bool is_tchar(unsigned char c) noexcept { return kTchar[c]; }
+constexpr bool is_tchar(unsigned char c) noexcept {
+  return kTchar[c];
+}
 
 bool is_token(std::string_view s) noexcept {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); });
 }
 
 // field-value bytes: SP, HTAB, VCHAR, obs-text (RFC 9110 §5.5). No other control byte, no CR or LF.
@@ -30,7 +33,8 @@ constexpr bool is_field_value_byte(unsigned char c) noexcept {
 }
 constexpr std::array<bool, 256> kFieldValueByte = [] {
   std::array<bool, 256> t{};
-  for (int c = 0; c < 256; ++c) t[static_cast<std::size_t>(c)] = is_field_value_byte(static_cast<unsigned char>(c));
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = is_field_value_byte(static_cast<unsigned char>(c));
   return t;
 }();
 
@@ -40,7 +44,9 @@ std::string_view trim_ows(std::string_view v) noexcept {
   return v;
 }
 
-unsigned char lower(unsigned char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c; }
+unsigned char lower(unsigned char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -62,14 +68,17 @@ bool list_has(std::string_view value, std::string_view token) noexcept {
 
 // Content-Length = 1*DIGIT (RFC 9110 §8.6), at most 18 digits so that it never overflows; no sign, no list.
 bool parse_content_length(std::string_view v, std::uint64_t& n) noexcept {
-  if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (v.empty() || v.size() > 18 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return false;
   n = 0;
   for (char c : v) n = n * 10 + static_cast<std::uint64_t>(c - '0');
   return true;
 }
 
-HeadResult refused(int status, std::string_view why) { return {HeadStatus::Refused, 0, status, why}; }
+HeadResult refused(int status, std::string_view why) {
+  return {HeadStatus::Refused, 0, status, why};
+}
 
 // Where the CRLF ending the line that starts at `from` is: npos while incomplete; `bad` set for a bare CR
 // or LF.
@@ -79,7 +88,8 @@ std::size_t line_end(std::string_view in, std::size_t from, bool& bad) noexcept 
   const std::size_t n = in.size() - from;
   // The first CR and the first LF (memchr: this runs over every line of every head).
   const void* cr = std::memchr(base + from, '\r', n);
-  const void* lf = std::memchr(base + from, '\n', cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - (base + from)) : n);
+  const void* lf = std::memchr(
+      base + from, '\n', cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - (base + from)) : n);
   if (lf) {  // an LF before any CR
     bad = true;
     return static_cast<std::size_t>(static_cast<const char*>(lf) - base);
@@ -175,7 +185,8 @@ HeadResult parse_field(std::string_view line, std::vector<std::pair<std::string,
   std::size_t colon = 0;
   while (colon < n && is_tchar(static_cast<unsigned char>(line[colon]))) ++colon;
   if (colon == n || line[colon] != ':') {  // a byte that is not a token's (whitespace before the colon too)
-    return line.find(':') == std::string_view::npos ? refused(400, "field without colon") : refused(400, "field name");
+    return line.find(':') == std::string_view::npos ? refused(400, "field without colon")
+                                                    : refused(400, "field name");
   }
   if (colon == 0) return refused(400, "field name");
   std::size_t first = n, last = n;  // the value without surrounding OWS: [first, last]
@@ -194,7 +205,9 @@ HeadResult parse_field(std::string_view line, std::vector<std::pair<std::string,
 
 }  // namespace
 
-bool field_name_equals(std::string_view a, std::string_view b) noexcept { return iequals(a, b); }
+bool field_name_equals(std::string_view a, std::string_view b) noexcept {
+  return iequals(a, b);
+}
 
 HeadResult parse_request_head(std::string_view in, const HeadLimits& limits, RequestHead& head) {
   head = RequestHead{};
@@ -240,12 +253,13 @@ HeadResult parse_response_head(std::string_view in, std::size_t max_bytes, bool 
   bool bad = false;
   std::size_t end = line_end(in, 0, bad);
   if (bad) return refused(502, "bare CR or LF");
-  if (end == std::string_view::npos) return in.size() >= max_bytes ? refused(502, "head too large") : HeadResult{};
+  if (end == std::string_view::npos)
+    return in.size() >= max_bytes ? refused(502, "head too large") : HeadResult{};
   const std::string_view line = in.substr(0, end);
   // HTTP/1.x SP 3DIGIT SP reason
-  if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
-      line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' || line[11] < '0' || line[11] > '9' ||
-      (line.size() > 12 && line[12] != ' '))
+  if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
+      line[8] != ' ' || line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' ||
+      line[11] < '0' || line[11] > '9' || (line.size() > 12 && line[12] != ' '))
     return refused(502, "status line");
   head.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   const bool http10 = line[7] == '0';

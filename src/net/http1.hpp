@@ -24,7 +24,7 @@
 namespace mcpgate::net {
 
 struct HeadLimits {
-  std::size_t max_request_line = 8192;  // method + target + version: beyond it, 414
+  std::size_t max_request_line = 8192;   // method + target + version: beyond it, 414
   std::size_t max_header_bytes = 16384;  // names + values of all fields: beyond it, 431
   std::size_t max_header_count = 64;     // beyond it, 431
   // The most bytes a complete head can take (request line, fields with their ": " and CRLFs, the blank line):
@@ -38,8 +38,8 @@ enum class Framing { None, Length, Chunked };
 
 struct RequestHead {
   std::string method;
-  std::string target;  // raw, as on the request line
-  int version_minor = 1;  // HTTP/1.x
+  std::string target;                                       // raw, as on the request line
+  int version_minor = 1;                                    // HTTP/1.x
   std::vector<std::pair<std::string, std::string>> fields;  // in order, values without surrounding OWS
   Framing framing = Framing::None;
   std::uint64_t content_length = 0;  // Framing::Length

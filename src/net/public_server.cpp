@@ -45,12 +45,12 @@ template <class T>
 using task = asio::awaitable<T, Executor>;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
-constexpr std::size_t kRelayBuffer = 16 * 1024;        // one read from the upstream or the client
-constexpr std::size_t kMaxResponseHead = 64 * 1024;    // an upstream's response head
-constexpr std::size_t kMaxIdlePerOrigin = 64;          // kept-alive upstream connections per loop and origin
-constexpr auto kPoolIdle = std::chrono::seconds(2);    // an idle upstream connection older than this is closed
-constexpr std::size_t kMaxLingerBytes = 64 * 1024;     // read and dropped before closing after an answer
-constexpr std::size_t kMaxDiscardBytes = 1 << 20;      // a refused request's body read to keep the connection
+constexpr std::size_t kRelayBuffer = 16 * 1024;      // one read from the upstream or the client
+constexpr std::size_t kMaxResponseHead = 64 * 1024;  // an upstream's response head
+constexpr std::size_t kMaxIdlePerOrigin = 64;        // kept-alive upstream connections per loop and origin
+constexpr auto kPoolIdle = std::chrono::seconds(2);  // an idle upstream connection older than this is closed
+constexpr std::size_t kMaxLingerBytes = 64 * 1024;   // read and dropped before closing after an answer
+constexpr std::size_t kMaxDiscardBytes = 1 << 20;    // a refused request's body read to keep the connection
 constexpr std::string_view kKeepaliveComment = ": keepalive\n\n";
 
 Clock::duration seconds(double s) {
@@ -97,7 +97,8 @@ class Stream {
         out.append(scratch.data(), n);  // before any suspension: nobody else can have used the scratch
         co_return std::pair{ec, n};
       }
-      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::pair{ec, std::size_t{0}};
+      if (ec != asio::error::would_block && ec != asio::error::try_again)
+        co_return std::pair{ec, std::size_t{0}};
       auto [wec] = co_await plain_->async_wait(Socket::wait_read, kAwait);
       if (wec) co_return std::pair{wec, std::size_t{0}};
       if (expired_) co_return std::pair{error_code(asio::error::timed_out), std::size_t{0}};
@@ -107,7 +108,8 @@ class Stream {
   task<error_code> write(std::string_view a, std::string_view b = {}, std::string_view c = {},
                          std::string_view d = {}) {
     if (expired_) co_return error_code(asio::error::timed_out);
-    const std::array<asio::const_buffer, 4> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c), asio::buffer(d)};
+    const std::array<asio::const_buffer, 4> bufs{asio::buffer(a), asio::buffer(b), asio::buffer(c),
+                                                 asio::buffer(d)};
     if (tls_) {
       auto [ec, n] = co_await asio::async_write(*tls_, bufs, kAwait);
       co_return ec;
@@ -187,7 +189,8 @@ struct Loop {
     using is_transparent = void;
     std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
   };
-  std::unordered_map<std::string, std::vector<UpstreamConnection>, KeyHash, std::equal_to<>> idle;  // by value:
+  std::unordered_map<std::string, std::vector<UpstreamConnection>, KeyHash, std::equal_to<>>
+      idle;  // by value:
   // parking and taking a connection allocates nothing
   std::vector<UpstreamConnection>& idle_for(std::string_view key) {
     auto it = idle.find(key);
@@ -200,31 +203,56 @@ struct Loop {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
   }
 }
 
@@ -284,7 +312,8 @@ void append_without_field(std::string& out, std::string_view fields, std::string
 gateway::Answer answer_of(const Decision& d) {
   gateway::Answer a{d.status, {}, d.body, d.reason};
   for (const auto& [k, v] : d.headers)
-    if (!http::has_forbidden_octet(v)) a.headers.emplace_back(k, v);  // a claim with CR/LF never becomes a header
+    if (!http::has_forbidden_octet(v))
+      a.headers.emplace_back(k, v);  // a claim with CR/LF never becomes a header
   if ((!d.body.empty() || d.status >= 400) && field(a.headers, "content-type").empty())
     a.headers.emplace_back("Content-Type", "application/json");
   return a;
@@ -293,11 +322,16 @@ gateway::Answer answer_of(const Decision& d) {
 // The row of the reason table a request head the parser refused is answered with (by its status: http1.hpp).
 Reason head_refusal(const HeadResult& r) {
   switch (r.http_status) {
-    case 414: return Reason::UriTooLong;
-    case 431: return Reason::HeadersTooLarge;
-    case 501: return Reason::MethodNotImplemented;
-    case 505: return Reason::HttpVersionUnsupported;
-    default: return Reason::RequestMalformed;
+    case 414:
+      return Reason::UriTooLong;
+    case 431:
+      return Reason::HeadersTooLarge;
+    case 501:
+      return Reason::MethodNotImplemented;
+    case 505:
+      return Reason::HttpVersionUnsupported;
+    default:
+      return Reason::RequestMalformed;
   }
 }
 
@@ -310,9 +344,12 @@ gateway::Answer with_fields(gateway::Answer a, const HeaderList& ours) {
 // The upstream_error metric's kind for an upstream failure.
 std::string_view error_kind(Reason failure) {
   switch (failure) {
-    case Reason::UpstreamTimeout: return "timeout";
-    case Reason::UpstreamBroken: return "broken";
-    default: return "refused";
+    case Reason::UpstreamTimeout:
+      return "timeout";
+    case Reason::UpstreamBroken:
+      return "broken";
+    default:
+      return "refused";
   }
 }
 
@@ -320,7 +357,11 @@ std::string_view error_kind(Reason failure) {
 std::string answer_head(const gateway::Answer& a, bool keep, int version_minor) {
   std::string out;
   out.reserve(256);
-  out.append("HTTP/1.1 ").append(std::to_string(a.status)).append(" ").append(reason_phrase(a.status)).append("\r\n");
+  out.append("HTTP/1.1 ")
+      .append(std::to_string(a.status))
+      .append(" ")
+      .append(reason_phrase(a.status))
+      .append("\r\n");
   for (const auto& [k, v] : a.headers) out.append(k).append(": ").append(v).append("\r\n");
   if (a.status >= 200 && a.status != 204 && a.status != 304)
     out.append("Content-Length: ").append(std::to_string(a.body.size())).append("\r\n");
@@ -345,11 +386,11 @@ struct Connection {
   Loop& loop;
   std::shared_ptr<Stream> client;
   std::string peer;
-  std::string in;  // bytes read from the client, not yet consumed
-  bool idle = false;            // waiting for the next request
+  std::string in;                    // bytes read from the client, not yet consumed
+  bool idle = false;                 // waiting for the next request
   std::shared_ptr<Stream> upstream;  // the exchange's upstream, while there is one
-  bool streaming = false;       // relaying an event stream that drain ends at once
-  bool drain_stream = false;    // set by drain: end the stream cleanly now
+  bool streaming = false;            // relaying an event stream that drain ends at once
+  bool drain_stream = false;         // set by drain: end the stream cleanly now
   std::list<Connection*>::iterator self;
 };
 
@@ -580,9 +621,10 @@ struct PublicServer::State {
   task<void> serve(std::shared_ptr<Connection> c);
   task<bool> handle(Connection& c, const RequestHead& head, bool keep);
   task<bool> exchange(Connection& c, const RequestHead& head, gateway::UpstreamRequest up, Completed& rec,
-                      HeaderList ours, bool keep, const CallOutcome* call = nullptr, std::string_view path = {});
-  task<bool> answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep, Completed& rec,
-                    bool body_read = false);
+                      HeaderList ours, bool keep, const CallOutcome* call = nullptr,
+                      std::string_view path = {});
+  task<bool> answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep,
+                    Completed& rec, bool body_read = false);
   task<bool> discard_body(Connection& c, const RequestHead& head);
   // An MCP POST's whole body, for inspection (gateway.inspect_max_bytes).
   struct WholeBody {
@@ -691,7 +733,8 @@ task<void> PublicServer::State::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    auto c = std::make_shared<Connection>(Connection{*this, loop, nullptr, {}, {}, false, nullptr, false, false, {}});
+    auto c = std::make_shared<Connection>(
+        Connection{*this, loop, nullptr, {}, {}, false, nullptr, false, false, {}});
     const tcp::endpoint remote = socket.remote_endpoint(ignored);
     c->peer = remote.address().to_string();
     c->client = open_stream(std::move(socket), tls.get());
@@ -809,7 +852,8 @@ task<bool> PublicServer::State::discard_body(Connection& c, const RequestHead& h
 
 // Reads an MCP POST's body whole: a Content-Length body into c.in (left there, at its front), a chunked one
 // decoded into `decoded` (its coding consumed from c.in). Within header_timeout overall, read_timeout per read.
-task<PublicServer::State::WholeBody> PublicServer::State::read_whole_body(Connection& c, const RequestHead& head) {
+task<PublicServer::State::WholeBody> PublicServer::State::read_whole_body(Connection& c,
+                                                                          const RequestHead& head) {
   WholeBody out;
   const std::size_t cap = config.gateway.inspect_max_bytes;
   if (head.framing == Framing::Length && head.content_length > cap) {
@@ -882,10 +926,12 @@ task<void> PublicServer::State::linger_close(Connection& c) {
 }
 
 // Writes a response the gateway gives itself; false when the connection must close.
-task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, const gateway::Answer& a, bool keep,
-                                       Completed& rec, bool body_read) {
-  if (!body_read && keep) keep = co_await discard_body(c, head);
-  else if (!body_read) keep = head.framing == Framing::None && keep;
+task<bool> PublicServer::State::answer(Connection& c, const RequestHead& head, const gateway::Answer& a,
+                                       bool keep, Completed& rec, bool body_read) {
+  if (!body_read && keep)
+    keep = co_await discard_body(c, head);
+  else if (!body_read)
+    keep = head.framing == Framing::None && keep;
   const std::string out = answer_head(a, keep, head.version_minor);
   const bool with_body = head.method != "HEAD" && a.status != 204 && a.status != 304;
   // Recorded before the write: a client that has its answer may stop the process (SIGTERM) before this
@@ -1022,7 +1068,8 @@ void PublicServer::State::park(Loop& loop, std::string_view key, std::shared_ptr
   idle.push_back(UpstreamConnection{std::move(stream), Clock::now(), true});
 }
 
-task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop, const gateway::UpstreamRequest& up,
+task<std::shared_ptr<Stream>> PublicServer::State::connect_upstream(Loop& loop,
+                                                                    const gateway::UpstreamRequest& up,
                                                                     bool& reused, Reason& failure) {
   auto& idle = loop.idle_for(up.pool_key);
   while (!idle.empty()) {
@@ -1528,14 +1575,17 @@ Status PublicServer::open() {
   return {};
 }
 
-int PublicServer::port() const noexcept { return state_->port; }
+int PublicServer::port() const noexcept {
+  return state_->port;
+}
 
 void PublicServer::run() {
   State& s = *state_;
   asio::co_spawn(s.loops[0]->io, s.accept_loop(), asio::detached);
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   for (auto& loop : s.loops) work.push_back(asio::make_work_guard(loop->io));
-  for (std::size_t i = 1; i < s.loops.size(); ++i) s.loops[i]->thread = std::thread([&io = s.loops[i]->io] { io.run(); });
+  for (std::size_t i = 1; i < s.loops.size(); ++i)
+    s.loops[i]->thread = std::thread([&io = s.loops[i]->io] { io.run(); });
   s.loops[0]->io.run();
   for (std::size_t i = 1; i < s.loops.size(); ++i) s.loops[i]->thread.join();
 }
@@ -1563,7 +1613,9 @@ void PublicServer::begin_drain() {
   }
 }
 
-std::size_t PublicServer::active_exchanges() const noexcept { return state_->exchanges; }
+std::size_t PublicServer::active_exchanges() const noexcept {
+  return state_->exchanges;
+}
 
 void PublicServer::stop() {
   State& s = *state_;

@@ -55,7 +55,7 @@ class PublicServer {
   void run();          // the event loops; returns after stop()
   void begin_drain();  // stop accepting; end event streams cleanly; idle connections close
   std::size_t active_exchanges() const noexcept;  // upstream exchanges in flight
-  void stop();         // cut everything; run() returns
+  void stop();                                    // cut everything; run() returns
 
   struct State;
 

@@ -23,9 +23,13 @@ struct Reply {
 };
 
 std::string render(const Reply& r) {
-  const char* reason = r.status == 200 ? "OK" : r.status == 404 ? "Not Found" : r.status == 405 ? "Method Not Allowed"
-                       : r.status == 503 ? "Service Unavailable" : "Bad Request";
-  return "HTTP/1.1 " + std::to_string(r.status) + " " + reason + "\r\nContent-Type: " + std::string(r.content_type) +
+  const char* reason = r.status == 200   ? "OK"
+                       : r.status == 404 ? "Not Found"
+                       : r.status == 405 ? "Method Not Allowed"
+                       : r.status == 503 ? "Service Unavailable"
+                                         : "Bad Request";
+  return "HTTP/1.1 " + std::to_string(r.status) + " " + reason +
+         "\r\nContent-Type: " + std::string(r.content_type) +
          "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
 }
 
@@ -47,7 +51,8 @@ Reply answer(const net::RequestHead& head, Metrics& metrics, const AdminServer::
 
 // Cancels the socket's pending operations once `after` has passed. The handler shares the socket: it may run
 // after the connection's coroutine is gone.
-void arm(asio::steady_timer& deadline, std::chrono::seconds after, const std::shared_ptr<tcp::socket>& socket) {
+void arm(asio::steady_timer& deadline, std::chrono::seconds after,
+         const std::shared_ptr<tcp::socket>& socket) {
   deadline.expires_after(after);
   deadline.async_wait([socket](error_code e) {
     error_code ignored;
@@ -73,7 +78,8 @@ asio::awaitable<void> serve_connection(asio::io_context& io, std::shared_ptr<tcp
     if (r.status != net::HeadStatus::Incomplete) break;
   }
   if (r.status != net::HeadStatus::Incomplete) {
-    Reply reply = r.status == net::HeadStatus::Complete ? respond(head) : Reply{400, kJson, R"({"error":"bad_request"})"};
+    Reply reply = r.status == net::HeadStatus::Complete ? respond(head)
+                                                        : Reply{400, kJson, R"({"error":"bad_request"})"};
     if (r.status == net::HeadStatus::Complete && head.framing != net::Framing::None && reply.status == 200)
       reply = {400, kJson, R"({"error":"bad_request"})"};  // no admin route takes a body
     std::string out = render(reply);
@@ -124,7 +130,8 @@ Status listen(tcp::acceptor& acceptor, const AdminServer::Options& options) {
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(SOMAXCONN, ec);
-  if (ec) return {Reason::ListenFailed, "cannot bind the admin listener to " + where + " (" + ec.message() + ")"};
+  if (ec)
+    return {Reason::ListenFailed, "cannot bind the admin listener to " + where + " (" + ec.message() + ")"};
   return {};
 }
 
@@ -139,7 +146,9 @@ struct AdminServer::Loop {
 AdminServer::AdminServer(Options options, Metrics& metrics, ReadyCheck ready)
     : options_(std::move(options)), metrics_(metrics), ready_(std::move(ready)) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 Status AdminServer::start() {
   std::lock_guard lock(lifecycle_mutex_);
@@ -148,14 +157,17 @@ Status AdminServer::start() {
   if (Status bound = listen(loop->acceptor, options_); !bound.ok()) return bound;
   port_ = loop->acceptor.local_endpoint().port();
   Responder respond = [this](const net::RequestHead& head) { return answer(head, metrics_, ready_); };
-  asio::co_spawn(loop->io, accept_loop(loop->io, loop->acceptor, std::move(respond), loop->open), asio::detached);
+  asio::co_spawn(loop->io, accept_loop(loop->io, loop->acceptor, std::move(respond), loop->open),
+                 asio::detached);
   loop_ = std::move(loop);
   thread_ = std::thread([l = loop_.get()] { l->io.run(); });
   started_ = true;
   return {};
 }
 
-int AdminServer::port() const { return port_; }
+int AdminServer::port() const {
+  return port_;
+}
 
 void AdminServer::stop() {
   std::lock_guard lock(lifecycle_mutex_);

@@ -122,7 +122,7 @@ std::string loggable_path(std::string_view target) {
     const auto u = static_cast<unsigned char>(c);
     const bool encode = u < 0x21 || u >= 0x7f;
     if (out.size() + (encode ? 3 : 1) > kMaxLoggedPath) break;  // the bound is on what is written
-    if (encode) {  // as it would be on the wire: percent-encoded
+    if (encode) {                                               // as it would be on the wire: percent-encoded
       static constexpr char kHex[] = "0123456789ABCDEF";
       out += '%';
       out += kHex[u >> 4];

@@ -30,7 +30,8 @@ namespace mcpgate::observe {
 
 struct AccessRecord {
   std::string request_id, method, path, route, auth_source, subject, reason, upstream;
-  std::string mcp_method, mcp_target, rule;  // an MCP request: its JSON-RPC method, tool/prompt/URI, deciding rule
+  std::string mcp_method, mcp_target,
+      rule;  // an MCP request: its JSON-RPC method, tool/prompt/URI, deciding rule
   int status = 0;
   double duration_ms = 0;
   std::uint64_t bytes_out = 0;

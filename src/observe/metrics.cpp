@@ -37,7 +37,9 @@ void append_sample(std::string& out, std::string_view name, const std::array<std
   out.append(value).push_back('\n');
 }
 
-std::string integer(std::uint64_t v) { return std::to_string(v); }
+std::string integer(std::uint64_t v) {
+  return std::to_string(v);
+}
 
 // A counter family: HELP and TYPE, then each series of `store` (its map's order: stable across scrapes).
 template <std::size_t N, class Store>
@@ -160,13 +162,32 @@ void Metrics::count_auth(std::string_view outcome) {
 
 namespace {
 // The methods of the MCP specification (2025-03-26 to 2026-07-28): the only values of the method label.
-constexpr std::string_view kMcpMethods[] = {
-    "initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list",
-    "resources/templates/list", "resources/read", "resources/subscribe", "resources/unsubscribe",
-    "completion/complete", "logging/setLevel", "subscriptions/listen", "sampling/createMessage",
-    "elicitation/create", "roots/list", "tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
-    "notifications/initialized", "notifications/cancelled", "notifications/progress",
-    "notifications/roots/list_changed", "batch"};
+constexpr std::string_view kMcpMethods[] = {"initialize",
+                                            "ping",
+                                            "tools/list",
+                                            "tools/call",
+                                            "prompts/list",
+                                            "prompts/get",
+                                            "resources/list",
+                                            "resources/templates/list",
+                                            "resources/read",
+                                            "resources/subscribe",
+                                            "resources/unsubscribe",
+                                            "completion/complete",
+                                            "logging/setLevel",
+                                            "subscriptions/listen",
+                                            "sampling/createMessage",
+                                            "elicitation/create",
+                                            "roots/list",
+                                            "tasks/get",
+                                            "tasks/result",
+                                            "tasks/list",
+                                            "tasks/cancel",
+                                            "notifications/initialized",
+                                            "notifications/cancelled",
+                                            "notifications/progress",
+                                            "notifications/roots/list_changed",
+                                            "batch"};
 
 std::string_view mcp_method_label(std::string_view method) {
   for (std::string_view m : kMcpMethods)

@@ -15,7 +15,7 @@ inline constexpr std::int64_t kEncryptionWarnThreshold = std::int64_t{1} << 31;
 
 std::shared_ptr<TokenStore> make_env_store(const StoreOptions& options);
 Result<std::shared_ptr<TokenStore>> open_sql_store(const StoreOptions& options, Keyring keyring,
-                                                         std::shared_ptr<const Clock> clock);
+                                                   std::shared_ptr<const Clock> clock);
 // "MCPGATE_SECRET_" + SERVICE + "_" + KEY, upper-cased, other characters → '_'.
 std::string env_variable_for(std::string_view prefix, std::string_view service, std::string_view key_name);
 

@@ -72,16 +72,14 @@ class EnvTokenStore final : public TokenStore {
     return {std::move(out), {}};
   }
 
-  Status put(const SecretRef&, std::string_view, const Actor&) override {
-    return read_only<int>().status();
-  }
+  Status put(const SecretRef&, std::string_view, const Actor&) override { return read_only<int>().status(); }
   Status remove(const SecretRef&, const Actor&) override { return read_only<int>().status(); }
   Result<RotationReport> rotate(const Actor&, int,
-                                      const std::function<void(const RotationReport&)>&) override {
+                                const std::function<void(const RotationReport&)>&) override {
     return read_only<RotationReport>();
   }
   Result<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
-                                       std::string_view) override {
+                                 std::string_view) override {
     return read_only<BindReport>();
   }
   Status record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {

@@ -38,9 +38,9 @@ inline constexpr int kAadCurrent = 2;  // "…v2", service, key name, issuer, su
 
 // Layout 1 has no issuer field, so it stands only for rows whose issuer is empty: nullopt for layout 1 with
 // an issuer (a legacy row moved to an issuer behind the store's back) and for an unknown layout.
-std::optional<std::string> row_associated_data(int layout, std::string_view service, std::string_view key_name,
-                                               std::string_view issuer, std::string_view subject,
-                                               std::string_view key_id);
+std::optional<std::string> row_associated_data(int layout, std::string_view service,
+                                               std::string_view key_name, std::string_view issuer,
+                                               std::string_view subject, std::string_view key_id);
 
 class Keyring {
  public:

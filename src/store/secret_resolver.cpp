@@ -33,7 +33,7 @@ std::string cache_key(const SecretRef& ref) {
 
 Result<SecretReference> parse_secret_reference(std::string_view text) {
   const Status bad{Reason::SecretReferenceInvalid,
-                        "expected {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}"};
+                   "expected {secret:SERVICE/KEY} or {secret:SERVICE/KEY@subject}"};
   if (text.substr(0, kOpen.size()) != kOpen || text.size() < kOpen.size() + 1 || text.back() != '}')
     return {std::nullopt, bad};
   auto body = text.substr(kOpen.size(), text.size() - kOpen.size() - 1);

@@ -139,7 +139,7 @@ class SqlTokenStore final : public TokenStore {
   }
 
   Result<RotationReport> rotate(const Actor& actor, int batch_size,
-                                      const std::function<void(const RotationReport&)>& progress) override {
+                                const std::function<void(const RotationReport&)>& progress) override {
     if (keyring_.empty()) return failed<RotationReport>({Reason::StoreKeyInvalid, "no master key given"});
     RotationReport report;
     report.active_key_id = keyring_.active_id();
@@ -159,7 +159,7 @@ class SqlTokenStore final : public TokenStore {
           auto plain = open_row(row);
           if (!plain.ok()) {
             plain.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
-                                  "): " + plain.detail;
+                           "): " + plain.detail;
             return failed<RotationReport>(plain.status());
           }
           TokenRow fresh = row;
@@ -187,7 +187,7 @@ class SqlTokenStore final : public TokenStore {
   }
 
   Result<BindReport> bind_issuer(std::string_view issuer, const Actor& actor, std::string_view service,
-                                       std::string_view subject) override {
+                                 std::string_view subject) override {
     if (issuer.empty()) return failed<BindReport>({Reason::SecretReferenceInvalid, "the issuer is empty"});
     if (keyring_.empty()) return failed<BindReport>({Reason::StoreKeyInvalid, "no master key given"});
     try {
@@ -208,7 +208,7 @@ class SqlTokenStore final : public TokenStore {
           auto plain = open_row(row);
           if (!plain.ok()) {
             plain.detail = "row " + std::to_string(row.id) + " (" + row.service + "/" + row.key_name +
-                                  "): " + plain.detail;
+                           "): " + plain.detail;
             return failed<BindReport>(plain.status());  // nothing is bound (the transaction rolls back)
           }
           TokenRow bound = row;
@@ -235,7 +235,7 @@ class SqlTokenStore final : public TokenStore {
   }
 
   Status record_audit(const Actor& actor, std::string_view action, const SecretRef& ref,
-                           std::string_view result) override {
+                      std::string_view result) override {
     try {
       auto conn = db_->lease();
       SqlTransaction tx(*conn);
@@ -270,7 +270,9 @@ class SqlTokenStore final : public TokenStore {
     try {
       auto conn = db_->lease();
       auto found = TokenRepository(*conn).find_principal(issuer, subject);
-      if (!found) return failed<PrincipalRecord>({Reason::PrincipalNotFound, std::string(issuer) + " " + std::string(subject)});
+      if (!found)
+        return failed<PrincipalRecord>(
+            {Reason::PrincipalNotFound, std::string(issuer) + " " + std::string(subject)});
       return {std::move(*found), {}};
     } catch (const SqlError& e) {
       return failed<PrincipalRecord>(from_sql_error(e));
@@ -386,7 +388,7 @@ class SqlTokenStore final : public TokenStore {
 }  // namespace
 
 Result<std::shared_ptr<TokenStore>> open_sql_store(const StoreOptions& options, Keyring keyring,
-                                                         std::shared_ptr<const Clock> clock) {
+                                                   std::shared_ptr<const Clock> clock) {
   using Result = Result<std::shared_ptr<TokenStore>>;
   std::unique_ptr<SqlDatabase> db;
   try {

@@ -56,7 +56,7 @@ Result<StoreOptions> StoreOptions::from_environment() {
 }
 
 Result<std::shared_ptr<TokenStore>> TokenStore::open(const StoreOptions& options,
-                                                           std::shared_ptr<const Clock> clock) {
+                                                     std::shared_ptr<const Clock> clock) {
   if (options.backend == StoreBackend::Env) return {store::make_env_store(options), {}};
   std::string key_text = options.keys;
   if (!options.key_file.empty()) {

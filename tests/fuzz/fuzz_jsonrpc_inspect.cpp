@@ -37,8 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (r.verdict == mcp::Verdict::Ok) {
     if (r.calls.empty()) std::abort();
     for (const auto& c : r.calls) {
-      if (c.has_target && c.method != "tools/call" && c.method != "prompts/get" && c.method != "resources/read" &&
-          c.method != "resources/subscribe" && c.method != "resources/unsubscribe")
+      if (c.has_target && c.method != "tools/call" && c.method != "prompts/get" &&
+          c.method != "resources/read" && c.method != "resources/subscribe" &&
+          c.method != "resources/unsubscribe")
         std::abort();
       if (headers.method && c.method != *headers.method) std::abort();
     }

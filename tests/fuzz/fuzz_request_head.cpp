@@ -32,16 +32,17 @@ void check_head(std::string_view in) {
   const std::size_t cut = in.empty() ? 0 : static_cast<unsigned char>(in[0]) % (in.size() + 1);
   net::RequestHead early;
   const net::HeadResult e = net::parse_request_head(in.substr(0, cut), limits, early);
-  if (e.status == net::HeadStatus::Complete && (r.status != net::HeadStatus::Complete || e.consumed != r.consumed))
+  if (e.status == net::HeadStatus::Complete &&
+      (r.status != net::HeadStatus::Complete || e.consumed != r.consumed))
     std::abort();
   if (r.status != net::HeadStatus::Complete) return;
   if (r.consumed > in.size() || r.consumed < 4 || in.substr(r.consumed - 4, 4) != "\r\n\r\n") std::abort();
   if (head.fields.size() > limits.max_header_count) std::abort();
   if (head.framing == net::Framing::Length && head.content_length == 0) std::abort();
   for (const auto& [name, value] : head.fields)
-    if (name.empty() || value.find_first_of("\r\n", 0) != std::string::npos || value.find('\0') != std::string::npos)
+    if (name.empty() || value.find_first_of("\r\n", 0) != std::string::npos ||
+        value.find('\0') != std::string::npos)
       std::abort();
-
 }
 
 void check_chunked(std::string_view in) {
@@ -71,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_chunked(in);
   net::ResponseHead response;
   const net::HeadResult r = net::parse_response_head(in, 4096, size % 2 == 0, response);
-  if (r.status == net::HeadStatus::Complete && (r.consumed > size || response.status < 100 || response.status > 599))
+  if (r.status == net::HeadStatus::Complete &&
+      (r.consumed > size || response.status < 100 || response.status > 599))
     std::abort();
   return 0;
 }

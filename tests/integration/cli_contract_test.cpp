@@ -239,8 +239,8 @@ TEST(McpgateCli, HelpWorksOnEveryCommandAndVersionPrintsTheVersion) {
 }
 
 TEST(McpgateCli, CheckConfigPrintsTheEffectiveRuleTableOfEachMcpRoute) {
-  ProcessOutput out =
-      run_process({MCPGATE_BINARY, "check-config", "--config", std::string(MCPGATE_SOURCE_DIR) + "/config/mcpgate.example.toml"});
+  ProcessOutput out = run_process({MCPGATE_BINARY, "check-config", "--config",
+                                   std::string(MCPGATE_SOURCE_DIR) + "/config/mcpgate.example.toml"});
   ASSERT_EQ(out.exit_code, 0) << out.stderr_text;
   const std::string& text = out.stdout_text;
   // First match first, the route's scopes folded into each rule's, and what no rule matches last.

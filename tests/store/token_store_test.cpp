@@ -105,8 +105,7 @@ TYPED_TEST(TokenStoreTest, LegacyPerUserRowsAreNotServedUntilBoundToAnIssuer) {
   }
   EXPECT_EQ(unbound, 3);
   for (const char* issuer : {kIssuerA, kIssuerB, "static"})
-    EXPECT_EQ(store->read(per_user("github", issuer, "alice")).reason, Reason::SecretNotFound)
-        << issuer;
+    EXPECT_EQ(store->read(per_user("github", issuer, "alice")).reason, Reason::SecretNotFound) << issuer;
   EXPECT_EQ(store->read(per_user("github", "", "alice")).reason, Reason::SecretReferenceInvalid);
 
   // bob already has a token of his own under kIssuerA: his legacy row stays unbound rather than replace it.

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
-#include <mcpgate/status.hpp>
 
+#include <mcpgate/status.hpp>
 #include <set>
 #include <string>
 

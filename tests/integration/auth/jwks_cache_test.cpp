@@ -73,7 +73,8 @@ TEST(JwksCache, TenHourOutageKeepsKnownKeysThenKeysStaleAfterMaxStale) {
   ASSERT_EQ(h.auth->authenticate(h.token()).reason, Reason::Ok);
   h.stytch.stop();  // the issuer goes away
   h.clock->advance(hours(10));
-  Result<auth::Authenticated> during = h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
+  Result<auth::Authenticated> during =
+      h.auth->authenticate(h.token({{"exp", h.clock->now_seconds() + 3600}}));
   EXPECT_EQ(during.reason, Reason::Ok) << during.detail;
   ASSERT_TRUE(AuthHarness::eventually([&] { return h.cache().stats().fetch_failures >= 1; }));
   EXPECT_GE(h.cache().stats().stale_serves, 1u);

@@ -538,8 +538,9 @@ class RawUpstream {
           }
           break;
         case Mode::MalformedChunkedBody:
-          send_bytes(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "zz\r\n{\"ok\":true}\r\n0\r\n\r\n");
+          send_bytes(fd,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "zz\r\n{\"ok\":true}\r\n0\r\n\r\n");
           break;
       }
     }
@@ -581,9 +582,11 @@ class Framing : public ::testing::Test {
          << "[admin]\nenabled = false\n\n"
          << "[[static_tokens]]\nname = \"alice\"\nsha256 = \"" << auth::digest_hex(auth::digest_token(kAlice))
          << "\"\nscopes = [\"mcp:read\"]\n\n"
-         << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
+         << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = "
+            "\"http://127.0.0.1:"
          << upstream_.port() << "\"\n\n"
-         << "[[routes]]\nmcp = false\nprefix = \"/raw\"\nscopes = [\"mcp:read\"]\nupstream = \"http://127.0.0.1:"
+         << "[[routes]]\nmcp = false\nprefix = \"/raw\"\nscopes = [\"mcp:read\"]\nupstream = "
+            "\"http://127.0.0.1:"
          << raw_upstream_.port() << "\"\n";
     conf.close();
     serve_ = std::make_unique<testing::ChildProcess>(
@@ -1226,7 +1229,8 @@ TEST_F(Framing, BytesAnUpstreamSendsOnAnIdleConnectionNeverAnswerTheNextRequest)
   ASSERT_TRUE(c.send_all(get_request("X-Request-Id: late-2\r\n", "/raw")));
   const auto second = c.read_response(5s);
   ASSERT_TRUE(second) << printable(c.pending());
-  EXPECT_FALSE(second->header("X-Injected")) << "the next request was answered with bytes sent on an idle connection";
+  EXPECT_FALSE(second->header("X-Injected"))
+      << "the next request was answered with bytes sent on an idle connection";
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(second->body, "{\"ok\":true}");
 }

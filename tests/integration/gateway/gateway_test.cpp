@@ -1,9 +1,9 @@
 // Integration: the real `mcpgate serve` binary in front of a real recording upstream (tests/support), spoken
 // to over loopback. Each test states one rule of the gateway; every test also checks, in TearDown, that
 // nothing the gateway logged contains a token or a secret.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -65,7 +65,8 @@ class Gateway : public ::testing::Test {
         {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
     const std::string up = "http://127.0.0.1:" + std::to_string(upstream_.port());
     std::ofstream conf(dir_ + "/mcpgate.toml");
-    conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
+    conf << "[server]\npublic_url = \"https://mcp.example.com/json\"\nlisten_address = \"127.0.0.1\"\nport = "
+            "0\n"
          << "threads = 2\n\n"
          << "[gateway]\nheader_timeout = 1\ndrain_timeout = 5\nclaim_to_headers = { email = \"X-Auth-Email\" "
             "}\n"
@@ -76,13 +77,16 @@ class Gateway : public ::testing::Test {
     for (auto [name, token] : {std::pair{"alice", kAlice}, {"bob", kBob}})
       conf << "[[static_tokens]]\nname = \"" << name << "\"\nsha256 = \""
            << auth::digest_hex(auth::digest_token(token)) << "\"\nscopes = [\"mcp:read\"]\n\n";
-    conf << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n"
+    conf << "[[routes]]\nmcp = false\nprefix = \"/json\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up
+         << "\"\n"
          << "inject_headers = { Authorization = \"Bearer {secret:demo/api_token}\" }\n\n"
-         << "[[routes]]\nmcp = false\nprefix = \"/sse\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/sse\"\nscopes = [\"mcp:read\"]\nupstream = \"" << up
+         << "\"\n\n"
          << "[[routes]]\nmcp = false\nprefix = \"/stall\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nmcp = false\nprefix = \"/reset\"\nupstream = \"" << up << "\"\n\n"
          << "[[routes]]\nmcp = false\nprefix = \"/mapped\"\nupstream = \"" << up << "/json\"\n\n"
-         << "[[routes]]\nmcp = false\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:" << closed_port_.port() << "\"\n\n"
+         << "[[routes]]\nmcp = false\nprefix = \"/down\"\nupstream = \"http://127.0.0.1:"
+         << closed_port_.port() << "\"\n\n"
          << extra_tail;
     conf.close();
     ::setenv("MCPGATE_SECRET_DEMO_API_TOKEN", kServiceSecret, 1);
@@ -159,7 +163,8 @@ class Gateway : public ::testing::Test {
   }
   static int count_responses(const std::string& received) {
     int n = 0;
-    for (auto at = received.find("HTTP/1.1 "); at != std::string::npos; at = received.find("HTTP/1.1 ", at + 1))
+    for (auto at = received.find("HTTP/1.1 "); at != std::string::npos;
+         at = received.find("HTTP/1.1 ", at + 1))
       ++n;
     return n;
   }
@@ -215,37 +220,38 @@ TEST_F(Gateway, IdentityHeadersCannotBeSpoofedInAnySpelling) {
   std::string token = sign_jwt({{"email", "jwt-user@example.com"}, {"client_id", "client-7"}});
   // One spelling per name in each request (two spellings in one request are refused outright:
   // HeaderSpellingsOfOneNameInOneRequestAreRefused).
-  const httplib::Headers dashed = {{"X-Auth-Subject", "mallory"}, {"x-auth-subject", "mallory"},
-                                   {"X-AUTH-SCOPES", "admin"},     {"X-Auth-Client-Id", "evil"},
+  const httplib::Headers dashed = {{"X-Auth-Subject", "mallory"},
+                                   {"x-auth-subject", "mallory"},
+                                   {"X-AUTH-SCOPES", "admin"},
+                                   {"X-Auth-Client-Id", "evil"},
                                    {"X-Auth-Email", "ceo@example.com"}};
   const httplib::Headers underscored = {{"X_Auth_Subject", "mallory"},
                                         {"x_auth_source", "static"},
                                         {"X_AUTH_ORGANIZATION", "org"},
                                         {"x_auth_email", "ceo@example.com"}};
   for (const auto* spoof : {&dashed, &underscored}) {
-  auto r = client().Post("/json", bearer(token.c_str(), *spoof), "{}", "application/json");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200);
-  auto seen = upstream_.last_request();
-  for (const char* name :
-       {"X-Auth-Subject", "X-Auth-Scopes", "X-Auth-Source", "X-Auth-Client-Id", "X-Auth-Email"})
-    EXPECT_EQ(count_spellings(seen.headers, name), 1) << name;
-  EXPECT_EQ(count_spellings(seen.headers, "X-Auth-Organization"), 0);  // the token has no organization
-  EXPECT_EQ(seen.header("X-Auth-Subject"), "user-jwt-1");
-  EXPECT_EQ(seen.header("X-Auth-Scopes"), "mcp:read");
-  EXPECT_EQ(seen.header("X-Auth-Source"), "jwt");
-  EXPECT_EQ(seen.header("X-Auth-Client-Id"), "client-7");
-  EXPECT_EQ(seen.header("X-Auth-Email"), "jwt-user@example.com");
+    auto r = client().Post("/json", bearer(token.c_str(), *spoof), "{}", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    auto seen = upstream_.last_request();
+    for (const char* name :
+         {"X-Auth-Subject", "X-Auth-Scopes", "X-Auth-Source", "X-Auth-Client-Id", "X-Auth-Email"})
+      EXPECT_EQ(count_spellings(seen.headers, name), 1) << name;
+    EXPECT_EQ(count_spellings(seen.headers, "X-Auth-Organization"), 0);  // the token has no organization
+    EXPECT_EQ(seen.header("X-Auth-Subject"), "user-jwt-1");
+    EXPECT_EQ(seen.header("X-Auth-Scopes"), "mcp:read");
+    EXPECT_EQ(seen.header("X-Auth-Source"), "jwt");
+    EXPECT_EQ(seen.header("X-Auth-Client-Id"), "client-7");
+    EXPECT_EQ(seen.header("X-Auth-Email"), "jwt-user@example.com");
   }
 }
 
 TEST_F(Gateway, HeaderSpellingsOfOneNameInOneRequestAreRefused) {
   // CGI, WSGI and Rack read both as HTTP_MCP_SESSION_ID: the upstream would take the one not checked.
   const std::size_t before = upstream_.requests().size();
-  for (const httplib::Headers& h :
-       {httplib::Headers{{"X-Auth-Subject", "a"}, {"X_Auth_Subject", "b"}},
-        httplib::Headers{{"Mcp_Session_Id", "someone-elses"}},
-        httplib::Headers{{"X-Custom", "a"}, {"x_custom", "b"}}}) {
+  for (const httplib::Headers& h : {httplib::Headers{{"X-Auth-Subject", "a"}, {"X_Auth_Subject", "b"}},
+                                    httplib::Headers{{"Mcp_Session_Id", "someone-elses"}},
+                                    httplib::Headers{{"X-Custom", "a"}, {"x_custom", "b"}}}) {
     auto r = client().Post("/json", bearer(kAlice, h), "{}", "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400);
@@ -410,8 +416,9 @@ TEST_F(Gateway, AccessLogCountsTheBytesOfAStreamedResponse) {
 
 // A 202 without a body reaches the client without a body and without a Content-Type nobody sent.
 TEST_F(Gateway, AcceptedWithoutBodyGetsNoInventedContentType) {
-  const std::string received = exchange("POST /json/accepted HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                                        std::string(kAlice) + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+  const std::string received =
+      exchange("POST /json/accepted HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
+               "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
   ASSERT_EQ(received.rfind("HTTP/1.1 202", 0), 0u) << received;
   const std::string head = received.substr(0, received.find("\r\n\r\n"));
   std::string lower = head;
@@ -434,14 +441,15 @@ TEST_F(GatewayStreamCap, OnePrincipalsStreamsAreCappedAndOthersAreStillServed) {
   for (int i = 0; i < 2; ++i)
     holders.emplace_back([&] {
       auto c = client();
-      c.Get("/sse?n=400&gap_ms=25", bearer(kAlice, {{"Accept", "text/event-stream"}}), [&](const char*, std::size_t) {
-        static thread_local bool counted = false;
-        if (!counted) {
-          counted = true;
-          ++open;
-        }
-        return !release;
-      });
+      c.Get("/sse?n=400&gap_ms=25", bearer(kAlice, {{"Accept", "text/event-stream"}}),
+            [&](const char*, std::size_t) {
+              static thread_local bool counted = false;
+              if (!counted) {
+                counted = true;
+                ++open;
+              }
+              return !release;
+            });
     });
   const auto deadline = SteadyClock::now() + 5s;
   while (open < 2 && SteadyClock::now() < deadline) std::this_thread::sleep_for(10ms);
@@ -470,8 +478,9 @@ TEST_F(Gateway, SigtermEndsSubscriptionListenStreamsAtOnce) {
   std::atomic<bool> started{false}, ended{false};
   std::thread listen([&] {
     auto c = client();
-    c.Post("/sse?n=1000&gap_ms=100", bearer(kAlice, {{"Accept", "text/event-stream"}, {"Mcp-Method", "subscriptions/listen"}}),
-           "{}", 2, "application/json");
+    c.Post("/sse?n=1000&gap_ms=100",
+           bearer(kAlice, {{"Accept", "text/event-stream"}, {"Mcp-Method", "subscriptions/listen"}}), "{}", 2,
+           "application/json");
     ended = true;
   });
   const auto deadline = SteadyClock::now() + 5s;
@@ -537,7 +546,8 @@ TEST_F(Gateway, SessionAnswersOnlyToThePrincipalThatOpenedIt) {
 }
 
 TEST_F(Gateway, UpstreamsRawSessionIdIsRefusedAndAlteredSealedIdsAre404) {
-  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  auto opened =
+      client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
   ASSERT_TRUE(opened);
   const std::string session = opened->get_header_value("Mcp-Session-Id");
   const std::string raw = "s-1";  // what the upstream issued: only the sealed form is a session id here
@@ -559,7 +569,8 @@ TEST_F(Gateway, UpstreamsRawSessionIdIsRefusedAndAlteredSealedIdsAre404) {
 // The upstream (like the bundled example server) percent-decodes the id: "%25" + hex of its first
 // character + the rest is someone else's id there. Only ids issued to this principal pass, byte for byte.
 TEST_F(Gateway, SessionIdThatDecodesToAnothersIsNeverForwarded) {
-  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  auto opened =
+      client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
   ASSERT_TRUE(opened);
   const std::string session = opened->get_header_value("Mcp-Session-Id");
   ASSERT_FALSE(session.empty());
@@ -574,7 +585,8 @@ TEST_F(Gateway, SessionIdThatDecodesToAnothersIsNeverForwarded) {
   ASSERT_TRUE(end);
   EXPECT_EQ(end->status, 404);
   EXPECT_EQ(upstream_.requests().size(), before) << "a disguised id reached the upstream";
-  auto owner = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  auto owner =
+      client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
   ASSERT_TRUE(owner);
   EXPECT_EQ(owner->status, 200);  // the session was not ended
 }
@@ -606,7 +618,8 @@ class GatewaySealedSessions : public Gateway {
     text.replace(text.find(old_line), old_line.size(), "session_keys = \"" + keys + "\"");
     std::ofstream(dir_ + "/second.toml") << text;
     second_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/second.toml"}, dir_ + "/second.log");
+        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/second.toml"},
+        dir_ + "/second.log");
     auto listening = testing::wait_for_log_event(*second_, "listening", 20s);
     EXPECT_TRUE(listening) << second_->stderr_text();
     return listening ? listening->value("port", 0) : 0;
@@ -619,35 +632,43 @@ class GatewaySealedSessions : public Gateway {
 };
 
 TEST_F(GatewaySealedSessions, SessionOpenedOnOneInstanceWorksOnAnotherWithTheSameKeys) {
-  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  auto opened =
+      client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
   ASSERT_TRUE(opened);
   const std::string session = opened->get_header_value("Mcp-Session-Id");
-  const int other = second_instance(std::string(kSessionKeyNew) + "," + kSessionKeyOld);  // rotated: new first
+  const int other =
+      second_instance(std::string(kSessionKeyNew) + "," + kSessionKeyOld);  // rotated: new first
   ASSERT_GT(other, 0);
-  auto there = client(other).Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  auto there =
+      client(other).Post("/json", bearer(kAlice, {{"Mcp-Session-Id", session}}), "{}", "application/json");
   ASSERT_TRUE(there);
   EXPECT_EQ(there->status, 200);
   EXPECT_EQ(upstream_.last_request().header("Mcp-Session-Id"), "s-1");
-  auto stolen = client(other).Post("/json", bearer(kBob, {{"Mcp-Session-Id", session}}), "{}", "application/json");
+  auto stolen =
+      client(other).Post("/json", bearer(kBob, {{"Mcp-Session-Id", session}}), "{}", "application/json");
   ASSERT_TRUE(stolen);
   EXPECT_EQ(stolen->status, 404) << "another instance is no weaker: the owner is sealed in";
   // What the rotated instance issues now is sealed with the new key: the old-only instance refuses it.
-  auto fresh = client(other).Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  auto fresh =
+      client(other).Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
   ASSERT_TRUE(fresh);
-  auto back = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", fresh->get_header_value("Mcp-Session-Id")}}),
-                            "{}", "application/json");
+  auto back =
+      client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", fresh->get_header_value("Mcp-Session-Id")}}),
+                    "{}", "application/json");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->status, 404);
 }
 
 TEST_F(GatewaySealedSessions, InstanceWithoutTheKeyRefusesTheIdWithoutForwardingIt) {
-  auto opened = client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
+  auto opened =
+      client().Post("/json", bearer(kAlice, {{"X-Test-New-Session", "1"}}), "{}", "application/json");
   ASSERT_TRUE(opened);
   const int other = second_instance(kSessionKeyNew);
   ASSERT_GT(other, 0);
   const std::size_t before = upstream_.requests().size();
-  auto r = client(other).Post("/json", bearer(kAlice, {{"Mcp-Session-Id", opened->get_header_value("Mcp-Session-Id")}}),
-                              "{}", "application/json");
+  auto r = client(other).Post(
+      "/json", bearer(kAlice, {{"Mcp-Session-Id", opened->get_header_value("Mcp-Session-Id")}}), "{}",
+      "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(upstream_.requests().size(), before);
@@ -658,11 +679,14 @@ TEST_F(GatewaySealedSessions, InstanceWithoutTheKeyRefusesTheIdWithoutForwarding
 TEST_F(Gateway, EarlyAnswerConsumesTheBodySoItIsNeverParsedAsTheNextRequest) {
   const std::string smuggled = "GET /stall?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n";
   const std::string body = std::string(5000, ' ') + smuggled;
-  const std::string second = "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
-                             "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
-  const std::string received = exchange({"POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
-                                         second});
+  const std::string second =
+      "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
+      "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+  const std::string received =
+      exchange({"POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body,
+                second});
   EXPECT_EQ(received.rfind("HTTP/1.1 401", 0), 0u) << received.substr(0, 300);
   EXPECT_EQ(count_responses(received), 2) << received.substr(0, 2000);
   EXPECT_NE(received.find("HTTP/1.1 200"), std::string::npos) << received;
@@ -672,7 +696,8 @@ TEST_F(Gateway, EarlyAnswerConsumesTheBodySoItIsNeverParsedAsTheNextRequest) {
 
 TEST_F(Gateway, BodyOnAGetIsRefusedAndTheConnectionClosed) {
   // Padded past cpp-httplib's 4 KiB read buffer, so that the smuggled request would really be parsed.
-  const std::string smuggled = std::string(5000, ' ') + "GET /stall?ms=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+  const std::string smuggled = std::string(5000, ' ') +
+                               "GET /stall?ms=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                                std::string(kAlice) + "\r\n\r\n";
   const std::string received =
       exchange("GET /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kAlice) +
@@ -699,7 +724,7 @@ TEST_F(Gateway, MalformedHeaderSyntaxAndTargetsAreRefusedNeverForwarded) {
 }
 
 TEST_F(Gateway, OtherProxiesIdentityHeadersNeverReachTheUpstream) {
-  const httplib::Headers forged = {{"X-Forwarded-User", "admin"},  {"X-Forwarded-Email", "ceo@example.com"},
+  const httplib::Headers forged = {{"X-Forwarded-User", "admin"},    {"X-Forwarded-Email", "ceo@example.com"},
                                    {"X-Auth-Request-User", "admin"}, {"X-Auth-Request-Groups", "admins"},
                                    {"Remote-User", "admin"},         {"x_auth_request_email", "a@b"},
                                    {"X-Remote-User", "admin"},       {"X-Amzn-Oidc-Identity", "admin"},
@@ -1004,8 +1029,9 @@ TEST_F(GatewayReasons, HeaderTooLargeIsLoggedWithItsReason) {
 }
 
 TEST_F(GatewayReasons, MalformedRequestAnswersRequestMalformed) {
-  const std::string received = exchange("GET /json HTTP/1.1\r\nHost: x\r\nX-Auth-Subject : evil\r\n"
-                                        "Connection: close\r\n\r\n");
+  const std::string received = exchange(
+      "GET /json HTTP/1.1\r\nHost: x\r\nX-Auth-Subject : evil\r\n"
+      "Connection: close\r\n\r\n");
   expect_raw_answer(received, 400, "request_malformed");
   expect_logged(400, "request_malformed");
 }
@@ -1024,7 +1050,8 @@ TEST_F(GatewayReasons, UnknownRouteAnswersRouteNotFound) {
 }
 
 TEST_F(GatewayReasons, UnknownSessionIsLoggedAsSessionUnknown) {
-  auto r = client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", "never-issued"}}), "{}", "application/json");
+  auto r =
+      client().Post("/json", bearer(kAlice, {{"Mcp-Session-Id", "never-issued"}}), "{}", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
   EXPECT_NE(r->body.find("Session not found"), std::string::npos) << r->body;  // the transport's own answer
@@ -1205,7 +1232,7 @@ TEST_F(GatewayWithStore, RecordsEachPrincipalItServesInTheStore) {
   auto& store = *opened.value;
   auto found = [](const Result<PrincipalRecord>& r) { return r.ok() && r.value.has_value(); };
   Result<PrincipalRecord> jwt_user{Status{}}, alice{Status{}};  // nothing found yet
-  for (int i = 0; i < 250; ++i) {  // written off the request path: poll, bounded
+  for (int i = 0; i < 250; ++i) {                               // written off the request path: poll, bounded
     jwt_user = store->principal(kIssuer, "user-jwt-1");
     alice = store->principal("static", "alice");
     if (found(jwt_user) && found(alice)) break;
@@ -1248,7 +1275,8 @@ TEST(GatewayTls, ServesHttpsAndTellsTheUpstreamTheSchemeWasHttps) {
       << "\ntls_cert_file = \"" << dir << "/cert.pem\"\ntls_key_file = \"" << dir << "/key.pem\"\n"
       << "[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice))
-      << "\"\n[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port() << "\"\n";
+      << "\"\n[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"http://127.0.0.1:" << upstream.port()
+      << "\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");
   const auto listening = testing::wait_for_log_event(serve, "listening", 20s);
@@ -1307,8 +1335,8 @@ TEST(GatewayTls, HttpsUpstreamIsVerifiedAgainstTheRoutesCaFile) {
       << "[server]\npublic_url = \"http://127.0.0.1/json\"\nport = 0"
       << "\n[admin]\nenabled = false\n[[static_tokens]]\nname = \"alice\"\nsha256 = \""
       << auth::digest_hex(auth::digest_token(kAlice)) << "\"\n"
-      << "[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \"" << dir
-      << "/up-cert.pem\"\n"
+      << "[[routes]]\nmcp = false\nprefix = \"/json\"\nupstream = \"" << up << "\"\nupstream_ca_file = \""
+      << dir << "/up-cert.pem\"\n"
       << "[[routes]]\nmcp = false\nprefix = \"/untrusted\"\nupstream = \"" << up << "/json\"\n";
   testing::ChildProcess serve({MCPGATE_BINARY, "serve", "--config", dir + "/mcpgate.toml"},
                               dir + "/stderr.log");

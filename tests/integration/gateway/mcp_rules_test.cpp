@@ -1,9 +1,9 @@
 // Integration: `mcpgate serve` on an MCP route with [[routes.rules]], in front of the recording upstream, over
 // loopback; and the embedded Guard's check() with a body. Each test states one rule of the MCP stage
 // (src/http/guard_mcp.cpp); a refused request must never reach the upstream.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -36,8 +36,8 @@ constexpr const char* kAudience = "https://mcp.example.com/json";
 // The route's rules: read tools open to every token with mcp:read, write tools behind mcp:write, one admin tool
 // for one organization, one tool nobody may call.
 std::string rules_toml(const std::string& prefix, const std::string& upstream, const std::string& extra) {
-  return "[[routes]]\nprefix = \"" + prefix + "\"\nscopes = [\"mcp:read\"]\nupstream = \"" + upstream + "\"\n" +
-         extra +
+  return "[[routes]]\nprefix = \"" + prefix + "\"\nscopes = [\"mcp:read\"]\nupstream = \"" + upstream +
+         "\"\n" + extra +
          "[[routes.rules]]\nname = \"no-sql\"\nmethod = \"tools/call\"\ntarget = \"run_sql\"\ndeny = true\n"
          "[[routes.rules]]\nname = \"admin\"\nmethod = \"tools/call\"\ntarget = \"delete_workspace\"\n"
          "scopes = [\"mcp:admin\"]\norganizations = [\"org-acme\"]\n"
@@ -48,7 +48,10 @@ std::string rules_toml(const std::string& prefix, const std::string& upstream, c
 }
 
 std::string tools_call(const std::string& name, int id = 1) {
-  return json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", {{"name", name}, {"arguments", json::object()}}}}
+  return json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "tools/call"},
+              {"params", {{"name", name}, {"arguments", json::object()}}}}
       .dump();
 }
 
@@ -78,34 +81,42 @@ class ListUpstream {
       const std::string method = request.is_object() ? request.value("method", "") : "";
       json result;
       if (method == "tools/list")
-        result = {{"tools", json::array({{{"name", "read_page"}, {"inputSchema", {{"type", "object"}}}},
-                                          {{"name", "create_page"}, {"inputSchema", {{"type", "object"}}}},
-                                          {{"name", "run_sql"}, {"inputSchema", {{"type", "object"}}}},
-                                          {{"name", "delete_workspace"}, {"inputSchema", {{"type", "object"}}}}})}};
+        result = {
+            {"tools", json::array({{{"name", "read_page"}, {"inputSchema", {{"type", "object"}}}},
+                                   {{"name", "create_page"}, {"inputSchema", {{"type", "object"}}}},
+                                   {{"name", "run_sql"}, {"inputSchema", {{"type", "object"}}}},
+                                   {{"name", "delete_workspace"}, {"inputSchema", {{"type", "object"}}}}})}};
       else if (method == "prompts/list")
         result = {{"prompts", json::array({{{"name", "summary"}}, {{"name", "internal_plan"}}})}};
       else
         result = {{"resources", json::array({{{"uri", "file:///a"}, {"name", "a"}}})}};
       if (method == "subscriptions/listen") {  // a long-lived stream: one event, then quiet until stopped
         auto started = std::make_shared<bool>(false);
-        res.set_chunked_content_provider("text/event-stream", [started](std::size_t, httplib::DataSink& sink) {
-          if (!*started) {
-            *started = true;
-            const std::string ev = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
-            return sink.write(ev.data(), ev.size());
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          return sink.is_writable();
-        });
+        res.set_chunked_content_provider(
+            "text/event-stream", [started](std::size_t, httplib::DataSink& sink) {
+              if (!*started) {
+                *started = true;
+                const std::string ev =
+                    "event: message\ndata: "
+                    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+                return sink.write(ev.data(), ev.size());
+              }
+              std::this_thread::sleep_for(std::chrono::milliseconds(50));
+              return sink.is_writable();
+            });
         return;
       }
-      const std::string body = json{{"jsonrpc", "2.0"}, {"id", request.is_object() ? request["id"] : json()},
-                                    {"result", result}}.dump();
+      const std::string body = json{
+          {"jsonrpc", "2.0"},
+          {"id", request.is_object() ? request["id"] : json()},
+          {"result", result}}.dump();
       if (req.path.ends_with("/sse")) {
-        res.set_content("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
-                        "\"params\":{\"progress\":1,\"progressToken\":\"run_sql\"}}\n\n"
-                        "id: 7\nevent: message\ndata: " + body + "\n\n",
-                        "text/event-stream");
+        res.set_content(
+            "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+            "\"params\":{\"progress\":1,\"progressToken\":\"run_sql\"}}\n\n"
+            "id: 7\nevent: message\ndata: " +
+                body + "\n\n",
+            "text/event-stream");
       } else if (req.path.ends_with("/gzip")) {  // coded although the gateway asked for identity
         res.set_header("Content-Encoding", "gzip");
         res.set_content(body, "application/json");
@@ -159,7 +170,8 @@ class McpRules : public ::testing::Test {
          << rules_toml("/lists", "http://127.0.0.1:" + std::to_string(lists_.port()), "");
     conf.close();
     serve_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"}, dir_ + "/stderr.log");
+        std::vector<std::string>{MCPGATE_BINARY, "serve", "--config", dir_ + "/mcpgate.toml"},
+        dir_ + "/stderr.log");
     const auto listening = testing::wait_for_log_event(*serve_, "listening", 20s);
     ASSERT_TRUE(listening) << "mcpgate serve did not listen: " << serve_->stderr_text();
     port_ = listening->value("port", 0);
@@ -194,8 +206,11 @@ class McpRules : public ::testing::Test {
   }
   std::size_t upstream_count() const { return upstream_.requests().size(); }
   std::string sign_jwt(const json& extra_claims) {
-    json payload = {{"iss", kIssuer}, {"sub", "user-jwt-1"}, {"aud", kAudience},
-                    {"exp", std::time(nullptr) + 600}, {"scope", "mcp:read mcp:admin"}};
+    json payload = {{"iss", kIssuer},
+                    {"sub", "user-jwt-1"},
+                    {"aud", kAudience},
+                    {"exp", std::time(nullptr) + 600},
+                    {"scope", "mcp:read mcp:admin"}};
     payload.update(extra_claims);
     jwt_ = jose::testing::sign_token(jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048), "RS256",
                                      {{"alg", "RS256"}, {"kid", "kid-1"}, {"typ", "at+jwt"}}, payload);
@@ -248,7 +263,8 @@ TEST_F(McpRules, ToolNeedingAScopeTheTokenLacksIs403WithTheUnionScopeAndNeverFor
   EXPECT_NE(challenge.find("error=\"insufficient_scope\""), std::string::npos) << challenge;
   // What the token holds plus what the tool needs: the client asks for exactly this (MCP step-up).
   EXPECT_NE(challenge.find("scope=\"mcp:read mcp:write\""), std::string::npos) << challenge;
-  EXPECT_NE(challenge.find("resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/json\""),
+  EXPECT_NE(challenge.find(
+                "resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/json\""),
             std::string::npos)
       << challenge;
   EXPECT_EQ(upstream_count(), 0u);
@@ -259,7 +275,8 @@ TEST_F(McpRules, ToolNeedingAScopeTheTokenLacksIs403WithTheUnionScopeAndNeverFor
 }
 
 TEST_F(McpRules, PromptRuleMatchesPromptsGetByName) {
-  const std::string body = R"({"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"internal_plan"}})";
+  const std::string body =
+      R"({"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"internal_plan"}})";
   EXPECT_EQ(post("/json", kReader, body)->status, 403);
   EXPECT_EQ(post("/json", kWriter, body)->status, 200);
   EXPECT_EQ(upstream_count(), 1u);
@@ -278,13 +295,15 @@ TEST_F(McpRules, DenyRuleIsA403JsonRpcErrorWithTheRequestsIdAndNoChallenge) {
 }
 
 TEST_F(McpRules, OrganizationRuleRefusesAnotherOrganizationEvenWithTheScope) {
-  const std::string other = sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-other"}}}});
+  const std::string other =
+      sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-other"}}}});
   auto r = post("/json", other, tools_call("delete_workspace"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403);
   EXPECT_FALSE(r->has_header("WWW-Authenticate")) << "another organization cannot step up into this one";
   EXPECT_EQ(upstream_count(), 0u);
-  const std::string member = sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
+  const std::string member =
+      sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
   EXPECT_EQ(post("/json", member, tools_call("delete_workspace"))->status, 200);
   const std::string member_without_scope = sign_jwt(
       {{"scope", "mcp:read"}, {"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
@@ -296,7 +315,8 @@ TEST_F(McpRules, OrganizationRuleRefusesAnotherOrganizationEvenWithTheScope) {
 
 TEST_F(McpRules, HeaderThatNamesAnAllowedToolWhileTheBodyCallsAnotherIs400Minus32020) {
   // The confused-deputy attack: a gateway that authorized on Mcp-Name would let run_sql through.
-  auto r = post("/json", kWriter, tools_call("run_sql"), {{"Mcp-Method", "tools/call"}, {"Mcp-Name", "read_page"}});
+  auto r = post("/json", kWriter, tools_call("run_sql"),
+                {{"Mcp-Method", "tools/call"}, {"Mcp-Name", "read_page"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(error_of(r)["code"], -32020);
@@ -311,8 +331,9 @@ TEST_F(McpRules, StatelessRevisionWithoutItsRequiredHeadersIs400Minus32020) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(error_of(r)["code"], -32020);
-  auto ok = post("/json", kWriter, tools_call("read_page"),
-                 {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "read_page"}});
+  auto ok =
+      post("/json", kWriter, tools_call("read_page"),
+           {{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "read_page"}});
   EXPECT_EQ(ok->status, 200) << ok->body;
   EXPECT_EQ(upstream_count(), 1u);
 }
@@ -341,7 +362,8 @@ TEST_F(McpRules, DuplicateMemberNameThatCouldHideASecondToolIsRefused) {
 
 TEST_F(McpRules, BodyThatIsNotJsonInUtf8Is415AndCodedBodiesAreNotRead) {
   EXPECT_EQ(post("/json", kWriter, tools_call("read_page"), {}, "text/plain")->status, 415);
-  EXPECT_EQ(post("/json", kWriter, tools_call("read_page"), {}, "application/json; charset=utf-7")->status, 415);
+  EXPECT_EQ(post("/json", kWriter, tools_call("read_page"), {}, "application/json; charset=utf-7")->status,
+            415);
   EXPECT_EQ(post("/json", kWriter, tools_call("read_page"), {{"Content-Encoding", "gzip"}})->status, 415);
   EXPECT_EQ(upstream_count(), 0u);
 }
@@ -371,9 +393,11 @@ TEST_F(McpRules, ChunkedBodyIsJudgedDecodedAndForwardedWithItsLength) {
 
 TEST_F(McpRules, BodyAfterA100ContinueIsJudgedLikeAnyOther) {
   const std::string body = tools_call("run_sql");
-  const std::string head = "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kWriter) +
-                           "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
-                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const std::string head =
+      "POST /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(kWriter) +
+      "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
   const int fd = connect_loopback(port_);
   ASSERT_GE(fd, 0);
   ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
@@ -413,7 +437,8 @@ TEST_F(McpRules, BatchIsJudgedElementByElementAndTheStrictestAnswers) {
   EXPECT_EQ(d->status, 403);
   EXPECT_FALSE(d->has_header("WWW-Authenticate"));
   // From 2025-06-18 on there are no batches at all.
-  auto v = post("/json", kWriter, "[" + tools_call("read_page") + "]", {{"MCP-Protocol-Version", "2025-06-18"}});
+  auto v =
+      post("/json", kWriter, "[" + tools_call("read_page") + "]", {{"MCP-Protocol-Version", "2025-06-18"}});
   EXPECT_EQ(v->status, 400);
   EXPECT_EQ(upstream_count(), 0u);
   EXPECT_EQ(post("/json", kWriter, batch)->status, 200);
@@ -432,12 +457,14 @@ TEST_F(McpRules, InBandStepUpIsA200IsErrorToolResultCarryingTheChallengeInMeta) 
   const std::string challenge = challenges[0];
   EXPECT_NE(challenge.find("error=\"insufficient_scope\""), std::string::npos) << challenge;
   EXPECT_NE(challenge.find("scope=\"mcp:read mcp:write\""), std::string::npos) << challenge;
-  EXPECT_NE(challenge.find("resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource"),
-            std::string::npos)
+  EXPECT_NE(
+      challenge.find("resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource"),
+      std::string::npos)
       << challenge;
   EXPECT_EQ(upstream_count(), 0u);
   // Only tools/call has a result of that shape: a prompt still gets the 403.
-  auto p = post("/chatgpt", kReader, R"({"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"internal_x"}})");
+  auto p = post("/chatgpt", kReader,
+                R"({"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"internal_x"}})");
   EXPECT_EQ(p->status, 403);
 }
 
@@ -478,11 +505,15 @@ TEST_F(McpRules, AccessLogAndMetricsNameTheMethodTheTargetAndTheRule) {
   httplib::Client admin("127.0.0.1", admin_port_);
   auto m = admin.Get("/metrics");
   ASSERT_TRUE(m);
-  EXPECT_NE(m->body.find(R"(mcpgate_mcp_requests_total{route="/json",method="tools/call",target="",decision="step_up"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      m->body.find(
+          R"(mcpgate_mcp_requests_total{route="/json",method="tools/call",target="",decision="step_up"} 1)"),
+      std::string::npos)
       << m->body;
-  EXPECT_NE(m->body.find(R"(mcpgate_mcp_requests_total{route="/json",method="tools/call",target="",decision="denied"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      m->body.find(
+          R"(mcpgate_mcp_requests_total{route="/json",method="tools/call",target="",decision="denied"} 1)"),
+      std::string::npos);
   EXPECT_EQ(m->body.find("create_page"), std::string::npos) << "targets are not labels unless configured";
 }
 
@@ -496,7 +527,8 @@ TEST_F(McpRules, ForwardAuthJudgesTheRulesFromMcpMethodAndMcpName) {
   EXPECT_EQ(ok->status, 200);
   auto step = check(kReader, {{"Mcp-Method", "tools/call"}, {"Mcp-Name", "create_page"}});
   EXPECT_EQ(step->status, 403);
-  EXPECT_NE(step->get_header_value("WWW-Authenticate").find("scope=\"mcp:read mcp:write\""), std::string::npos);
+  EXPECT_NE(step->get_header_value("WWW-Authenticate").find("scope=\"mcp:read mcp:write\""),
+            std::string::npos);
   // Base64 form of Mcp-Name (SEP-2243) is decoded before matching: "run_sql".
   auto deny = check(kWriter, {{"Mcp-Method", "tools/call"}, {"Mcp-Name", "=?base64?cnVuX3NxbA==?="}});
   EXPECT_EQ(deny->status, 403);
@@ -531,11 +563,13 @@ TEST_F(McpRules, ToolsListHidesWhatNoStepUpCouldGrantAndNamesTheScopesOfTheRest)
   // (the client must see it to call it and be asked for mcp:write).
   EXPECT_EQ(names(tools), (std::vector<std::string>{"read_page", "create_page"})) << r->body;
   EXPECT_EQ(tools[0]["securitySchemes"], json::parse(R"([{"type":"oauth2","scopes":["mcp:read"]}])"));
-  EXPECT_EQ(tools[1]["securitySchemes"], json::parse(R"([{"type":"oauth2","scopes":["mcp:read","mcp:write"]}])"));
+  EXPECT_EQ(tools[1]["securitySchemes"],
+            json::parse(R"([{"type":"oauth2","scopes":["mcp:read","mcp:write"]}])"));
   EXPECT_EQ(tools[1]["_meta"]["securitySchemes"], tools[1]["securitySchemes"]);
   EXPECT_EQ(std::to_string(r->body.size()), r->get_header_value("Content-Length"));
   EXPECT_FALSE(body["result"].contains("cacheScope")) << "only 2026-07-28 results carry cacheScope";
-  const std::string member = sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
+  const std::string member =
+      sign_jwt({{"https://stytch.com/organization", {{"organization_id", "org-acme"}}}});
   auto m = post("/lists", member, R"({"jsonrpc":"2.0","id":3,"method":"tools/list"})");
   EXPECT_EQ(names(json::parse(m->body)["result"]["tools"]),
             (std::vector<std::string>{"read_page", "create_page", "delete_workspace"}));
@@ -593,10 +627,11 @@ int open_listen_stream(int port, const std::string& token, std::string& head) {
   const int fd = connect_loopback(port);
   if (fd < 0) return -1;
   const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{}})";
-  const std::string req = "POST /lists HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                          "\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
-                          "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: subscriptions/listen\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string req =
+      "POST /lists HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+      "\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+      "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: subscriptions/listen\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   char buf[4096];
   for (int i = 0; i < 100 && head.find("list_changed") == std::string::npos; ++i) {
@@ -648,16 +683,18 @@ TEST_F(McpRules, DrainEndsSubscriptionsListenStreamsAtOnce) {
 
 // The embedded Guard: check() with the body applies the same stage.
 TEST(GuardCheck, BodyIsInspectedAndJudgedByTheRoutesRules) {
-  auto loaded = load_config_text(
-      std::string("[server]\npublic_url = \"https://mcp.example.com/mcp\"\n") +
-          "[[static_tokens]]\nname = \"reader\"\nsha256 = \"" + auth::digest_hex(auth::digest_token(kReader)) +
-          "\"\nscopes = [\"mcp:read\"]\n" + rules_toml("/mcp", "http://127.0.0.1:1", ""),
-      "<test>", [](const std::string&) { return std::nullopt; });
+  auto loaded =
+      load_config_text(std::string("[server]\npublic_url = \"https://mcp.example.com/mcp\"\n") +
+                           "[[static_tokens]]\nname = \"reader\"\nsha256 = \"" +
+                           auth::digest_hex(auth::digest_token(kReader)) + "\"\nscopes = [\"mcp:read\"]\n" +
+                           rules_toml("/mcp", "http://127.0.0.1:1", ""),
+                       "<test>", [](const std::string&) { return std::nullopt; });
   ASSERT_TRUE(loaded.ok()) << loaded.errors.front().key << ": " << loaded.errors.front().message;
   auto created = Guard::create(*loaded.config);
   ASSERT_TRUE(created.ok()) << created.message();
   Guard& guard = **created;
-  const HeaderList h = {{"Authorization", std::string("Bearer ") + kReader}, {"Content-Type", "application/json"}};
+  const HeaderList h = {{"Authorization", std::string("Bearer ") + kReader},
+                        {"Content-Type", "application/json"}};
   EXPECT_TRUE(guard.check("POST", "/mcp", h, tools_call("read_page")).allow);
   const Decision step = guard.check("POST", "/mcp", h, tools_call("create_page"));
   EXPECT_FALSE(step.allow);
@@ -673,11 +710,12 @@ TEST(GuardCheck, BodyIsInspectedAndJudgedByTheRoutesRules) {
 
 // The embedded Guard inside a cpp-httplib server: install() judges the head, check_body() the MCP body.
 TEST(GuardCheck, CheckBodyInAHandlerAppliesTheRulesToTheBodyCppHttplibRead) {
-  auto loaded = load_config_text(
-      std::string("[server]\npublic_url = \"https://mcp.example.com/mcp\"\n") +
-          "[[static_tokens]]\nname = \"reader\"\nsha256 = \"" + auth::digest_hex(auth::digest_token(kReader)) +
-          "\"\nscopes = [\"mcp:read\"]\n" + rules_toml("/mcp", "http://127.0.0.1:1", ""),
-      "<test>", [](const std::string&) { return std::nullopt; });
+  auto loaded =
+      load_config_text(std::string("[server]\npublic_url = \"https://mcp.example.com/mcp\"\n") +
+                           "[[static_tokens]]\nname = \"reader\"\nsha256 = \"" +
+                           auth::digest_hex(auth::digest_token(kReader)) + "\"\nscopes = [\"mcp:read\"]\n" +
+                           rules_toml("/mcp", "http://127.0.0.1:1", ""),
+                       "<test>", [](const std::string&) { return std::nullopt; });
   ASSERT_TRUE(loaded.ok());
   auto created = Guard::create(*loaded.config);
   ASSERT_TRUE(created.ok()) << created.message();
@@ -702,7 +740,8 @@ TEST(GuardCheck, CheckBodyInAHandlerAppliesTheRulesToTheBodyCppHttplibRead) {
   ASSERT_TRUE(ok && step && deny);
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(step->status, 403);
-  EXPECT_NE(step->get_header_value("WWW-Authenticate").find("scope=\"mcp:read mcp:write\""), std::string::npos);
+  EXPECT_NE(step->get_header_value("WWW-Authenticate").find("scope=\"mcp:read mcp:write\""),
+            std::string::npos);
   EXPECT_EQ(deny->status, 403);
   EXPECT_EQ(handled.load(), 1) << "a refused body never reached the handler's own work";
 }

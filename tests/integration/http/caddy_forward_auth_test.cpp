@@ -182,7 +182,7 @@ class CaddyForwardAuth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/logs");
 
-gateway_.start(dir_, "forward_auth_proxy = \"caddy\"\n");
+    gateway_.start(dir_, "forward_auth_proxy = \"caddy\"\n");
     ASSERT_FALSE(HasFatalFailure());
 
     backend_ = std::make_unique<RecordingBackend>();

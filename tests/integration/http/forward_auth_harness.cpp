@@ -18,8 +18,8 @@ std::string config_text(const std::string& dir, const std::string& extra_server_
       {jose::testing::TestKey::shared(jose::testing::KeyKind::Rsa2048).public_jwk("kid-1")});
   std::ostringstream c;
   c << "[server]\npublic_url = \"https://mcp.example.com/mcp\"\nlisten_address = \"127.0.0.1\"\nport = 0\n"
-    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n" << extra_server_keys
-    << "\n[admin]\nport = 0\n\n"
+    << "threads = 8\nforward_auth_path = \"/auth\"\ntrusted_proxies = [\"127.0.0.1\"]\n"
+    << extra_server_keys << "\n[admin]\nport = 0\n\n"
     << "[[issuers]]\nissuer = \"https://as.example.org\"\naudiences = [\"https://mcp.example.com/mcp\"]\n"
     << "jwks_file = \"" << dir << "/jwks.json\"\n\n";
   for (auto [name, token, scopes] : {std::tuple{"reader", kForwardAuthReadToken, "\"mcp:read\""},

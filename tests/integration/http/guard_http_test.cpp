@@ -225,7 +225,8 @@ TEST_F(GuardOverHttp, PreflightIsNeverChallengedAndExposesTheChallengeHeader) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
-  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"),
+            "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
 }
 
 TEST_F(GuardOverHttp, DisallowedOriginGets403EvenWithAValidToken) {
@@ -242,7 +243,8 @@ TEST_F(GuardOverHttp, AllowedOriginSeesTheChallengeThroughCors) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://inspector.example.org");
-  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"), "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
+  EXPECT_EQ(r->get_header_value("Access-Control-Expose-Headers"),
+            "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name");
 }
 
 // --- cpp-httplib 0.11.4 hardening regressions (raw sockets) ---
@@ -341,27 +343,29 @@ TEST_F(GuardOverHttp, ForwardAuthWithoutTokenAnswers401Challenge) {
 // The client's own X-Forwarded-Uri / X-Forwarded-Method reach the auth subrequest (nginx passes the
 // client's headers): only the configured source counts, never a fallback to another spelling.
 TEST_F(GuardOverHttp, ForwardAuthReadsOnlyTheConfiguredSourceNeverAnotherSpelling) {
-  std::string resp = raw(
-      "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
-      "X-Forwarded-Uri: /.well-known/oauth-protected-resource\r\nX-Original-URI: /health\r\n"
-      "X-Forwarded-Method: GET\r\nConnection: close\r\n\r\n",
-      "127.0.0.2");
+  std::string resp =
+      raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\n"
+          "X-Forwarded-Uri: /.well-known/oauth-protected-resource\r\nX-Original-URI: /health\r\n"
+          "X-Forwarded-Method: GET\r\nConnection: close\r\n\r\n",
+          "127.0.0.2");
   EXPECT_EQ(resp.rfind("HTTP/1.1 401", 0), 0u) << resp;
-  resp = raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Forwarded-Method: GET\r\n"
-             "Authorization: Bearer " + std::string(kReadToken) + "\r\nConnection: close\r\n\r\n",
-             "127.0.0.2");
+  resp =
+      raw("GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Forwarded-Method: GET\r\n"
+          "Authorization: Bearer " +
+              std::string(kReadToken) + "\r\nConnection: close\r\n\r\n",
+          "127.0.0.2");
   EXPECT_EQ(resp.rfind("HTTP/1.1 403", 0), 0u) << resp;  // judged as the POST it is
 }
 
 TEST_F(GuardOverHttp, ForwardAuthFromATrustedProxyWithoutItsConfiguredSourceIs400) {
   for (const char* request :
        {"GET /auth HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nX-Original-URI: /mcp\r\n",
-        "GET /auth/mcp HTTP/1.1\r\nHost: x\r\n",                          // no method header
+        "GET /auth/mcp HTTP/1.1\r\nHost: x\r\n",                              // no method header
         "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: P OST\r\n",  // not a method
         "GET /auth/mcp HTTP/1.1\r\nHost: x\r\nX-Original-Method: POST\r\nx-original-method: GET\r\n"}) {
-    std::string resp = raw(std::string(request) + "Authorization: Bearer " + kAdminToken +
-                               "\r\nConnection: close\r\n\r\n",
-                           "127.0.0.2");
+    std::string resp =
+        raw(std::string(request) + "Authorization: Bearer " + kAdminToken + "\r\nConnection: close\r\n\r\n",
+            "127.0.0.2");
     EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << request << "\n" << resp;
   }
 }
@@ -382,7 +386,8 @@ TEST_F(GuardOverHttp, ForwardAuthRefusesOriginalTargetsThatDecodeOrNormaliseTwoW
 TEST_F(GuardOverHttp, RequestTargetsThatDecodeOrNormaliseTwoWaysAreRefused) {
   for (const char* target : {"/health/../mcp", "/health/..;/mcp", "/health%2F..%2Fmcp", "/%2568ealth",
                              "/health\\..\\mcp", "/%u0068ealth"}) {
-    std::string resp = raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string resp =
+        raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << target << "\n" << resp;
     EXPECT_EQ(resp.find("public"), std::string::npos) << target;  // the /health handler never ran
   }
@@ -400,14 +405,16 @@ class GuardOverHttpTraefik : public GuardOverHttp {
 TEST_F(GuardOverHttpTraefik, ForwardedUriHeaderIsNeverDecodedASecondTime) {
   for (const char* uri : {"/mcp%2f..%2fhealth", "/mcp/%252e%252e/health", "/%2568ealth"}) {
     std::string resp = raw(std::string("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: GET\r\n"
-                                       "X-Forwarded-Uri: ") + uri + "\r\nConnection: close\r\n\r\n",
+                                       "X-Forwarded-Uri: ") +
+                               uri + "\r\nConnection: close\r\n\r\n",
                            "127.0.0.2");
     EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << uri << "\n" << resp;
   }
-  std::string ok = raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Uri: /m%63p\r\n"
-                       "X-Original-URI: /health\r\nAuthorization: Bearer " + std::string(kAdminToken) +
-                           "\r\nConnection: close\r\n\r\n",
-                       "127.0.0.2");
+  std::string ok =
+      raw("GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Uri: /m%63p\r\n"
+          "X-Original-URI: /health\r\nAuthorization: Bearer " +
+              std::string(kAdminToken) + "\r\nConnection: close\r\n\r\n",
+          "127.0.0.2");
   EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
   EXPECT_NE(ok.find("X-Auth-Subject: admin"), std::string::npos) << ok;
 }
@@ -428,10 +435,12 @@ TEST_F(GuardOverHttp, AnswerBeforeTheBodyClosesTheConnectionSoTheBodyIsNeverAReq
 
 TEST_F(GuardOverHttp, BodyOnAMethodTheServerNeverReadsIsRefusedAndTheConnectionClosed) {
   // Padded past cpp-httplib's 4 KiB read buffer, so that the smuggled request would really be parsed.
-  const std::string smuggled = std::string(5000, ' ') + "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+  const std::string smuggled = std::string(5000, ' ') +
+                               "POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
                                std::string(kAdminToken) + "\r\nContent-Length: 0\r\n\r\n";
-  std::string resp = raw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                         std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+  std::string resp =
+      raw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) +
+          "\r\n\r\n" + smuggled);
   EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << resp;
   EXPECT_EQ(resp.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << resp;
   EXPECT_EQ(resp.find("subject"), std::string::npos) << resp;
@@ -440,10 +449,11 @@ TEST_F(GuardOverHttp, BodyOnAMethodTheServerNeverReadsIsRefusedAndTheConnectionC
 // --- header syntax (RFC 9112 §5) ---
 
 TEST_F(GuardOverHttp, MalformedHeaderSyntaxIsRefusedNotForwarded) {
-  for (const char* line : {"X-Auth-Subject : evil\r\n", "X-Auth-Scopes\t: admin\r\n",
-                           "X-A: 1\r\n X-Auth-Subject: x\r\n", "Mcp-Session-Id: a\r\nMcp_Session_Id: b\r\n"}) {
-    std::string resp = raw(std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kAdminToken +
-                           "\r\n" + line + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  for (const char* line :
+       {"X-Auth-Subject : evil\r\n", "X-Auth-Scopes\t: admin\r\n", "X-A: 1\r\n X-Auth-Subject: x\r\n",
+        "Mcp-Session-Id: a\r\nMcp_Session_Id: b\r\n"}) {
+    std::string resp = raw(std::string("POST /mcp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+                           kAdminToken + "\r\n" + line + "Content-Length: 0\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << line << "\n" << resp;
     EXPECT_EQ(resp.find("subject"), std::string::npos) << line;  // the handler never ran
   }
@@ -477,7 +487,8 @@ TEST(GuardStaticTokensOnly, ServesNoMetadataAndChallengesWithoutResourceMetadata
 
   Config none;
   none.server.public_url = "http://127.0.0.1:8080/mcp";
-  EXPECT_EQ(Guard::create(none).reason, Reason::ConfigInvalid);  // nothing could ever be allowed: refuse to start
+  EXPECT_EQ(Guard::create(none).reason,
+            Reason::ConfigInvalid);  // nothing could ever be allowed: refuse to start
 }
 
 }  // namespace

@@ -144,17 +144,16 @@ class NginxForwardAuth : public ::testing::Test {
 };
 
 TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheClientToken) {
-  auto r = client().Post(
-      "/mcp",
-      {{"Authorization", std::string("Bearer ") + kWriteToken},
-       {"X-Auth-Subject", "forged-by-client"},
-       {"X-Auth-Organization", "org-forged"},
-       {"X-Auth-Client-Id", "client-forged"},
-       {"X-Auth-Source", "jwt"},
-       {"X-Forwarded-User", "admin"},
-       {"Remote-User", "admin"},
-       {"X-Auth-Request-User", "admin"}},
-      R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
+  auto r = client().Post("/mcp",
+                         {{"Authorization", std::string("Bearer ") + kWriteToken},
+                          {"X-Auth-Subject", "forged-by-client"},
+                          {"X-Auth-Organization", "org-forged"},
+                          {"X-Auth-Client-Id", "client-forged"},
+                          {"X-Auth-Source", "jwt"},
+                          {"X-Forwarded-User", "admin"},
+                          {"Remote-User", "admin"},
+                          {"X-Auth-Request-User", "admin"}},
+                         R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->body, R"({"jsonrpc":"2.0","id":1,"result":{}})");
@@ -172,8 +171,8 @@ TEST_F(NginxForwardAuth, ValidTokenReachesTheUpstreamWithIdentityAndWithoutTheCl
   EXPECT_EQ(source->second, "static");
   // Every other identity header mcpgate answers with, and other proxies' identity headers: the client's
   // copies never reach the backend (the token has no organization and no client id).
-  for (const char* name : {"X-Auth-Organization", "X-Auth-Client-Id", "X-Forwarded-User", "Remote-User",
-                           "X-Auth-Request-User"})
+  for (const char* name :
+       {"X-Auth-Organization", "X-Auth-Client-Id", "X-Forwarded-User", "Remote-User", "X-Auth-Request-User"})
     EXPECT_EQ(upstream_headers_.count(name), 0u) << name << " reached the backend";
   auto authorization = upstream_headers_.find("Authorization");
   EXPECT_TRUE(authorization == upstream_headers_.end() || authorization->second.empty())
@@ -184,8 +183,8 @@ TEST_F(NginxForwardAuth, NoTokenGets401WithTheGuardChallengeAndNeverReachesTheUp
   auto r = client().Post("/mcp", R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "application/json");
   ASSERT_TRUE(r) << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 401);
-  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"mcpgate\", resource_metadata=\"" +
-                                                         kMetadataUrl + "\", scope=\"mcp:write\"");
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"),
+            "Bearer realm=\"mcpgate\", resource_metadata=\"" + kMetadataUrl + "\", scope=\"mcp:write\"");
   std::lock_guard lock(mutex_);
   EXPECT_EQ(upstream_hits_, 0);
 }
@@ -226,11 +225,13 @@ TEST_F(NginxForwardAuth, ClientForwardedHeadersNeverChooseTheRequestThatIsJudged
 // The path mcpgate judges is the path the backend gets: never decoded twice, and refused where the backend
 // could read it another way (nginx's auth_request turns mcpgate's 400 into a 500: still no backend).
 TEST_F(NginxForwardAuth, EncodedPathsNeverReachTheBackendWithoutAToken) {
-  for (const char* path : {"/mcp/%252e%252e/.well-known/oauth-protected-resource/x", "/mcp/%252e%252e/health",
-                           "/mcp%2f..%2fhealth", "/mcp/%2e%2e/health", "/mcp/..;/health", "/mcp%3F/../health"}) {
+  for (const char* path :
+       {"/mcp/%252e%252e/.well-known/oauth-protected-resource/x", "/mcp/%252e%252e/health",
+        "/mcp%2f..%2fhealth", "/mcp/%2e%2e/health", "/mcp/..;/health", "/mcp%3F/../health"}) {
     auto r = client().Post(path, "{}", "application/json");
     ASSERT_TRUE(r) << httplib::to_string(r.error());
-    EXPECT_GE(r->status, 400) << path;  // nginx's own 404 (it resolved the path elsewhere) or mcpgate's refusal
+    EXPECT_GE(r->status, 400)
+        << path;  // nginx's own 404 (it resolved the path elsewhere) or mcpgate's refusal
   }
   std::lock_guard lock(mutex_);
   EXPECT_EQ(upstream_hits_, 0) << (upstream_paths_.empty() ? "" : upstream_paths_.back());

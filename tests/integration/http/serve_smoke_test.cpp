@@ -76,8 +76,8 @@ TEST_F(ServeSmoke, AnswersPrmChallengeAndForwardAuthThenExitsZeroOnSigterm) {
             "Bearer realm=\"mcpgate\", resource_metadata=\"https://mcp.example.com/.well-known/"
             "oauth-protected-resource/mcp\", scope=\"mcp:read mcp:write\"");
 
-  auto allowed = client().Get("/auth/mcp", {{"Authorization", std::string("Bearer ") + kToken},
-                                            {"X-Original-Method", "POST"}});
+  auto allowed = client().Get(
+      "/auth/mcp", {{"Authorization", std::string("Bearer ") + kToken}, {"X-Original-Method", "POST"}});
   ASSERT_TRUE(allowed);
   EXPECT_EQ(allowed->status, 200);
   EXPECT_EQ(allowed->get_header_value("X-Auth-Subject"), "smoke");
@@ -104,7 +104,8 @@ TEST_F(ServeSmoke, SecondInstanceOnABusyPortExitsNonZeroNamingThePort) {
                                dir_ + "/second.log");
   // Signal 0 sends nothing: stop() then only waits for the exit.
   EXPECT_EQ(second.stop(0, std::chrono::seconds(20)), 1) << second.stderr_text();
-  EXPECT_NE(second.stderr_text().find("cannot listen on 127.0.0.1:" + std::to_string(port_)), std::string::npos)
+  EXPECT_NE(second.stderr_text().find("cannot listen on 127.0.0.1:" + std::to_string(port_)),
+            std::string::npos)
       << second.stderr_text();
   // The first instance still answers every request.
   for (int i = 0; i < 20; ++i) {

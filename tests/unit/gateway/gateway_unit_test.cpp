@@ -43,14 +43,14 @@ TEST(Headers, RequestHeadersDropClientCopiesOfEverythingWeSetAndKeepTheRest) {
   route.inject_headers = {{"X-Service-Token", "svc"}};
   UpstreamHeaderPlan plan(config, route);
   HeaderList client = {{"Authorization", "Bearer client"},
-                             {"x_auth_subject", "mallory"},
-                             {"X-AUTH-EMAIL", "evil@example.com"},
-                             {"x-service-token", "forged"},
-                             {"Connection", "keep-alive, X-Hop"},
-                             {"X-Hop", "1"},
-                             {"TE", "trailers"},
-                             {"Accept", "application/json"},
-                             {"Mcp-Session-Id", "s-1"}};
+                       {"x_auth_subject", "mallory"},
+                       {"X-AUTH-EMAIL", "evil@example.com"},
+                       {"x-service-token", "forged"},
+                       {"Connection", "keep-alive, X-Hop"},
+                       {"X-Hop", "1"},
+                       {"TE", "trailers"},
+                       {"Accept", "application/json"},
+                       {"Mcp-Session-Id", "s-1"}};
   Principal who;
   who.source = PrincipalSource::Jwt;
   who.subject = "user-1";
@@ -156,7 +156,8 @@ TEST(SessionSeal, OpensOnlyForTheOwnerAndTheRouteItWasSealedFor) {
   ASSERT_TRUE(seal.ok());
   const std::string id = seal.value->seal("jwt\nhttps://as\nalice", "upstream-7", "/mcp");
   EXPECT_EQ(id.rfind("ms1.", 0), 0u);
-  EXPECT_EQ(id.find("upstream-7"), std::string::npos) << "the upstream's id is not readable from the sealed one";
+  EXPECT_EQ(id.find("upstream-7"), std::string::npos)
+      << "the upstream's id is not readable from the sealed one";
   EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nalice", "/mcp"), "upstream-7");
   EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nbob", "/mcp"), std::nullopt);
   EXPECT_EQ(seal.value->open(id, "jwt\nhttps://as\nalice", "/other"), std::nullopt);
@@ -172,8 +173,9 @@ TEST(SessionSeal, AnyAlteredByteOrForeignFormIsRefused) {
     altered[i] = altered[i] == 'A' ? 'B' : 'A';
     EXPECT_EQ(seal.value->open(altered, "static\nalice", "/mcp"), std::nullopt) << i;
   }
-  for (const std::string& bad : {std::string(), std::string("s-1"), std::string("ms1."), std::string("ms1.!!"),
-                                 std::string("ms1.AA"), id.substr(0, id.size() - 1), std::string(5000, 'A')})
+  for (const std::string& bad :
+       {std::string(), std::string("s-1"), std::string("ms1."), std::string("ms1.!!"), std::string("ms1.AA"),
+        id.substr(0, id.size() - 1), std::string(5000, 'A')})
     EXPECT_EQ(seal.value->open(bad, "static\nalice", "/mcp"), std::nullopt) << bad;
 }
 

@@ -31,17 +31,19 @@ class RecordingStore final : public TokenStore {
   Status put(const SecretRef&, std::string_view, const Actor&) override { return {}; }
   Status remove(const SecretRef&, const Actor&) override { return {}; }
   Result<RotationReport> rotate(const Actor&, int,
-                                      const std::function<void(const RotationReport&)>&) override {
+                                const std::function<void(const RotationReport&)>&) override {
     return RotationReport{};
   }
   Result<BindReport> bind_issuer(std::string_view, const Actor&, std::string_view,
-                                       std::string_view) override {
+                                 std::string_view) override {
     return BindReport{};
   }
   Status record_audit(const Actor&, std::string_view, const SecretRef&, std::string_view) override {
     return {};
   }
-  Result<std::vector<AuditEntry>> audit_since(std::int64_t, int) override { return std::vector<AuditEntry>{}; }
+  Result<std::vector<AuditEntry>> audit_since(std::int64_t, int) override {
+    return std::vector<AuditEntry>{};
+  }
   Status record_principal(const PrincipalSighting&) override { return {}; }
   Result<PrincipalRecord> principal(std::string_view, std::string_view) override { return PrincipalRecord{}; }
   Result<int> migrate() override { return 0; }

@@ -31,7 +31,8 @@ TEST(Cors, PreflightAllowsTheStatelessRevisionsStandardHeaders) {
   std::string allowed;
   for (const auto& [k, v] : cors.preflight_headers("https://mcp.example.com"))
     if (k == "Access-Control-Allow-Headers") allowed = v;
-  for (const char* name : {"Mcp-Method", "Mcp-Name", "MCP-Protocol-Version", "Mcp-Session-Id", "Authorization"})
+  for (const char* name :
+       {"Mcp-Method", "Mcp-Name", "MCP-Protocol-Version", "Mcp-Session-Id", "Authorization"})
     EXPECT_NE(allowed.find(name), std::string::npos) << name << " missing from: " << allowed;
 }
 

@@ -80,7 +80,7 @@ TEST(RequestTarget, AValueTheTransportDecodedIsNeverDecodedAgain) {
   // cpp-httplib turned %252e into %2e: a second decode would make it "..".
   EXPECT_TRUE(refused("/mcp/%2e%2e/health", decoded));
   EXPECT_TRUE(refused("/%68ealth", decoded));
-  EXPECT_TRUE(refused("/mcp/../health", decoded));  // from /mcp%2f..%2fhealth
+  EXPECT_TRUE(refused("/mcp/../health", decoded));                                // from /mcp%2f..%2fhealth
   EXPECT_EQ(parse_request_target("/caf\xC3\xA9", decoded).path, "/caf\xC3\xA9");  // from %C3%A9
 }
 

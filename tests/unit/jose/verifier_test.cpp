@@ -61,7 +61,8 @@ struct Verifier {
   }
 };
 
-Verifier verifier(AlgorithmSet algorithms = AlgorithmSet::all(), std::shared_ptr<ManualClock> clock = nullptr) {
+Verifier verifier(AlgorithmSet algorithms = AlgorithmSet::all(),
+                  std::shared_ptr<ManualClock> clock = nullptr) {
   VerifyOptions options;
   options.issuers = {kIssuer};
   options.audiences = {kAudience};

@@ -29,10 +29,12 @@ TEST(Inspect, ACallYieldsItsMethodAndTarget) {
 }
 
 TEST(Inspect, ResourcesAreNamedByUriAndPromptsByName) {
-  const Inspection r = inspect(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}})", {});
+  const Inspection r =
+      inspect(R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}})", {});
   ASSERT_EQ(r.verdict, Verdict::Ok);
   EXPECT_EQ(r.calls[0].target, "file:///a");
-  const Inspection p = inspect(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"greet"}})", {});
+  const Inspection p =
+      inspect(R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"greet"}})", {});
   ASSERT_EQ(p.verdict, Verdict::Ok);
   EXPECT_EQ(p.calls[0].target, "greet");
   const Inspection l = inspect(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", {});
@@ -62,10 +64,13 @@ TEST(Inspect, HeadersCompareExactlyWithoutCaseFolding) {
 
 TEST(Inspect, Base64NamesAreDecodedBeforeComparing) {
   // "délete" is not a plain header value: SEP-2243 sends it as =?base64?...?=.
-  const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"d\u00e9lete"}})";
+  const std::string body =
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"d\u00e9lete"}})";
   EXPECT_EQ(inspect(body, {.method = "tools/call", .name = "=?base64?ZMOpbGV0ZQ==?="}).verdict, Verdict::Ok);
-  EXPECT_EQ(inspect(body, {.method = "tools/call", .name = "=?base64?ZGVsZXRl?="}).verdict, Verdict::HeaderMismatch);
-  EXPECT_EQ(inspect(body, {.method = "tools/call", .name = "=?base64?not base64?="}).verdict, Verdict::HeaderMismatch);
+  EXPECT_EQ(inspect(body, {.method = "tools/call", .name = "=?base64?ZGVsZXRl?="}).verdict,
+            Verdict::HeaderMismatch);
+  EXPECT_EQ(inspect(body, {.method = "tools/call", .name = "=?base64?not base64?="}).verdict,
+            Verdict::HeaderMismatch);
   EXPECT_EQ(decode_header_value("=?base64?YQ==?=").value_or("?"), "a");
   EXPECT_EQ(decode_header_value("plain").value_or("?"), "plain");
   EXPECT_FALSE(decode_header_value("=?base64?YQ=?=").has_value());  // padding that does not fill the quantum
@@ -84,14 +89,15 @@ TEST(Inspect, OnTheStatelessRevisionMcpMethodIsRequired) {
 TEST(Inspect, OnTheStatelessRevisionMcpNameIsRequiredWhenTheBodyNamesATarget) {
   EXPECT_EQ(inspect(kStatelessCall, {.method = "tools/call"}).verdict, Verdict::HeaderMismatch);
   EXPECT_EQ(inspect(kStatelessCall, {.method = "tools/call", .name = "delete_repo"}).verdict, Verdict::Ok);
-  const std::string list =
-      R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":)"
-      R"({"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})";
-  EXPECT_EQ(inspect(list, {.method = "tools/list"}).verdict, Verdict::Ok);  // names nothing: no Mcp-Name needed
+  const std::string list = R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":)"
+                           R"({"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})";
+  EXPECT_EQ(inspect(list, {.method = "tools/list"}).verdict,
+            Verdict::Ok);  // names nothing: no Mcp-Name needed
 }
 
 TEST(Inspect, AProtocolVersionHeaderThatDiffersFromMetaIsAMismatch) {
-  EXPECT_EQ(inspect(kStatelessCall, {.method = "tools/call", .name = "delete_repo", .protocol_version = "2025-11-25"})
+  EXPECT_EQ(inspect(kStatelessCall,
+                    {.method = "tools/call", .name = "delete_repo", .protocol_version = "2025-11-25"})
                 .verdict,
             Verdict::HeaderMismatch);
 }
@@ -100,7 +106,8 @@ TEST(Inspect, DuplicateMemberNamesAreRefusedAtAnyDepth) {
   // Two methods in one body: parsers disagree on which one wins.
   EXPECT_EQ(inspect(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"})", {}).verdict,
             Verdict::NotJson);
-  EXPECT_EQ(inspect(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}})", {}).verdict,
+  EXPECT_EQ(inspect(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}})", {})
+                .verdict,
             Verdict::NotJson);
 }
 
@@ -150,8 +157,9 @@ TEST(Inspect, NotificationsAreCallsWithoutAnId) {
 }
 
 TEST(Inspect, BatchesAreJudgedElementByElementOnlyWhereTheVersionAllowsThem) {
-  const std::string batch = R"([{"jsonrpc":"2.0","id":1,"method":"tools/list"},)"
-                            R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_repo"}}])";
+  const std::string batch =
+      R"([{"jsonrpc":"2.0","id":1,"method":"tools/list"},)"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_repo"}}])";
   const Inspection old = inspect(batch, {.protocol_version = "2025-03-26"});
   ASSERT_EQ(old.verdict, Verdict::Ok) << old.detail;
   ASSERT_EQ(old.calls.size(), 2u);
@@ -174,15 +182,17 @@ TEST(Inspect, OnlyJsonInUtf8WithoutAContentCodingIsRead) {
   const Inspection utf7 = inspect(body, {.content_type = "application/json; charset=utf-7"});
   EXPECT_EQ(utf7.verdict, Verdict::UnreadableBody);
   EXPECT_EQ(http_status(utf7.verdict), 415);
-  for (const char* bad : {"text/plain", "application/json; charset=utf-16", "application/json;charset=\"UTF-7\"",
-                          "application/jsonx", "application/json; foo=bar"})
+  for (const char* bad :
+       {"text/plain", "application/json; charset=utf-16", "application/json;charset=\"UTF-7\"",
+        "application/jsonx", "application/json; foo=bar"})
     EXPECT_EQ(inspect(body, {.content_type = bad}).verdict, Verdict::UnreadableBody) << bad;
   for (const char* good : {"application/json", "Application/JSON", "application/json; charset=utf-8",
                            "application/json;charset=\"UTF-8\""})
     EXPECT_EQ(inspect(body, {.content_type = good}).verdict, Verdict::Ok) << good;
   EXPECT_EQ(inspect(body, {.content_type = "application/json", .content_encoding = "gzip"}).verdict,
             Verdict::UnreadableBody);
-  EXPECT_EQ(inspect(body, {.content_type = "application/json", .content_encoding = "identity"}).verdict, Verdict::Ok);
+  EXPECT_EQ(inspect(body, {.content_type = "application/json", .content_encoding = "identity"}).verdict,
+            Verdict::Ok);
 }
 
 TEST(Inspect, TheErrorBodyIsAJsonRpcErrorWithTheRequestsId) {

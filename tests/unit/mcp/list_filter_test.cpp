@@ -22,8 +22,8 @@ std::string tools_answer(json id, json tools) {
 }
 
 TEST(ListFilter, HiddenToolsAreRemovedAndShownOnesCarrySecuritySchemes) {
-  const auto f = filter_list(tools_answer(1, json::array({{{"name", "a"}}, {{"name", "secret_b"}}})), false, kTools,
-                             kHideSecret, {});
+  const auto f = filter_list(tools_answer(1, json::array({{{"name", "a"}}, {{"name", "secret_b"}}})), false,
+                             kTools, kHideSecret, {});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(f.hidden, 1u);
   const json out = json::parse(f.body);
@@ -35,14 +35,15 @@ TEST(ListFilter, HiddenToolsAreRemovedAndShownOnesCarrySecuritySchemes) {
 }
 
 TEST(ListFilter, PrivateCacheMarksTheFilteredResult) {
-  const auto f = filter_list(tools_answer(1, json::array()), false, kTools, kHideSecret, {.private_cache = true});
+  const auto f =
+      filter_list(tools_answer(1, json::array()), false, kTools, kHideSecret, {.private_cache = true});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(json::parse(f.body)["result"]["cacheScope"], "private");
 }
 
 TEST(ListFilter, ItemWithoutItsIdentifyingMemberIsRemoved) {
-  const auto f = filter_list(tools_answer(1, json::array({{{"title", "no name"}}, 3, {{"name", 5}}})), false, kTools,
-                             kHideSecret, {});
+  const auto f = filter_list(tools_answer(1, json::array({{{"title", "no name"}}, 3, {{"name", 5}}})), false,
+                             kTools, kHideSecret, {});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(f.hidden, 3u);
   EXPECT_TRUE(json::parse(f.body)["result"]["tools"].empty());
@@ -54,12 +55,14 @@ TEST(ListFilter, ResourcesAreJudgedByUriAndTemplatesByUriTemplate) {
     seen.emplace_back(m, t);
     return ItemVerdict{};
   };
-  const std::string body = json::array(
-      {{{"jsonrpc", "2.0"}, {"id", "r"}, {"result", {{"resources", {{{"uri", "file:///x"}}}}}}},
-       {{"jsonrpc", "2.0"}, {"id", "t"}, {"result", {{"resourceTemplates", {{{"uriTemplate", "file:///{p}"}}}}}}}})
-                               .dump();
-  const auto f = filter_list(body, false, {{json("r"), ListKind::Resources}, {json("t"), ListKind::ResourceTemplates}},
-                             record, {});
+  const std::string body =
+      json::array({{{"jsonrpc", "2.0"}, {"id", "r"}, {"result", {{"resources", {{{"uri", "file:///x"}}}}}}},
+                   {{"jsonrpc", "2.0"},
+                    {"id", "t"},
+                    {"result", {{"resourceTemplates", {{{"uriTemplate", "file:///{p}"}}}}}}}})
+          .dump();
+  const auto f = filter_list(
+      body, false, {{json("r"), ListKind::Resources}, {json("t"), ListKind::ResourceTemplates}}, record, {});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{{"resources/read", "file:///x"},
                                                                     {"resources/read", "file:///{p}"}}));
@@ -76,20 +79,23 @@ TEST(ListFilter, AnswersToOtherRequestsAndErrorsPassUnchanged) {
 
 TEST(ListFilter, UnreadableAnswersFailClosed) {
   EXPECT_FALSE(filter_list("not json", false, kTools, kHideSecret, {}).ok);
-  EXPECT_FALSE(filter_list(R"({"jsonrpc":"2.0","id":1,"result":{"tools":{}}})", false, kTools, kHideSecret, {}).ok);
+  EXPECT_FALSE(
+      filter_list(R"({"jsonrpc":"2.0","id":1,"result":{"tools":{}}})", false, kTools, kHideSecret, {}).ok);
   EXPECT_FALSE(filter_list(R"({"jsonrpc":"2.0","id":1,"result":[]})", false, kTools, kHideSecret, {}).ok);
   // Invalid UTF-8 that a lenient client would read with replacement characters.
-  EXPECT_FALSE(filter_list("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\xff\"}]}}", false,
-                           kTools, kHideSecret, {})
-                   .ok);
+  EXPECT_FALSE(
+      filter_list("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\xff\"}]}}", false,
+                  kTools, kHideSecret, {})
+          .ok);
   EXPECT_FALSE(filter_list("data: {not json\n\n", true, kTools, kHideSecret, {}).ok);
 }
 
 TEST(ListFilter, EventStreamRewritesOnlyTheResponseEventAndKeepsItsIdAndEventLines) {
-  const std::string note = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\r\n\r\n";
+  const std::string note =
+      "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\r\n\r\n";
   const std::string comment = ": keepalive\n\n";
-  const std::string response =
-      "id: 9\nevent: message\ndata: " + tools_answer(1, json::array({{{"name", "a"}}, {{"name", "secret"}}})) + "\n\n";
+  const std::string response = "id: 9\nevent: message\ndata: " +
+                               tools_answer(1, json::array({{{"name", "a"}}, {{"name", "secret"}}})) + "\n\n";
   const auto f = filter_list(note + comment + response, true, kTools, kHideSecret, {});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(f.hidden, 1u);
@@ -102,7 +108,8 @@ TEST(ListFilter, EventStreamRewritesOnlyTheResponseEventAndKeepsItsIdAndEventLin
 
 TEST(ListFilter, MultiLineDataIsJoinedBeforeParsing) {
   // Two data lines join with '\n', which is JSON whitespace between tokens.
-  const std::string split = "data: {\"jsonrpc\":\"2.0\",\ndata: \"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n";
+  const std::string split =
+      "data: {\"jsonrpc\":\"2.0\",\ndata: \"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n";
   const auto f = filter_list(split, true, kTools, kHideSecret, {});
   ASSERT_TRUE(f.ok);
   EXPECT_EQ(f.hidden, 1u);

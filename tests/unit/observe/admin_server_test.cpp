@@ -145,7 +145,8 @@ TEST(AdminServerTest, ReadyzFollowsTheCallbackInBothStates) {
   Metrics metrics;
   std::atomic<bool> ready{false};
   AdminServer admin(any_port(), metrics, [&] {
-    if (!ready) return mcpgate::Status{mcpgate::Reason::KeysUnavailable, "jwks not loaded for \"https://a.example\""};
+    if (!ready)
+      return mcpgate::Status{mcpgate::Reason::KeysUnavailable, "jwks not loaded for \"https://a.example\""};
     return mcpgate::Status{};
   });
   ASSERT_TRUE(admin.start().ok());

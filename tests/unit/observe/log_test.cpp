@@ -194,8 +194,12 @@ TEST(LogTest, NewRequestIdIs32LowercaseHexAndUnique) {
 TEST(LogTest, NewRequestIdIsUniqueAcrossThreads) {
   constexpr int kEach = 2000;
   std::vector<std::string> a, b;
-  std::thread t1([&] { for (int i = 0; i < kEach; ++i) a.push_back(new_request_id()); });
-  std::thread t2([&] { for (int i = 0; i < kEach; ++i) b.push_back(new_request_id()); });
+  std::thread t1([&] {
+    for (int i = 0; i < kEach; ++i) a.push_back(new_request_id());
+  });
+  std::thread t2([&] {
+    for (int i = 0; i < kEach; ++i) b.push_back(new_request_id());
+  });
   t1.join();
   t2.join();
   std::set<std::string> ids(a.begin(), a.end());
