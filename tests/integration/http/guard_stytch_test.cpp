@@ -154,6 +154,31 @@ TEST_F(GuardWithStytch, StytchSignedJwtReachesTheHandlerWithItsSubjectAndScopes)
   EXPECT_EQ(j["scopes"], nlohmann::json::array({"openid", "mcp:read", "mcp:write"}));
 }
 
+TEST_F(GuardWithStytch, NotReadyWhileTheIssuerHasNoKeys) {
+  stytch_.set_mode(FakeStytch::Mode::Error500);  // the key set never arrives
+  start();
+  const Status ready = guard_->ready();
+  EXPECT_EQ(ready.reason, Reason::KeysUnavailable);
+  EXPECT_NE(ready.detail.find("has no keys yet"), std::string::npos) << ready.detail;
+  EXPECT_FALSE(guard_->stats().issuers.at(0).has_keys);
+}
+
+TEST_F(GuardWithStytch, ReadyOnceTheIssuerHasKeysAndStatsCountTheWork) {
+  start();
+  const std::string jwt = token();
+  auto r = post_mcp_once_keys_are_in(jwt);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(guard_->ready().ok()) << guard_->ready().message();
+  ASSERT_EQ(post_mcp(jwt)->status, 200);  // the same token again: a verified-token cache hit
+  const GuardStats stats = guard_->stats();
+  ASSERT_EQ(stats.issuers.size(), 1u);
+  EXPECT_TRUE(stats.issuers[0].has_keys);
+  EXPECT_GE(stats.issuers[0].fetches, 1u);
+  EXPECT_EQ(stats.signature_checks, 1u);
+  EXPECT_GE(stats.cache_hits, 1u);
+}
+
 TEST_F(GuardWithStytch, ExpiredJwtGets401InvalidTokenWithTheExactChallenge) {
   start();
   ASSERT_EQ(post_mcp_once_keys_are_in(token())->status, 200);  // keys are in: the verdict is about exp
