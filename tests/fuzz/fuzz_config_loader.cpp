@@ -12,6 +12,7 @@
 // fuzzer-chosen path could be /dev/zero or a FIFO. A TOML escape (\u, \U) could spell "_file" in a quoted
 // key, so those inputs go too.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <mcpgate/config.hpp>
 #include <set>
@@ -49,8 +50,11 @@ bool names_a_known_key(const std::string& key) {
     std::set<std::string> all;
     for (const auto& k : mcpgate::config_keys()) {
       all.insert(k);
-      for (std::size_t dot = k.find('.'); dot != std::string::npos; dot = k.find('.', dot + 1))
-        all.insert(k.substr(0, dot));
+      for (std::size_t dot = k.find('.'); dot != std::string::npos; dot = k.find('.', dot + 1)) {
+        const std::string section = k.substr(0, dot);  // "routes[]", "routes[].rules[]", "server"
+        all.insert(section);
+        if (section.ends_with("[]")) all.insert(section.substr(0, section.size() - 2));  // the array itself
+      }
     }
     return all;
   }();
@@ -66,7 +70,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const mcpgate::ConfigLoad first = mcpgate::load_config_text(text, "<fuzz>", no_environment);
   if (first.config.has_value() == !first.errors.empty()) std::abort();  // exactly one of the two
   for (const auto& e : first.errors)
-    if (!e.key.empty() && !e.message.starts_with("unknown key") && !names_a_known_key(e.key)) std::abort();
+    if (!e.key.empty() && !e.message.starts_with("unknown key") && !names_a_known_key(e.key)) {
+      std::fprintf(stderr, "error names no key the loader reads: '%s': %s\n", e.key.c_str(),
+                   e.message.c_str());
+      std::abort();
+    }
   const mcpgate::ConfigLoad again = mcpgate::load_config_text(text, "<fuzz>", no_environment);
   if (again.errors.size() != first.errors.size()) std::abort();
   for (std::size_t i = 0; i < first.errors.size(); ++i)
