@@ -44,7 +44,8 @@ std::string without_indexes(std::string_view key) {
   return out;
 }
 
-// A known key, or a section or array entry that contains known keys ("routes[]", "server").
+// A known key, a section or array that holds known keys ("routes[]", "routes", "server"), or an entry below a
+// known key ("routes[].inject_headers.X-Token").
 bool names_a_known_key(const std::string& key) {
   static const std::set<std::string> keys = [] {
     std::set<std::string> all;
@@ -58,7 +59,13 @@ bool names_a_known_key(const std::string& key) {
     }
     return all;
   }();
-  return keys.count(without_indexes(key)) > 0;
+  // A table with free keys (inject_headers) names its entries below a known key: any dot-prefix may match.
+  const std::string plain = without_indexes(key);
+  for (std::size_t end = plain.size(); end != std::string::npos && end > 0; end = plain.rfind('.', end - 1)) {
+    if (keys.count(plain.substr(0, end)) > 0) return true;
+    if (end == 0) break;
+  }
+  return false;
 }
 
 }  // namespace
